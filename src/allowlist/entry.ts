@@ -1,0 +1,69 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { GUID_PATTERN } from "../validation";
+
+const ARM_ID = /^\/subscriptions\/[^/]+(\/.+)?$/i;
+const VNET_ID =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+$/i;
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be an ISO date (YYYY-MM-DD)")
+  .refine(
+    (s) =>
+      !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s),
+    {
+      message: "is not a calendar date",
+    },
+  );
+
+/** One allowlist entry as written in the allowlist file (CONTRACTS §2). */
+export const allowlistEntryInputSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, "must be 1-64 characters of a-z, 0-9 and '-'")
+      .optional(),
+    tenantId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
+    subscriptionId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
+    remoteVnetId: z.string().regex(VNET_ID, "must be a virtual network resource id").optional(),
+    localScope: z
+      .string()
+      .regex(ARM_ID, "must be a resource id prefix starting with /subscriptions/")
+      .transform((s) => s.replace(/\/+$/, ""))
+      .optional(),
+    expiresOn: isoDate.optional(),
+    owner: z.string().trim().min(1, "is required"),
+    reason: z.string().trim().min(1, "is required"),
+    ticket: z.string().trim().min(1).optional(),
+  })
+  .superRefine((entry, ctx) => {
+    const keys = MATCH_KEYS.filter((key) => entry[key] !== undefined);
+    if (keys.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: keys.length === 0 ? [] : [keys[1]!],
+        message: `needs exactly one of tenantId, subscriptionId or remoteVnetId (has ${keys.length === 0 ? "none" : keys.join(" and ")})`,
+      });
+    }
+  });
+
+export const MATCH_KEYS = ["tenantId", "subscriptionId", "remoteVnetId"] as const;
+export type MatchKey = (typeof MATCH_KEYS)[number];
+
+export type AllowlistEntry = Omit<z.output<typeof allowlistEntryInputSchema>, "id"> & { id: string };
+
+export function matchKeyOf(entry: AllowlistEntry): MatchKey {
+  return MATCH_KEYS.find((key) => entry[key] !== undefined)!;
+}
+
+/** An entry without an id gets one derived from what it matches, so re-importing the same file keeps ids stable. */
+export function withId(entry: z.output<typeof allowlistEntryInputSchema>): AllowlistEntry {
+  if (entry.id) return { ...entry, id: entry.id };
+  const key = MATCH_KEYS.find((k) => entry[k] !== undefined)!;
+  const digest = createHash("sha256")
+    .update(`${key}|${entry[key]!.toLowerCase()}|${(entry.localScope ?? "").toLowerCase()}`)
+    .digest("hex")
+    .slice(0, 12);
+  return { ...entry, id: `${key.replace(/Id$/, "").toLowerCase()}-${digest}` };
+}

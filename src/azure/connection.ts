@@ -1,0 +1,43 @@
+import { DefaultAzureCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/core-auth";
+import type { PipelineRetryOptions } from "@azure/core-rest-pipeline";
+import type { Config } from "../config";
+
+/**
+ * Where and as whom the scanner talks to Azure. Live Azure and the local sandbox differ only
+ * here: endpoints, credential, and the sandbox's own certificate authority.
+ */
+export interface AzureConnection {
+  credential: TokenCredential;
+  armEndpoint: string;
+  graphEndpoint: string;
+  /** PEM of an extra certificate authority to trust (the sandbox's); live Azure needs none. */
+  tlsCa?: string;
+  retryOptions: PipelineRetryOptions;
+}
+
+export function retryOptionsFrom(config: Config): PipelineRetryOptions {
+  return { maxRetries: config.AZURE_MAX_RETRIES };
+}
+
+export function liveConnection(config: Config): AzureConnection {
+  return {
+    credential: new DefaultAzureCredential(),
+    armEndpoint: config.ARM_ENDPOINT,
+    graphEndpoint: config.GRAPH_ENDPOINT,
+    retryOptions: retryOptionsFrom(config),
+  };
+}
+
+/** The scanner's home tenant: the `tid` claim of its own ARM access token. */
+export async function homeTenantOf(connection: AzureConnection): Promise<string> {
+  const token = await connection.credential.getToken(`${connection.armEndpoint}/.default`);
+  if (!token) throw new Error("The Azure credential returned no token for Azure Resource Manager.");
+  const payload = token.token.split(".")[1];
+  const claims: unknown = payload
+    ? JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
+    : undefined;
+  const tid = typeof claims === "object" && claims !== null && "tid" in claims ? claims.tid : undefined;
+  if (typeof tid !== "string") throw new Error("The Azure access token carries no tenant id (tid claim).");
+  return tid;
+}

@@ -1,0 +1,47 @@
+import {
+  bearerTokenAuthenticationPolicy,
+  createDefaultHttpClient,
+  createHttpHeaders,
+  createPipelineFromOptions,
+  createPipelineRequest,
+  type Pipeline,
+  type PipelineResponse,
+} from "@azure/core-rest-pipeline";
+import type { AzureConnection } from "./connection";
+
+export type AzureGet = (url: string, auth?: { scope: string }) => Promise<PipelineResponse>;
+
+/**
+ * GETs through the Azure SDK's own pipeline (retries, Retry-After, TLS), anonymous or with a
+ * bearer token for the given scope. One HTTP client is kept so connections are reused.
+ */
+export function azureGetter(connection: AzureConnection): AzureGet {
+  const httpClient = createDefaultHttpClient();
+  const pipelines = new Map<string, Pipeline>();
+  const pipelineFor = (scope: string | undefined): Pipeline => {
+    const key = scope ?? "";
+    let pipeline = pipelines.get(key);
+    if (!pipeline) {
+      pipeline = createPipelineFromOptions({
+        retryOptions: connection.retryOptions,
+        redirectOptions: { maxRetries: 0 },
+        ...(connection.tlsCa ? { tlsOptions: { ca: connection.tlsCa } } : {}),
+      });
+      if (scope)
+        pipeline.addPolicy(
+          bearerTokenAuthenticationPolicy({ credential: connection.credential, scopes: scope }),
+        );
+      pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  };
+  return (url, auth) =>
+    pipelineFor(auth?.scope).sendRequest(
+      httpClient,
+      createPipelineRequest({
+        url,
+        method: "GET",
+        headers: createHttpHeaders({ accept: "application/json" }),
+      }),
+    );
+}

@@ -1,0 +1,108 @@
+import { errorMessage } from "../errors";
+import type { Logger } from "../log";
+import { GUID_PATTERN } from "../validation";
+import type { AzureConnection } from "./connection";
+import type { AzureGet } from "./http";
+import type { TenantCache } from "./tenant-cache";
+
+/** `Bearer authorization_uri="https://login.windows.net/<tenant>", error=...` */
+export function tenantFromWwwAuthenticate(header: string | undefined): string | null {
+  const match = header?.match(
+    /authorization_uri="https:\/\/[^"/]+\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i,
+  );
+  return match ? match[1]!.toLowerCase() : null;
+}
+
+export interface TenantResolverOptions {
+  connection: AzureConnection;
+  get: AzureGet;
+  cache: TenantCache;
+  /** subscription id (lower-case) -> tenant id, from the scanner's own Resource Graph inventory. */
+  known: Map<string, string>;
+  namesFromGraph: boolean;
+  log: Logger;
+}
+
+/**
+ * Finds the tenant of any subscription, in layers: the scanner's own inventory; then the cache;
+ * then Azure Resource Manager, whose unauthenticated 401 names the subscription's tenant. What
+ * none of them knows stays `null` (unresolved), never a guess.
+ */
+export class TenantResolver {
+  private graphDenied = false;
+
+  constructor(private readonly options: TenantResolverOptions) {}
+
+  async tenantOfSubscription(subscriptionId: string): Promise<string | null> {
+    const key = subscriptionId.toLowerCase();
+    const known = this.options.known.get(key);
+    if (known) return known;
+    if (!GUID_PATTERN.test(subscriptionId)) return null;
+    return this.cached(`subscription:${key}`, () => this.askArm(subscriptionId));
+  }
+
+  /** The tenant's display name from Microsoft Graph, or null where Graph does not say. */
+  async tenantName(tenantId: string): Promise<string | null> {
+    if (!this.options.namesFromGraph || this.graphDenied) return null;
+    return this.cached(`tenant-name:${tenantId.toLowerCase()}`, () => this.askGraph(tenantId));
+  }
+
+  /** Looks up through the cache; a lookup that failed (rather than found nothing) is not cached. */
+  private async cached(
+    key: string,
+    lookup: () => Promise<string | null | undefined>,
+  ): Promise<string | null> {
+    const hit = await this.options.cache.get(key);
+    if (hit) return hit.value;
+    const value = await lookup();
+    if (value === undefined) return null;
+    await this.options.cache.set(key, value);
+    return value;
+  }
+
+  /** Throws when Azure Resource Manager could not be asked; `null` when it does not know the subscription. */
+  private async askArm(subscriptionId: string): Promise<string | null> {
+    const url = `${this.options.connection.armEndpoint}/subscriptions/${subscriptionId}?api-version=2022-12-01`;
+    let response;
+    try {
+      response = await this.options.get(url);
+    } catch (error) {
+      throw new Error(
+        `Could not ask Azure Resource Manager for the tenant of subscription ${subscriptionId}: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+    if (response.status === 401) return tenantFromWwwAuthenticate(response.headers.get("www-authenticate"));
+    if (response.status === 404) return null;
+    throw new Error(
+      `Azure Resource Manager answered ${response.status} when asked for the tenant of subscription ${subscriptionId}.`,
+    );
+  }
+
+  private async askGraph(tenantId: string): Promise<string | null | undefined> {
+    const graph = this.options.connection.graphEndpoint;
+    const url = `${graph}/v1.0/tenantRelationships/findTenantInformationByTenantId(tenantId='${tenantId}')`;
+    try {
+      const response = await this.options.get(url, { scope: `${graph}/.default` });
+      if (response.status === 200) {
+        const body: unknown = JSON.parse(response.bodyAsText ?? "{}");
+        const name =
+          typeof body === "object" && body !== null && "displayName" in body ? body.displayName : null;
+        return typeof name === "string" && name.length > 0 ? name : null;
+      }
+      if (response.status === 404) return null;
+      if (response.status === 401 || response.status === 403) {
+        this.graphDenied = true;
+        this.options.log("warn", "tenant-names-unavailable", {
+          reason: `Microsoft Graph answered ${response.status}; grant CrossTenantInformation.ReadBasic.All to show tenant names`,
+        });
+        return undefined;
+      }
+      this.options.log("warn", "tenant-name-lookup-failed", { tenantId, status: response.status });
+      return undefined;
+    } catch (error) {
+      this.options.log("warn", "tenant-name-lookup-failed", { tenantId, error: errorMessage(error) });
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import { styleText } from "node:util";
+import { parseResourceId } from "../azure/resource-id";
+import type { ScanReport } from "../scan/report";
+import type { PeeringFinding } from "../scanners/peering/finding";
+import { deletePeeringCommand } from "../scanners/peering/metadata";
+
+export const FORMATS = ["table", "json", "csv", "markdown"] as const;
+export type Format = (typeof FORMATS)[number];
+
+type Style = Parameters<typeof styleText>[0];
+const SEVERITY_STYLE: Record<PeeringFinding["severity"], Style> = {
+  high: "red",
+  medium: "yellow",
+  low: "cyan",
+  info: "gray",
+};
+const STATUS_STYLE: Record<PeeringFinding["status"], Style> = {
+  violation: "red",
+  "expired-exception": "magenta",
+  allowed: "green",
+};
+
+const nameOf = (id: string) => parseResourceId(id)?.name ?? id;
+const tenantOf = (f: PeeringFinding) =>
+  f.remoteTenantId === null
+    ? "unresolved"
+    : f.remoteTenantName
+      ? `${f.remoteTenantName} (${f.remoteTenantId})`
+      : f.remoteTenantId;
+
+const COLUMNS: {
+  title: string;
+  cell: (f: PeeringFinding) => string;
+  style?: (f: PeeringFinding) => Style;
+}[] = [
+  { title: "SEVERITY", cell: (f) => f.severity, style: (f) => SEVERITY_STYLE[f.severity] },
+  { title: "STATUS", cell: (f) => f.status, style: (f) => STATUS_STYLE[f.status] },
+  { title: "RELATION", cell: (f) => f.relation },
+  { title: "STATE", cell: (f) => f.peeringState },
+  { title: "LOCAL VNET", cell: (f) => nameOf(f.localVnetId) },
+  { title: "REMOTE VNET", cell: (f) => nameOf(f.remoteVnetId) },
+  { title: "REMOTE TENANT", cell: (f) => tenantOf(f) },
+  { title: "RISK", cell: (f) => f.riskFactors.join(",") || "-" },
+];
+
+export function summaryLine(report: ScanReport): string {
+  const s = report.stats;
+  return (
+    `${s.findings} finding(s): ${s.violations} need action, ${s.allowed} allowed. ` +
+    `Scanned ${s.peerings} peering(s) on ${s.virtualNetworks} VNet(s) in ${s.subscriptions} subscription(s)` +
+    (report.complete ? "." : ` - INCOMPLETE: ${report.errors.length} error(s).`)
+  );
+}
+
+function table(report: ScanReport, color: boolean): string {
+  const paint = (style: Style | undefined, text: string) => (color && style ? styleText(style, text) : text);
+  const cells = report.findings.map((f) => COLUMNS.map((c) => c.cell(f)));
+  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: string[], styles: (Style | undefined)[]) =>
+    values
+      .map((v, i) => paint(styles[i], i === values.length - 1 ? v : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  const out = [];
+  if (report.findings.length > 0) {
+    out.push(
+      line(
+        COLUMNS.map((c) => c.title),
+        COLUMNS.map(() => "bold" as Style),
+      ),
+    );
+    report.findings.forEach((f, r) =>
+      out.push(
+        line(
+          cells[r]!,
+          COLUMNS.map((c) => c.style?.(f)),
+        ),
+      ),
+    );
+    out.push("");
+  } else {
+    out.push("No cross-tenant peerings found.");
+  }
+  for (const error of report.errors) out.push(paint("red", `error (${error.source}): ${error.message}`));
+  out.push(summaryLine(report));
+  return out.join("\n") + "\n";
+}
+
+const CSV_FIELDS = [
+  "id",
+  "status",
+  "severity",
+  "relation",
+  "peeringState",
+  "peeringSyncLevel",
+  "resourceId",
+  "localVnetId",
+  "localSubscriptionId",
+  "localTenantId",
+  "remoteVnetId",
+  "remoteSubscriptionId",
+  "remoteTenantId",
+  "remoteTenantName",
+  "allowForwardedTraffic",
+  "allowGatewayTransit",
+  "useRemoteGateways",
+  "remoteAddressPrefixes",
+  "riskFactors",
+  "allowlistEntryId",
+  "summary",
+] as const satisfies readonly (keyof PeeringFinding)[];
+
+const csvCell = (value: unknown) => {
+  const text = Array.isArray(value) ? value.join(";") : value === null ? "" : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+function csv(report: ScanReport): string {
+  const rows = report.findings.map((f) => CSV_FIELDS.map((k) => csvCell(f[k])).join(","));
+  return [CSV_FIELDS.join(","), ...rows].join("\r\n") + "\r\n";
+}
+
+const mdCell = (text: string) => text.replace(/\|/g, "\\|");
+
+function markdown(report: ScanReport): string {
+  const out = [
+    `# Cross-tenant peering scan ${report.scanId}`,
+    "",
+    `Home tenant \`${report.homeTenantId}\`, ${report.startedAt} to ${report.finishedAt}.`,
+    "",
+    summaryLine(report),
+    "",
+  ];
+  if (report.errors.length > 0) {
+    out.push("## Errors", "", ...report.errors.map((e) => `- **${e.source}**: ${mdCell(e.message)}`), "");
+  }
+  if (report.findings.length > 0) {
+    out.push(
+      "## Findings",
+      "",
+      `| ${COLUMNS.map((c) => c.title.toLowerCase()).join(" | ")} |`,
+      `|${COLUMNS.map(() => " --- |").join("")}`,
+      ...report.findings.map((f) => `| ${COLUMNS.map((c) => mdCell(c.cell(f))).join(" | ")} |`),
+      "",
+    );
+    const toFix = report.findings.filter((f) => f.status !== "allowed");
+    if (toFix.length > 0) {
+      out.push("## What to do", "");
+      for (const f of toFix) out.push(`- ${mdCell(f.summary)}`, `  \`${deletePeeringCommand(f)}\``);
+      out.push("");
+    }
+  }
+  return out.join("\n");
+}
+
+export function formatReport(report: ScanReport, format: Format, color: boolean): string {
+  switch (format) {
+    case "json":
+      return JSON.stringify(report, null, 2) + "\n";
+    case "csv":
+      return csv(report);
+    case "markdown":
+      return markdown(report);
+    case "table":
+      return table(report, color);
+  }
+}

@@ -1,0 +1,153 @@
+import { parseArgs } from "node:util";
+import { CredentialUnavailableError } from "@azure/identity";
+import { readAllowlistFile } from "../allowlist/file";
+import type { AllowlistEntry } from "../allowlist/entry";
+import { liveConnection, type AzureConnection } from "../azure/connection";
+import { loadConfig } from "../config";
+import { InputError, errorMessage } from "../errors";
+import type { Logger } from "../log";
+import { runScan } from "../scan/run-scan";
+import { sandboxConnection } from "../sandbox/connection";
+import { readEstateFile } from "../sandbox/estate";
+import { startSandbox, type SandboxOptions } from "../sandbox/server";
+import { FORMATS, formatReport, type Format } from "./format";
+
+export const EXIT = { ok: 0, violations: 1, usage: 2, incomplete: 3 } as const;
+
+/** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  color: boolean;
+  env: Record<string, string | undefined>;
+  /** Extra sandbox behaviour (faults, quota) for tests of `scan --estate`. */
+  sandbox?: Omit<SandboxOptions, "estate">;
+}
+
+const USAGE = `Usage: cross-tenant-scanner <command> [options]
+
+Commands:
+  scan                     Scan live Azure with DefaultAzureCredential (e.g. after 'az login').
+  scan --estate FILE       Scan the simulated estate in FILE, served by the local sandbox.
+
+Options of scan:
+  --allowlist FILE         Judge peerings against this allowlist file (JSON or YAML).
+  --format FORMAT          table (default), json, csv or markdown. The report goes to stdout,
+                           progress and logs to stderr.
+
+Exit codes: 0 complete, no violation; 1 complete with violations; 2 bad usage or input;
+3 scan incomplete or failed.
+`;
+
+/** Progress for people on stderr: one line per event, no secrets (events carry none). */
+function stderrLogger(io: CliIo): Logger {
+  return (level, event, fields = {}) => {
+    if (level === "debug") return;
+    const { scanId: _scanId, ...rest } = fields;
+    const details = Object.entries(rest)
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+      .join(" ");
+    io.stderr(`${level === "info" ? "" : `${level}: `}${event}${details ? ` ${details}` : ""}\n`);
+  };
+}
+
+async function scanCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      estate: { type: "string" },
+      allowlist: { type: "string" },
+      format: { type: "string", default: "table" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const format = values.format as Format;
+  if (!FORMATS.includes(format))
+    throw new InputError(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}".`);
+  const config = loadConfig(io.env);
+
+  let allowlist: AllowlistEntry[] = [];
+  if (values.allowlist) {
+    allowlist = await readAllowlistFile(values.allowlist);
+    io.stderr(
+      `Allowlist: ${allowlist.length} entr${allowlist.length === 1 ? "y" : "ies"} from ${values.allowlist}\n`,
+    );
+  } else {
+    io.stderr("No --allowlist given: every cross-tenant peering counts as a violation.\n");
+  }
+
+  let connection: AzureConnection;
+  let close = async () => {};
+  if (values.estate) {
+    const estate = await readEstateFile(values.estate);
+    const sandbox = await startSandbox({ ...io.sandbox, estate });
+    close = sandbox.close;
+    connection = sandboxConnection(sandbox, estate, config);
+    io.stderr(`Sandbox serving ${values.estate} at ${sandbox.url}\n`);
+  } else {
+    connection = liveConnection(config);
+  }
+
+  try {
+    const report = await runScan({ connection, config, allowlist, log: stderrLogger(io) });
+    io.stdout(formatReport(report, format, io.color && format === "table"));
+    if (!report.complete) return EXIT.incomplete;
+    return report.stats.violations > 0 ? EXIT.violations : EXIT.ok;
+  } finally {
+    await close();
+  }
+}
+
+/** node:util parseArgs rejects unknown or malformed options with an ERR_PARSE_ARGS_* code. */
+const isParseArgsError = (error: unknown): error is { message: string } =>
+  typeof error === "object" &&
+  error !== null &&
+  String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === "scan") return await scanCommand(rest, io);
+    if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+      io.stdout(USAGE);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    }
+    throw new InputError(`Unknown command "${command}". Run 'cross-tenant-scanner help' for the commands.`);
+  } catch (error) {
+    if (error instanceof InputError || isParseArgsError(error)) {
+      io.stderr(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (
+      error instanceof CredentialUnavailableError ||
+      (error instanceof Error && error.name === "AggregateAuthenticationError")
+    ) {
+      io.stderr(
+        `error: cannot sign in to Azure. Run 'az login' (or set AZURE_CLIENT_ID etc.) and try again.\n${errorMessage(error)}\n`,
+      );
+      return EXIT.incomplete;
+    }
+    io.stderr(`error: the scan failed: ${errorMessage(error)}\n`);
+    return EXIT.incomplete;
+  }
+}
+
+/** Entry point of the `cross-tenant-scanner` command. */
+export function run(argv: string[]): void {
+  const io: CliIo = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    env: process.env,
+  };
+  main(argv, io).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      process.stderr.write(`error: ${errorMessage(error)}\n`);
+      process.exitCode = EXIT.incomplete;
+    },
+  );
+}
+
+if (require.main === module) run(process.argv.slice(2));

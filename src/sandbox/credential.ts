@@ -1,0 +1,25 @@
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+
+/**
+ * The sandbox's stand-in for an Entra ID sign-in: an unsigned token shaped like Azure's, whose
+ * `tid` names the estate's home tenant. The sandbox checks that a bearer token is present, as
+ * Azure does, but not its signature.
+ */
+export class SandboxCredential implements TokenCredential {
+  constructor(private readonly tenantId: string) {}
+
+  async getToken(): Promise<AccessToken> {
+    const expiresOnTimestamp = Date.now() + 3600_000;
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const token = [
+      part({ alg: "none", typ: "JWT" }),
+      part({
+        tid: this.tenantId,
+        oid: "00000000-0000-0000-0000-00000000c0de",
+        exp: Math.floor(expiresOnTimestamp / 1000),
+      }),
+      "sandbox",
+    ].join(".");
+    return { token, expiresOnTimestamp };
+  }
+}

@@ -1,0 +1,124 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { InputError, errorMessage } from "../errors";
+import { GUID_PATTERN, parseInput } from "../validation";
+
+const guid = z.string().regex(GUID_PATTERN, "must be a GUID");
+
+/** A VNet peering as ARM returns it; missing settings take Azure's defaults. */
+const peeringSchema = z.looseObject({
+  id: z.string().optional(),
+  name: z.string().min(1),
+  properties: z.looseObject({
+    remoteVirtualNetwork: z.looseObject({ id: z.string().min(1) }),
+    peeringState: z.enum(["Connected", "Initiated", "Disconnected"]),
+    peeringSyncLevel: z.string().optional(),
+    allowVirtualNetworkAccess: z.boolean().default(true),
+    allowForwardedTraffic: z.boolean().default(false),
+    allowGatewayTransit: z.boolean().default(false),
+    useRemoteGateways: z.boolean().default(false),
+    remoteAddressSpace: z.looseObject({ addressPrefixes: z.array(z.string()) }).optional(),
+    provisioningState: z.string().default("Succeeded"),
+  }),
+});
+
+const resourceSchema = z.looseObject({
+  id: z
+    .string()
+    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/.+/i, "must be an ARM resource id"),
+  name: z.string().min(1),
+  type: z.string().min(1),
+  subscriptionId: guid,
+  resourceGroup: z.string().min(1),
+  location: z.string().min(1),
+  tenantId: guid,
+  properties: z.looseObject({ virtualNetworkPeerings: z.array(peeringSchema).optional() }),
+});
+
+const estateSchema = z
+  .strictObject({
+    schemaVersion: z.literal(1, { message: "must be 1" }),
+    homeTenantId: guid,
+    tenants: z.array(
+      z.strictObject({
+        tenantId: guid,
+        displayName: z.string().min(1),
+        defaultDomainName: z.string().optional(),
+      }),
+    ),
+    subscriptions: z.array(
+      z.strictObject({
+        subscriptionId: guid,
+        tenantId: guid,
+        displayName: z.string().min(1),
+        state: z.string().default("Enabled"),
+        visibleToScanner: z.boolean().optional(),
+        /** Management groups the subscription sits under (sandbox extension, for scoped scans). */
+        managementGroups: z.array(z.string()).default([]),
+      }),
+    ),
+    resources: z.array(resourceSchema),
+  })
+  .superRefine((estate, ctx) => {
+    const subscriptions = new Map(estate.subscriptions.map((s) => [s.subscriptionId.toLowerCase(), s]));
+    const ids = new Set<string>();
+    estate.resources.forEach((resource, index) => {
+      const subscription = subscriptions.get(resource.subscriptionId.toLowerCase());
+      if (!subscription) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["resources", index, "subscriptionId"],
+          message: `subscription ${resource.subscriptionId} is not listed in subscriptions`,
+        });
+      } else if (subscription.tenantId.toLowerCase() !== resource.tenantId.toLowerCase()) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["resources", index, "tenantId"],
+          message: `must be the tenant of subscription ${resource.subscriptionId} (${subscription.tenantId})`,
+        });
+      }
+      if (!resource.id.toLowerCase().startsWith(`/subscriptions/${resource.subscriptionId.toLowerCase()}/`)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["resources", index, "id"],
+          message: "must lie in its subscriptionId",
+        });
+      }
+      if (ids.has(resource.id.toLowerCase())) {
+        ctx.addIssue({ code: "custom", path: ["resources", index, "id"], message: "is listed twice" });
+      }
+      ids.add(resource.id.toLowerCase());
+    });
+  });
+
+export type Estate = z.output<typeof estateSchema>;
+export type EstateSubscription = Estate["subscriptions"][number];
+
+/** JSON Schema source for schemas/estate.schema.json. */
+export const ESTATE_FILE_SCHEMA = estateSchema;
+
+export function parseEstate(data: unknown, source: string): Estate {
+  return parseInput(estateSchema, data, source);
+}
+
+export async function readEstateFile(path: string): Promise<Estate> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new InputError(`Cannot read estate file ${path}: ${errorMessage(error)}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${path} is not JSON: ${errorMessage(error)}`);
+  }
+  return parseEstate(data, path);
+}
+
+/** What the scanner's identity can read: home subscriptions unless hidden, and delegated (Lighthouse) ones. */
+export function isVisible(estate: Estate, subscription: EstateSubscription): boolean {
+  const home = subscription.tenantId.toLowerCase() === estate.homeTenantId.toLowerCase();
+  return home ? subscription.visibleToScanner !== false : subscription.visibleToScanner === true;
+}

@@ -1,0 +1,243 @@
+import type { Assignment, Query, SortKey, TabularOp } from "./ast";
+import { KqlError, at } from "./errors";
+import { checkColumn, compileExpr, type Schema } from "./expressions";
+import type { QueryResult, Row } from "./types";
+import { compareScalars, isBag } from "./values";
+
+/** Resource Graph keeps this many items of each row's array when mv-expand has no `limit`. */
+export const MV_EXPAND_DEFAULT_LIMIT = 128;
+/** Resource Graph rejects an mv-expand `limit` above this. */
+export const MV_EXPAND_MAX_LIMIT = 2000;
+
+/**
+ * Columns every row of these Resource Graph tables has, whether or not a sandbox row sets them;
+ * referring to one is valid even when no row carries it.
+ */
+const RESOURCE_GRAPH_COLUMNS = [
+  "id",
+  "name",
+  "type",
+  "tenantId",
+  "kind",
+  "location",
+  "resourceGroup",
+  "subscriptionId",
+  "managedBy",
+  "sku",
+  "plan",
+  "properties",
+  "tags",
+  "identity",
+  "zones",
+  "extendedLocation",
+];
+const RESOURCE_GRAPH_TABLES = new Set(["resources", "resourcecontainers"]);
+
+type Stage = (rows: Row[]) => Row[];
+
+interface Compiled {
+  stage: Stage;
+  schema: Schema;
+}
+
+export function evaluate(query: Query, tables: Record<string, Row[]>): QueryResult {
+  const tableKey = Object.keys(tables).find((k) => k.toLowerCase() === query.table.toLowerCase());
+  if (tableKey === undefined) throw new KqlError(`Unknown table '${query.table}' ${at(query.tablePos)}`);
+  const input = tables[tableKey];
+
+  // Compile every operator before touching rows, so a bad query fails even on an empty table, as in Azure.
+  let schema = tableSchema(query.table.toLowerCase(), input);
+  const stages: Stage[] = [];
+  for (const op of query.ops) {
+    const compiled = compileOperator(op, schema);
+    stages.push(compiled.stage);
+    schema = compiled.schema;
+  }
+
+  let rows = input;
+  for (const stage of stages) rows = stage(rows);
+  // A bare table name must not hand the caller's own array back to be mutated.
+  return { rows: rows === input ? [...input] : rows, pageable: !query.ops.some((op) => op.kind === "take") };
+}
+
+function tableSchema(table: string, rows: Row[]): Schema {
+  const known = RESOURCE_GRAPH_TABLES.has(table);
+  if (rows.length === 0 && !known) return null;
+  const columns = new Set(known ? RESOURCE_GRAPH_COLUMNS : []);
+  for (const row of rows) for (const key of Object.keys(row)) columns.add(key);
+  return columns;
+}
+
+function withColumns(schema: Schema, names: string[]): Schema {
+  return schema === null ? null : new Set([...schema, ...names]);
+}
+
+function compileOperator(op: TabularOp, schema: Schema): Compiled {
+  switch (op.kind) {
+    case "where": {
+      const predicate = compileExpr(op.predicate, schema);
+      const stage: Stage = (rows) =>
+        rows.filter((row) => {
+          const keep = predicate(row);
+          if (keep !== null && typeof keep !== "boolean") {
+            throw new KqlError(`where needs a boolean condition ${at(op.pos)}`);
+          }
+          return keep === true;
+        });
+      return { stage, schema };
+    }
+    case "extend":
+      return compileExtend(op.items, schema);
+    case "project":
+      return compileProject(op.items, schema);
+    case "project-away": {
+      for (const col of op.columns) checkColumn(col.name, col.pos, schema);
+      const drop = new Set(op.columns.map((c) => c.name));
+      const stage: Stage = (rows) =>
+        rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !drop.has(key))));
+      return { stage, schema: schema === null ? null : new Set([...schema].filter((c) => !drop.has(c))) };
+    }
+    case "mv-expand":
+      return compileMvExpand(op.item, op.limit, op.pos, schema);
+    case "sort":
+      return compileSort(op.keys, schema);
+    case "take":
+      return { stage: (rows) => rows.slice(0, op.count), schema };
+    case "count":
+      return { stage: (rows) => [{ Count: rows.length }], schema: new Set(["Count"]) };
+    case "summarize":
+      return compileSummarize(op.countName, op.by, op.pos, schema);
+  }
+}
+
+/** Each extend item sees the columns made by the items before it. */
+function compileExtend(items: Assignment[], schema: Schema): Compiled {
+  const evaluators = items.map((item) => {
+    const ev = compileExpr(item.expr, schema);
+    schema = withColumns(schema, [item.name]);
+    return { name: item.name, ev };
+  });
+  const stage: Stage = (rows) =>
+    rows.map((row) => {
+      const out: Row = { ...row };
+      for (const { name, ev } of evaluators) out[name] = ev(out);
+      return out;
+    });
+  return { stage, schema };
+}
+
+function compileProject(items: Assignment[], schema: Schema): Compiled {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (seen.has(item.name)) throw new KqlError(`Column '${item.name}' is projected twice ${at(item.pos)}`);
+    seen.add(item.name);
+  }
+  const evaluators = items.map((item) => ({ name: item.name, ev: compileExpr(item.expr, schema) }));
+  const stage: Stage = (rows) =>
+    rows.map((row) => {
+      const out: Row = {};
+      for (const { name, ev } of evaluators) out[name] = ev(row);
+      return out;
+    });
+  return { stage, schema: seen };
+}
+
+/**
+ * Per learn.microsoft.com/kusto/query/mv-expand-operator ("Returns"): a null value yields one row holding
+ * null, an empty array or property bag yields no row, and each element of an array (each property of a bag,
+ * as a one-property bag, the default kind=bag) yields a row. The older page
+ * (docs.microsoft.com/azure/kusto/query/mvexpandoperator) adds that a value which is not an array is kept as is.
+ */
+function compileMvExpand(item: Assignment, limit: number | null, pos: number, schema: Schema): Compiled {
+  if (limit !== null && limit > MV_EXPAND_MAX_LIMIT) {
+    throw new KqlError(`mv-expand limit ${limit} exceeds the maximum of ${MV_EXPAND_MAX_LIMIT} ${at(pos)}`);
+  }
+  if (limit !== null && limit < 1) throw new KqlError(`mv-expand limit must be at least 1 ${at(pos)}`);
+  const max = limit ?? MV_EXPAND_DEFAULT_LIMIT;
+  const ev = compileExpr(item.expr, schema);
+  const name = item.name;
+  const stage: Stage = (rows) => {
+    const out: Row[] = [];
+    for (const row of rows) {
+      const items = expansionItems(ev(row));
+      const n = Math.min(items.length, max);
+      for (let i = 0; i < n; i++) out.push({ ...row, [name]: items[i] });
+    }
+    return out;
+  };
+  return { stage, schema: withColumns(schema, [name]) };
+}
+
+function expansionItems(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (isBag(value)) return Object.entries(value).map(([k, v]) => ({ [k]: v }));
+  return [value];
+}
+
+/**
+ * Direction defaults to desc; nulls go first for asc and last for desc unless `nulls first|last` says
+ * otherwise (learn.microsoft.com/kusto/query/sort-operator).
+ */
+function compileSort(keys: SortKey[], schema: Schema): Compiled {
+  const evaluators = keys.map((key) => ({ ...key, ev: compileExpr(key.expr, schema) }));
+  const stage: Stage = (rows) => {
+    // Each key is evaluated once per row, column by column, and an index array is sorted.
+    const columns = evaluators.map(({ ev, expr }) =>
+      rows.map((row) => {
+        const v = ev(row);
+        if (typeof v === "object" && v !== null) {
+          throw new KqlError(
+            `order by needs numbers, strings or booleans, not arrays or bags ${at(expr.pos)}`,
+          );
+        }
+        return v;
+      }),
+    );
+    const order = rows.map((_, i) => i);
+    order.sort((a, b) => {
+      for (let k = 0; k < evaluators.length; k++) {
+        const { desc, nullsFirst } = evaluators[k];
+        const x = columns[k][a];
+        const y = columns[k][b];
+        if (x === null || y === null) {
+          if (x === y) continue;
+          return (x === null) === nullsFirst ? -1 : 1;
+        }
+        const c = compareScalars(x, y);
+        if (c !== 0) return desc ? -c : c;
+      }
+      return 0;
+    });
+    return order.map((i) => rows[i]);
+  };
+  return { stage, schema };
+}
+
+function compileSummarize(
+  countName: string,
+  by: { name: string; pos: number }[],
+  pos: number,
+  schema: Schema,
+): Compiled {
+  for (const col of by) checkColumn(col.name, col.pos, schema);
+  const names = by.map((c) => c.name);
+  if (names.includes(countName))
+    throw new KqlError(`summarize output column '${countName}' is also a by column ${at(pos)}`);
+  const stage: Stage = (rows) => {
+    if (names.length === 0) return [{ [countName]: rows.length }];
+    const groups = new Map<string, Row>();
+    for (const row of rows) {
+      const values = names.map((n) => (Object.hasOwn(row, n) ? (row[n] ?? null) : null));
+      const key = JSON.stringify(values);
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+        group[countName] = 0;
+        groups.set(key, group);
+      }
+      group[countName] = (group[countName] as number) + 1;
+    }
+    return [...groups.values()];
+  };
+  return { stage, schema: new Set([...names, countName]) };
+}

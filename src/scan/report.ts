@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { peeringFindingSchema, type PeeringFinding } from "../scanners/peering/finding";
+
+/** Scan report v1 (CONTRACTS §3): output of `scan --format json` and of the HTTP scan endpoint. */
+export const scanReportSchema = z.object({
+  schemaVersion: z.literal(1),
+  scanId: z.string(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  homeTenantId: z.string(),
+  complete: z.boolean(),
+  errors: z.array(z.object({ source: z.string(), message: z.string() })),
+  stats: z.object({
+    subscriptions: z.number().int(),
+    virtualNetworks: z.number().int(),
+    peerings: z.number().int(),
+    findings: z.number().int(),
+    /** Findings that need action: `violation` and `expired-exception`. */
+    violations: z.number().int(),
+    allowed: z.number().int(),
+  }),
+  findings: z.array(peeringFindingSchema),
+});
+
+export type ScanReport = z.infer<typeof scanReportSchema>;
+
+const SEVERITY_ORDER = { high: 0, medium: 1, low: 2, info: 3 } as const;
+
+/** Most severe first, then by local VNet, so reports read the same from run to run. */
+export function sortFindings(findings: PeeringFinding[]): PeeringFinding[] {
+  return [...findings].sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      a.localVnetId.toLowerCase().localeCompare(b.localVnetId.toLowerCase()) ||
+      a.resourceId.toLowerCase().localeCompare(b.resourceId.toLowerCase()),
+  );
+}
+
+export function needsAction(finding: PeeringFinding): boolean {
+  return finding.status !== "allowed";
+}

@@ -1,0 +1,111 @@
+import { randomBytes } from "node:crypto";
+import type { AllowlistEntry } from "../allowlist/entry";
+import type { Config } from "../config";
+import { errorMessage } from "../errors";
+import { silentLogger, withFields, type Logger } from "../log";
+import { homeTenantOf, type AzureConnection } from "../azure/connection";
+import { azureGetter } from "../azure/http";
+import { createResourceGraphClient, resourceGraphQuery, type ScanScope } from "../azure/resource-graph";
+import { subscriptionRowSchema, SUBSCRIPTIONS_QUERY } from "../azure/subscription-inventory";
+import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
+import { TenantResolver } from "../azure/tenants";
+import type { ScanError } from "../scanners/scanner";
+import { needsAction, sortFindings, type ScanReport } from "./report";
+import { SCANNERS } from "./scanners";
+
+export interface ScanOptions {
+  connection: AzureConnection;
+  config: Config;
+  allowlist: AllowlistEntry[];
+  /** Shared across scans where the caller keeps one; a fresh in-memory cache otherwise. */
+  tenantCache?: TenantCache;
+  log?: Logger;
+  now?: () => Date;
+  scanId?: string;
+  /** Waits out Resource Graph throttling; tests replace it. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function newScanId(now: Date): string {
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
+}
+
+export function scopeOf(config: Config): ScanScope {
+  return { managementGroups: config.SCAN_MANAGEMENT_GROUPS, subscriptions: config.SCAN_SUBSCRIPTIONS };
+}
+
+/**
+ * One scan: inventory, tenant resolution and classification by every scanner. What could not be
+ * read is reported in `errors` with `complete: false`; a failure to authenticate throws.
+ */
+export async function runScan(options: ScanOptions): Promise<ScanReport> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
+  const scanId = options.scanId ?? newScanId(startedAt);
+  const log = withFields(options.log ?? silentLogger, { scanId });
+  const { connection, config } = options;
+
+  const homeTenantId = await homeTenantOf(connection);
+  log("info", "scan-started", { homeTenantId, scope: scopeOf(config) });
+
+  const queryAll = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
+    pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
+    onPage: (page) => log("info", "resource-graph-page", { ...page }),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+
+  const errors: ScanError[] = [];
+  const known = new Map<string, string>();
+  try {
+    const subscriptions = await queryAll("subscription", SUBSCRIPTIONS_QUERY, subscriptionRowSchema);
+    for (const s of subscriptions) known.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
+  } catch (error) {
+    errors.push({ source: "subscriptions", message: `Listing subscriptions failed: ${errorMessage(error)}` });
+  }
+
+  const tenants = new TenantResolver({
+    connection,
+    get: azureGetter(connection),
+    cache: options.tenantCache ?? new MemoryTenantCache(config.TENANT_CACHE_TTL_HOURS * 3600_000),
+    known,
+    namesFromGraph: config.TENANT_NAMES_FROM_GRAPH,
+    log,
+  });
+
+  const context = { queryAll, tenants, allowlist: options.allowlist, config, now: startedAt, log };
+  const findings = [];
+  let virtualNetworks = 0;
+  let peerings = 0;
+  for (const scanner of SCANNERS) {
+    const result = await scanner.scan(context);
+    findings.push(...result.findings);
+    errors.push(...result.errors);
+    virtualNetworks += result.counts.virtualNetworks;
+    peerings += result.counts.peerings;
+  }
+
+  const violations = findings.filter(needsAction).length;
+  const report: ScanReport = {
+    schemaVersion: 1,
+    scanId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: now().toISOString(),
+    homeTenantId,
+    complete: errors.length === 0,
+    errors,
+    stats: {
+      subscriptions: known.size,
+      virtualNetworks,
+      peerings,
+      findings: findings.length,
+      violations,
+      allowed: findings.length - violations,
+    },
+    findings: sortFindings(findings),
+  };
+  log(report.complete ? "info" : "warn", "scan-finished", { complete: report.complete, ...report.stats });
+  return report;
+}

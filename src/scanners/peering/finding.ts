@@ -1,0 +1,45 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+export const PEERING_STATES = ["Connected", "Initiated", "Disconnected"] as const;
+export const RELATIONS = ["cross-tenant", "unresolved", "microsoft-managed"] as const;
+export const STATUSES = ["violation", "allowed", "expired-exception"] as const;
+export const SEVERITIES = ["high", "medium", "low", "info"] as const;
+export const RISK_FACTORS = ["forwarded-traffic", "gateway-transit", "remote-gateways"] as const;
+
+/** A peering whose remote VNet is not provably in its local VNet's tenant (report v1, CONTRACTS §3). */
+export const peeringFindingSchema = z.object({
+  id: z.string(),
+  kind: z.literal("vnet-peering"),
+  resourceId: z.string(),
+  localVnetId: z.string(),
+  localSubscriptionId: z.string(),
+  localTenantId: z.string(),
+  remoteVnetId: z.string(),
+  remoteSubscriptionId: z.string(),
+  remoteTenantId: z.string().nullable(),
+  remoteTenantName: z.string().nullable(),
+  relation: z.enum(RELATIONS),
+  peeringState: z.enum(PEERING_STATES),
+  peeringSyncLevel: z.string(),
+  allowForwardedTraffic: z.boolean(),
+  allowGatewayTransit: z.boolean(),
+  useRemoteGateways: z.boolean(),
+  remoteAddressPrefixes: z.array(z.string()),
+  status: z.enum(STATUSES),
+  allowlistEntryId: z.string().nullable(),
+  severity: z.enum(SEVERITIES),
+  riskFactors: z.array(z.enum(RISK_FACTORS)),
+  /** One sentence saying why this is a finding and how it was judged. */
+  summary: z.string(),
+});
+
+export type PeeringFinding = z.infer<typeof peeringFindingSchema>;
+export type Relation = PeeringFinding["relation"];
+export type Status = PeeringFinding["status"];
+export type Severity = PeeringFinding["severity"];
+
+/** Stable across scans and across case changes of the peering's resource id. */
+export function findingId(kind: string, resourceId: string): string {
+  return createHash("sha256").update(`${kind}|${resourceId.toLowerCase()}`).digest("hex").slice(0, 32);
+}

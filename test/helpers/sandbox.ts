@@ -1,0 +1,43 @@
+import type { AllowlistEntry } from "../../src/allowlist/entry";
+import { loadConfig, type Config } from "../../src/config";
+import { sandboxConnection } from "../../src/sandbox/connection";
+import type { Estate } from "../../src/sandbox/estate";
+import { startSandbox, type RunningSandbox, type SandboxOptions } from "../../src/sandbox/server";
+import { runScan, type ScanOptions } from "../../src/scan/run-scan";
+import type { ScanReport } from "../../src/scan/report";
+
+export interface SandboxScan {
+  sandbox: RunningSandbox;
+  scan(
+    options?: { allowlist?: AllowlistEntry[]; env?: Record<string, string>; at?: Date } & Omit<
+      Partial<ScanOptions>,
+      "allowlist"
+    >,
+  ): Promise<ScanReport>;
+  close(): Promise<void>;
+}
+
+/** Starts the sandbox on an estate; `scan` runs the real scan (real SDK clients) against it. */
+export async function sandboxScan(
+  estate: Estate,
+  options: Omit<SandboxOptions, "estate"> = {},
+): Promise<SandboxScan> {
+  const sandbox = await startSandbox({ ...options, estate });
+  return {
+    sandbox,
+    scan: async ({ allowlist = [], env = {}, at, ...rest } = {}) => {
+      const config: Config = loadConfig({ AZURE_MAX_RETRIES: "2", ...env });
+      return runScan({
+        connection: {
+          ...sandboxConnection(sandbox, estate, config),
+          retryOptions: { maxRetries: config.AZURE_MAX_RETRIES, retryDelayInMs: 20, maxRetryDelayInMs: 200 },
+        },
+        config,
+        allowlist,
+        ...(at ? { now: () => at } : {}),
+        ...rest,
+      });
+    },
+    close: () => sandbox.close(),
+  };
+}

@@ -1,0 +1,156 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "@jest/globals";
+import Ajv2020 from "ajv/dist/2020";
+import { main, type CliIo } from "../../src/cli/main";
+import type { ScanReport } from "../../src/scan/report";
+
+const ROOT = resolve(__dirname, "../../..");
+const ESTATE = join(ROOT, "examples/estates/two-tenants.json");
+const ALLOWLIST = join(ROOT, "examples/allowlist.yaml");
+
+async function cli(argv: string[], sandbox?: CliIo["sandbox"]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    color: false,
+    env: { AZURE_MAX_RETRIES: "1" },
+    ...(sandbox ? { sandbox } : {}),
+  });
+  return { code, stdout, stderr };
+}
+
+function tempFile(name: string, content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "cts-")), name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe("npx cross-tenant-scanner scan --estate", () => {
+  it("prints a schema-valid JSON report of the sample estate and exits 1 for its violations", async () => {
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((done) => {
+      const child = execFile(
+        "npx",
+        ["cross-tenant-scanner", "scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
+        { cwd: ROOT },
+        (_error, out) => done({ code: child.exitCode, stdout: out }),
+      );
+    });
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as ScanReport;
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(
+      JSON.parse(readFileSync(join(ROOT, "schemas/report.schema.json"), "utf8")),
+    );
+    expect(validate.errors ?? validate(report)).toBe(true);
+
+    const blog = report.findings.find((f) => f.resourceId.endsWith("/TenantB2TenantA"));
+    expect(blog).toMatchObject({
+      relation: "cross-tenant",
+      remoteTenantId: "31ca78c2-d833-433a-9977-88e160bd4ac0",
+      remoteTenantName: "Tenant A",
+      remoteSubscriptionId: "8655f4d3-0bb1-4be0-b73c-6a8f3b304cf6",
+      remoteAddressPrefixes: ["10.0.0.0/16"],
+      peeringState: "Connected",
+      status: "violation",
+      severity: "high",
+    });
+    expect(new Set(report.findings.map((f) => f.status))).toEqual(
+      new Set(["violation", "allowed", "expired-exception"]),
+    );
+    expect(new Set(report.findings.map((f) => f.relation))).toEqual(
+      new Set(["cross-tenant", "unresolved", "microsoft-managed"]),
+    );
+  });
+
+  it("prints an aligned table for people, with the summary", async () => {
+    const { code, stdout, stderr } = await cli(["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST]);
+    expect(code).toBe(1);
+    const lines = stdout.split("\n");
+    expect(lines[0]).toMatch(/^SEVERITY\s+STATUS\s+RELATION/);
+    const column = lines[0]!.indexOf("LOCAL VNET");
+    expect(lines.find((l) => l.includes("vnet-demo-test"))!.indexOf("vnet-demo-test")).toBe(column);
+    expect(stdout).toMatch(/7 finding\(s\): 4 need action, 3 allowed/);
+    expect(stderr).toMatch(/resource-graph-page/);
+  });
+
+  it("writes CSV and Markdown", async () => {
+    const csv = await cli(["scan", "--estate", ESTATE, "--format", "csv"]);
+    const rows = csv.stdout.trimEnd().split("\r\n");
+    expect(rows[0]).toMatch(/^id,status,severity,relation/);
+    expect(rows).toHaveLength(1 + 7);
+    expect(csv.stdout).toMatch(
+      /"Peering 'TenantB2TenantA' \(Connected\) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, Tenant A/,
+    );
+
+    const md = await cli(["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "markdown"]);
+    expect(md.stdout).toMatch(/^# Cross-tenant peering scan /);
+    expect(md.stdout).toMatch(
+      /az network vnet peering delete --subscription 31bdf544-8e8e-4f5b-bb31-3316a05e5581 --resource-group demo-test-rg --vnet-name vnet-demo-test --name TenantB2TenantA/,
+    );
+  });
+
+  it("exits 0 when every cross-tenant peering is allowed", async () => {
+    const estate = JSON.parse(readFileSync(ESTATE, "utf8"));
+    const allowAll = `schemaVersion: 1\nentries:\n${estate.tenants
+      .map((t: { tenantId: string }) => `  - tenantId: "${t.tenantId}"\n    owner: a@b.c\n    reason: test\n`)
+      .join(
+        "",
+      )}  - subscriptionId: "99999999-8888-4777-a666-555555555555"\n    owner: a@b.c\n    reason: test\n`;
+    const { code, stdout } = await cli([
+      "scan",
+      "--estate",
+      ESTATE,
+      "--allowlist",
+      tempFile("all.yaml", allowAll),
+    ]);
+    expect(stdout).toMatch(/0 need action/);
+    expect(code).toBe(0);
+  });
+
+  it("exits 3 when Resource Graph keeps failing", async () => {
+    const { code, stdout } = await cli(["scan", "--estate", ESTATE], {
+      resourceGraphFault: (n) => (n >= 2 ? { status: 503, retryAfterSeconds: 0 } : undefined),
+    });
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/INCOMPLETE/);
+  });
+});
+
+describe("bad input", () => {
+  it("refuses an invalid estate with the path of the offending field and exit 2", async () => {
+    const estate = JSON.parse(readFileSync(ESTATE, "utf8"));
+    estate.resources[0].properties.virtualNetworkPeerings[0].properties.peeringState = "Up";
+    const { code, stderr } = await cli(["scan", "--estate", tempFile("bad.json", JSON.stringify(estate))]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("$.resources[0].properties.virtualNetworkPeerings[0].properties.peeringState");
+  });
+
+  it("refuses an invalid allowlist, naming each entry and field, and exit 2", async () => {
+    const text = readFileSync(ALLOWLIST, "utf8")
+      .replace("    owner: migration-team@contoso.com\n", "")
+      .replace('expiresOn: "2027-06-30"', 'expiresOn: "2027-02-30"');
+    const { code, stderr } = await cli([
+      "scan",
+      "--estate",
+      ESTATE,
+      "--allowlist",
+      tempFile("bad.yaml", text),
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("$.entries[1].owner");
+    expect(stderr).toContain("$.entries[0].expiresOn");
+  });
+
+  it("exits 2 on a missing file, an unknown option or an unknown format", async () => {
+    expect((await cli(["scan", "--estate", "/nonexistent/estate.json"])).code).toBe(2);
+    expect((await cli(["scan", "--estate", ESTATE, "--colour"])).code).toBe(2);
+    const format = await cli(["scan", "--estate", ESTATE, "--format", "xml"]);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toMatch(/--format must be one of table, json, csv, markdown/);
+    expect((await cli(["frobnicate"])).code).toBe(2);
+  });
+});

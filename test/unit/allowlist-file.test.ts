@@ -1,0 +1,72 @@
+import { describe, expect, it } from "@jest/globals";
+import { parseAllowlist } from "../../src/allowlist/file";
+import { InputError } from "../../src/errors";
+
+const T = "22222222-2222-4222-8222-222222222222";
+
+function problems(text: string): string[] {
+  try {
+    parseAllowlist(text, "allowlist.yaml");
+  } catch (error) {
+    if (error instanceof InputError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected the allowlist to be refused");
+}
+
+describe("allowlist file", () => {
+  it("reads YAML and JSON alike, generating stable ids for entries without one", () => {
+    const yaml = parseAllowlist(
+      `schemaVersion: 1\nentries:\n  - tenantId: "${T}"\n    owner: a\n    reason: b\n`,
+      "a.yaml",
+    );
+    const json = parseAllowlist(
+      JSON.stringify({ schemaVersion: 1, entries: [{ tenantId: T.toUpperCase(), owner: "a", reason: "b" }] }),
+      "a.json",
+    );
+    expect(yaml[0]!.id).toMatch(/^tenant-[0-9a-f]{12}$/);
+    expect(json[0]!.id).toBe(yaml[0]!.id);
+  });
+
+  it("reports every problem by entry index and field", () => {
+    const text = `schemaVersion: 1
+entries:
+  - tenantId: "${T}"
+    subscriptionId: "${T}"
+    owner: a
+    reason: b
+  - tenantId: not-a-guid
+    reason: b
+    expiresOn: "2027-02-30"
+    colour: red
+  - id: Bad_Id
+    remoteVnetId: /subscriptions/x/resourceGroups/y
+    localScope: hub-rg
+    owner: a
+    reason: b
+`;
+    expect(problems(text)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^\$\.entries\[0\]\.subscriptionId: needs exactly one of tenantId, subscriptionId or remoteVnetId/,
+        ),
+        "$.entries[1].tenantId: must be a GUID",
+        expect.stringMatching(/^\$\.entries\[1\]\.owner: /),
+        "$.entries[1].expiresOn: is not a calendar date",
+        expect.stringMatching(/^\$\.entries\[1\]: Unrecognized key: "colour"/),
+        expect.stringMatching(/^\$\.entries\[2\]\.id: /),
+        "$.entries[2].remoteVnetId: must be a virtual network resource id",
+        expect.stringMatching(/^\$\.entries\[2\]\.localScope: /),
+      ]),
+    );
+  });
+
+  it("refuses duplicate ids, a wrong schema version and text that is not YAML", () => {
+    const entry = `  - id: same\n    tenantId: "${T}"\n    owner: a\n    reason: b\n`;
+    expect(problems(`schemaVersion: 1\nentries:\n${entry}${entry}`)).toEqual([
+      '$.entries[1].id: "same" is already used by entries[0]',
+    ]);
+    expect(problems("schemaVersion: 2\nentries: []\n")).toEqual(["$.schemaVersion: must be 1"]);
+    expect(() => parseAllowlist("entries: [", "x.yaml")).toThrow(/x.yaml is neither JSON nor YAML/);
+  });
+});

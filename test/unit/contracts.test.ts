@@ -1,0 +1,80 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "@jest/globals";
+import { contractSchemas } from "../../src/contract-schemas";
+import { SETTINGS, loadConfig } from "../../src/config";
+import { InputError } from "../../src/errors";
+import { parseEstate } from "../../src/sandbox/estate";
+
+const ROOT = join(__dirname, "../../..");
+
+describe("published schemas and docs", () => {
+  it.each(Object.entries(contractSchemas()))(
+    "schemas/%s matches the code (run `npm run schemas` after a change)",
+    (file, schema) => {
+      expect(JSON.parse(readFileSync(join(ROOT, "schemas", file), "utf8"))).toEqual(schema);
+    },
+  );
+
+  it("the README's configuration table lists every setting", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    for (const name of Object.keys(SETTINGS)) expect(readme).toContain(`| \`${name}\``);
+  });
+
+  it("local.settings.sample.json lists every setting with its default", () => {
+    const sample = JSON.parse(readFileSync(join(ROOT, "local.settings.sample.json"), "utf8")) as {
+      Values: Record<string, string>;
+    };
+    for (const [name, setting] of Object.entries(SETTINGS)) expect(sample.Values[name]).toBe(setting.default);
+    expect(sample.Values.FUNCTIONS_WORKER_RUNTIME).toBe("node");
+  });
+});
+
+describe("configuration", () => {
+  it("has working defaults", () => {
+    expect(loadConfig({})).toMatchObject({
+      RESOURCE_GRAPH_PAGE_SIZE: 1000,
+      ALLOW_MICROSOFT_MANAGED: true,
+      SCAN_SUBSCRIPTIONS: [],
+    });
+  });
+
+  it("names every bad setting and what it must be", () => {
+    expect(() =>
+      loadConfig({ RESOURCE_GRAPH_PAGE_SIZE: "5000", SCAN_SUBSCRIPTIONS: "abc", ARM_ENDPOINT: "http://x" }),
+    ).toThrow(InputError);
+    try {
+      loadConfig({
+        RESOURCE_GRAPH_PAGE_SIZE: "5000",
+        SCAN_SUBSCRIPTIONS: "abc",
+        ALLOW_MICROSOFT_MANAGED: "maybe",
+        ARM_ENDPOINT: "http://x",
+      });
+    } catch (error) {
+      const problems = (error as InputError).problems.join("\n");
+      expect(problems).toMatch(/RESOURCE_GRAPH_PAGE_SIZE="5000"/);
+      expect(problems).toMatch(/SCAN_SUBSCRIPTIONS="abc": must be a GUID/);
+      expect(problems).toMatch(/ALLOW_MICROSOFT_MANAGED="maybe": must be true or false/);
+      expect(problems).toMatch(/ARM_ENDPOINT="http:\/\/x": must be an https URL/);
+    }
+  });
+});
+
+describe("estate file", () => {
+  const sample = () => JSON.parse(readFileSync(join(ROOT, "examples/estates/two-tenants.json"), "utf8"));
+
+  it("accepts the bundled sample", () => {
+    expect(parseEstate(sample(), "sample").resources.length).toBeGreaterThan(0);
+  });
+
+  it("refuses an inconsistent estate with the JSON path of the first error", () => {
+    const estate = sample();
+    estate.resources[1].subscriptionId = "99999999-0000-4000-8000-000000000000";
+    expect(() => parseEstate(estate, "e.json")).toThrow(
+      /\$\.resources\[1\]\.subscriptionId: subscription 99999999-0000-4000-8000-000000000000 is not listed/,
+    );
+    const noVersion = sample();
+    delete noVersion.schemaVersion;
+    expect(() => parseEstate(noVersion, "e.json")).toThrow(/\$\.schemaVersion: must be 1/);
+  });
+});

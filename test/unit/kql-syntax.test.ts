@@ -1,0 +1,58 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "@jest/globals";
+
+// The Kusto language service ships as script bundles that define a global `Kusto`.
+require("@kusto/language-service-next/bridge.min.js");
+require("@kusto/language-service-next/Kusto.Language.Bridge.min.js");
+
+interface Diagnostics {
+  Count: number;
+  getItem(i: number): { Message: string };
+}
+declare const Kusto: { Language: { KustoCode: { Parse(text: string): { GetDiagnostics(): Diagnostics } } } };
+
+function syntaxErrors(query: string): string[] {
+  const diagnostics = Kusto.Language.KustoCode.Parse(query).GetDiagnostics();
+  return Array.from({ length: diagnostics.Count }, (_, i) => diagnostics.getItem(i).Message);
+}
+
+/** Every exported `*_QUERY` string of the compiled sources: what the scanner sends to Resource Graph. */
+function allQueries(): [string, string][] {
+  const found: [string, string][] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".js")) {
+        for (const [name, value] of Object.entries(require(path) as Record<string, unknown>)) {
+          if (name.endsWith("_QUERY") && typeof value === "string") found.push([name, value]);
+        }
+      }
+    }
+  };
+  walk(join(__dirname, "../../src/scanners"));
+  walk(join(__dirname, "../../src/azure"));
+  return found;
+}
+
+describe("Resource Graph queries", () => {
+  const queries = allQueries();
+
+  it("are found", () => {
+    expect(queries.map(([name]) => name).sort()).toEqual([
+      "PEERINGS_QUERY",
+      "SUBSCRIPTIONS_QUERY",
+      "VNET_COUNT_QUERY",
+    ]);
+  });
+
+  it.each(queries)("%s is valid KQL", (_name, query) => {
+    expect(syntaxErrors(query)).toEqual([]);
+  });
+
+  it("the checker catches a broken query", () => {
+    expect(syntaxErrors("resources | where")).not.toEqual([]);
+    expect(syntaxErrors("resources | mv-expand limit 2000 p = properties.x")).not.toEqual([]);
+  });
+});

@@ -83,6 +83,11 @@ export const SETTINGS = {
     default: "4",
     parse: z.coerce.number().int().min(0).max(10),
   },
+  CLI_STATE_DIR: {
+    doc: "Where the CLI keeps state in an embedded Azurite when AzureWebJobsStorage is not set.",
+    default: ".cross-tenant-scanner",
+    parse: z.string().min(1),
+  },
   ARM_ENDPOINT: {
     doc: "Azure Resource Manager endpoint (change for sovereign clouds).",
     default: "https://management.azure.com",

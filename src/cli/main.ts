@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CredentialUnavailableError } from "@azure/identity";
 import { readAllowlistFile } from "../allowlist/file";
@@ -6,7 +8,11 @@ import { liveConnection, type AzureConnection } from "../azure/connection";
 import { loadConfig } from "../config";
 import { InputError, errorMessage } from "../errors";
 import type { Logger } from "../log";
-import { runScan } from "../scan/run-scan";
+import { runRecordedScan } from "../scan/record-scan";
+import { startAzurite } from "../store/azurite";
+import { storageFromConnectionString, storageFromEnv, type Storage } from "../store/storage";
+import { allowlistCommand } from "./allowlist-command";
+import { findingsCommand } from "./findings-command";
 import { sandboxConnection } from "../sandbox/connection";
 import { readEstateFile } from "../sandbox/estate";
 import { startSandbox, type SandboxOptions } from "../sandbox/server";
@@ -29,15 +35,46 @@ const USAGE = `Usage: cross-tenant-scanner <command> [options]
 Commands:
   scan                     Scan live Azure with DefaultAzureCredential (e.g. after 'az login').
   scan --estate FILE       Scan the simulated estate in FILE, served by the local sandbox.
+  allowlist import FILE    Replace the stored allowlist with FILE (all entries valid, or nothing changes).
+  allowlist export         Print the stored allowlist as YAML (--format json for JSON).
+  allowlist list           Show the stored allowlist, expiry highlighted.
+  findings [--status S]    Stored findings (S: new, open, allowed, expired-exception, resolved).
 
 Options of scan:
-  --allowlist FILE         Judge peerings against this allowlist file (JSON or YAML).
+  --allowlist FILE         Judge peerings against this allowlist file (JSON or YAML), not the stored one.
   --format FORMAT          table (default), json, csv or markdown. The report goes to stdout,
                            progress and logs to stderr.
 
 Exit codes: 0 complete, no violation; 1 complete with violations; 2 bad usage or input;
 3 scan incomplete or failed.
+
+State (allowlist, findings, scan runs) is kept in the storage account of AzureWebJobsStorage, or
+else in an embedded Azurite under CLI_STATE_DIR (default .cross-tenant-scanner).
 `;
+
+/**
+ * Runs `work` with the configured storage account, or with an embedded Azurite kept on disk so
+ * that state survives between CLI runs.
+ */
+async function withStorage<T>(
+  io: CliIo,
+  stateDir: string,
+  work: (storage: Storage) => Promise<T>,
+): Promise<T> {
+  const configured = storageFromEnv(io.env);
+  if (configured) return work(configured);
+  const location = resolve(stateDir, "azurite");
+  await mkdir(location, { recursive: true });
+  const azurite = await startAzurite({ location });
+  io.stderr(`State: embedded Azurite in ${location} (set AzureWebJobsStorage to use a storage account)\n`);
+  try {
+    return await work(
+      storageFromConnectionString(azurite.connectionString, `embedded Azurite in ${location}`),
+    );
+  } finally {
+    await azurite.stop();
+  }
+}
 
 /** Progress for people on stderr: one line per event, no secrets (events carry none). */
 function stderrLogger(io: CliIo): Logger {
@@ -67,14 +104,14 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
     throw new InputError(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}".`);
   const config = loadConfig(io.env);
 
-  let allowlist: AllowlistEntry[] = [];
+  let allowlist: AllowlistEntry[] | undefined;
   if (values.allowlist) {
     allowlist = await readAllowlistFile(values.allowlist);
     io.stderr(
       `Allowlist: ${allowlist.length} entr${allowlist.length === 1 ? "y" : "ies"} from ${values.allowlist}\n`,
     );
   } else {
-    io.stderr("No --allowlist given: every cross-tenant peering counts as a violation.\n");
+    io.stderr("Allowlist: the stored one (set it with 'allowlist import FILE').\n");
   }
 
   let connection: AzureConnection;
@@ -90,7 +127,16 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
   }
 
   try {
-    const report = await runScan({ connection, config, allowlist, log: stderrLogger(io) });
+    const report = await withStorage(io, config.CLI_STATE_DIR, (storage) =>
+      runRecordedScan({
+        connection,
+        config,
+        storage,
+        trigger: "cli",
+        log: stderrLogger(io),
+        ...(allowlist ? { allowlist } : {}),
+      }),
+    );
     io.stdout(formatReport(report, format, io.color && format === "table"));
     if (!report.complete) return EXIT.incomplete;
     return report.stats.violations > 0 ? EXIT.violations : EXIT.ok;
@@ -109,6 +155,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === "scan") return await scanCommand(rest, io);
+    if (command === "allowlist" || command === "findings") {
+      const config = loadConfig(io.env);
+      return await withStorage(io, config.CLI_STATE_DIR, (storage) =>
+        command === "allowlist" ? allowlistCommand(rest, io, storage) : findingsCommand(rest, io, storage),
+      );
+    }
     if (command === undefined || command === "help" || command === "--help" || command === "-h") {
       io.stdout(USAGE);
       return command === undefined ? EXIT.usage : EXIT.ok;

@@ -20,6 +20,15 @@ export const scanReportSchema = z.object({
     allowed: z.number().int(),
   }),
   findings: z.array(peeringFindingSchema),
+  /** What changed since the stored state; present when the scan keeps state. */
+  delta: z
+    .object({
+      new: z.array(z.string()),
+      resolved: z.array(z.string()),
+      reopened: z.array(z.string()),
+      changed: z.array(z.string()),
+    })
+    .optional(),
 });
 
 export type ScanReport = z.infer<typeof scanReportSchema>;

@@ -1,5 +1,5 @@
 import { DefaultAzureCredential } from "@azure/identity";
-import { TableClient } from "@azure/data-tables";
+import { TableClient, type TableServiceClientOptions } from "@azure/data-tables";
 import { InputError } from "../errors";
 
 /** The storage account the scanner keeps its state in; tables are created on first use. */
@@ -11,11 +11,17 @@ export interface Storage {
 
 const DEVELOPMENT = "UseDevelopmentStorage=true";
 
-function fromConnectionString(connectionString: string): (name: string) => TableClient {
+function fromConnectionString(
+  connectionString: string,
+  options: TableServiceClientOptions = {},
+): (name: string) => TableClient {
   const cs = connectionString.trim() === DEVELOPMENT ? DEVELOPMENT : connectionString;
   const insecure = /DefaultEndpointsProtocol=http;|TableEndpoint=http:\/\//i.test(cs) || cs === DEVELOPMENT;
   return (name) =>
-    TableClient.fromConnectionString(cs, name, insecure ? { allowInsecureConnection: true } : {});
+    TableClient.fromConnectionString(cs, name, {
+      ...options,
+      ...(insecure ? { allowInsecureConnection: true } : {}),
+    });
 }
 
 /**
@@ -50,8 +56,13 @@ export function storageFromEnv(env: Record<string, string | undefined>): Storage
   return undefined;
 }
 
-export function storageFromConnectionString(connectionString: string, describe: string): Storage {
-  return storageOf(fromConnectionString(connectionString), describe);
+/** `options` reach every table client (tests add a policy that counts requests). */
+export function storageFromConnectionString(
+  connectionString: string,
+  describe: string,
+  options?: TableServiceClientOptions,
+): Storage {
+  return storageOf(fromConnectionString(connectionString, options), describe);
 }
 
 function storageOf(client: (name: string) => TableClient, describe: string): Storage {

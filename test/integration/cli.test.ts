@@ -2,23 +2,30 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import Ajv2020 from "ajv/dist/2020";
 import { main, type CliIo } from "../../src/cli/main";
 import type { ScanReport } from "../../src/scan/report";
+import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 
 const ROOT = resolve(__dirname, "../../..");
 const ESTATE = join(ROOT, "examples/estates/two-tenants.json");
 const ALLOWLIST = join(ROOT, "examples/allowlist.yaml");
 
-async function cli(argv: string[], sandbox?: CliIo["sandbox"]) {
+let azurite: RunningAzurite;
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(() => azurite.stop());
+
+async function cli(argv: string[], sandbox?: CliIo["sandbox"], env: Record<string, string> = {}) {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
     color: false,
-    env: { AZURE_MAX_RETRIES: "1" },
+    env: { AZURE_MAX_RETRIES: "1", AzureWebJobsStorage: azurite.connectionString, ...env },
     ...(sandbox ? { sandbox } : {}),
   });
   return { code, stdout, stderr };
@@ -36,7 +43,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
       const child = execFile(
         "npx",
         ["cross-tenant-scanner", "scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
-        { cwd: ROOT },
+        { cwd: ROOT, env: { ...process.env, CLI_STATE_DIR: mkdtempSync(join(tmpdir(), "cts-state-")) } },
         (_error, out) => done({ code: child.exitCode, stdout: out }),
       );
     });
@@ -120,6 +127,33 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     });
     expect(code).toBe(3);
     expect(stdout).toMatch(/INCOMPLETE/);
+  });
+});
+
+describe("state between CLI runs", () => {
+  it("keeps state in an embedded Azurite when no storage is configured, so a second scan shows the delta", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "cts-state-"));
+    const env = { AzureWebJobsStorage: "", CLI_STATE_DIR: stateDir };
+    const first = await cli(
+      ["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
+      undefined,
+      env,
+    );
+    expect(first.stderr).toContain(`State: embedded Azurite in ${join(stateDir, "azurite")}`);
+    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(7);
+    const second = await cli(
+      ["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
+      undefined,
+      env,
+    );
+    expect((JSON.parse(second.stdout) as ScanReport).delta).toEqual({
+      new: [],
+      resolved: [],
+      reopened: [],
+      changed: [],
+    });
+    const findings = await cli(["findings", "--status", "open"], undefined, env);
+    expect(findings.stdout).toMatch(/3 finding\(s\)/);
   });
 });
 

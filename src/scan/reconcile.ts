@@ -1,0 +1,140 @@
+import type { PeeringFinding } from "../scanners/peering/finding";
+
+/** Where a stored finding stands. "new" is not stored: a finding is new in the scan that first saw it. */
+export type FindingState = "open" | "allowed" | "expired-exception" | "resolved";
+
+export interface HistoryEvent {
+  at: string;
+  scanId: string;
+  event: "new" | "reopened" | "resolved" | "changed";
+  state: FindingState;
+}
+
+/** A finding as kept between scans: the last observation plus its lifecycle and history. */
+export interface StoredFinding {
+  finding: PeeringFinding;
+  state: FindingState;
+  firstSeen: string;
+  firstScanId: string;
+  lastSeen: string;
+  lastScanId: string;
+  history: HistoryEvent[];
+  /** Concurrency token of the stored version this was read from; absent for a finding not stored yet. */
+  etag?: string;
+}
+
+export interface Delta {
+  new: string[];
+  resolved: string[];
+  reopened: string[];
+  changed: string[];
+}
+
+export interface ScanFacts {
+  scanId: string;
+  at: string;
+  complete: boolean;
+}
+
+export const MAX_HISTORY = 50;
+
+const stateOf = (finding: PeeringFinding): FindingState =>
+  finding.status === "violation" ? "open" : finding.status;
+
+/** The fields whose change is worth a write and an alert; the summary follows from them. */
+function material(f: PeeringFinding): string {
+  return JSON.stringify([
+    f.status,
+    f.severity,
+    f.relation,
+    f.peeringState,
+    f.peeringSyncLevel,
+    f.remoteTenantId,
+    f.remoteTenantName,
+    f.allowlistEntryId,
+    f.riskFactors,
+    f.remoteAddressPrefixes,
+    f.resourceId,
+    f.localVnetId,
+    f.remoteVnetId,
+  ]);
+}
+
+/** A finding seen again (changed or back); a resolved one keeps when it was last seen. */
+function record(
+  stored: StoredFinding,
+  event: HistoryEvent,
+  finding: PeeringFinding,
+  scan: ScanFacts,
+): StoredFinding {
+  const seen = event.event !== "resolved";
+  return {
+    ...stored,
+    finding,
+    state: event.state,
+    lastSeen: seen ? scan.at : stored.lastSeen,
+    lastScanId: seen ? scan.scanId : stored.lastScanId,
+    history: [...stored.history, event].slice(-MAX_HISTORY),
+  };
+}
+
+/** What a set of writes means for the report: which findings are new, resolved, reopened or changed. */
+export function deltaOf(writes: readonly StoredFinding[]): Delta {
+  const delta: Delta = { new: [], resolved: [], reopened: [], changed: [] };
+  for (const write of writes) delta[write.history[write.history.length - 1]!.event].push(write.finding.id);
+  return delta;
+}
+
+/**
+ * Compares this scan's findings with the stored ones and returns only what must be written
+ * (`deltaOf` says what the writes mean).
+ * An unchanged finding needs no write. Only a complete scan resolves a finding it did not see.
+ */
+export function reconcile(
+  stored: ReadonlyMap<string, StoredFinding>,
+  current: readonly PeeringFinding[],
+  scan: ScanFacts,
+): StoredFinding[] {
+  const writes: StoredFinding[] = [];
+  const seen = new Set<string>();
+
+  for (const finding of current) {
+    seen.add(finding.id);
+    const before = stored.get(finding.id);
+    const state = stateOf(finding);
+    if (!before) {
+      writes.push({
+        finding,
+        state,
+        firstSeen: scan.at,
+        firstScanId: scan.scanId,
+        lastSeen: scan.at,
+        lastScanId: scan.scanId,
+        history: [{ at: scan.at, scanId: scan.scanId, event: "new", state }],
+      });
+    } else if (before.state === "resolved") {
+      writes.push(
+        record(before, { at: scan.at, scanId: scan.scanId, event: "reopened", state }, finding, scan),
+      );
+    } else if (material(before.finding) !== material(finding)) {
+      writes.push(
+        record(before, { at: scan.at, scanId: scan.scanId, event: "changed", state }, finding, scan),
+      );
+    }
+  }
+
+  if (scan.complete) {
+    for (const before of stored.values()) {
+      if (before.state === "resolved" || seen.has(before.finding.id)) continue;
+      writes.push(
+        record(
+          before,
+          { at: scan.at, scanId: scan.scanId, event: "resolved", state: "resolved" },
+          before.finding,
+          scan,
+        ),
+      );
+    }
+  }
+  return writes;
+}

@@ -1,0 +1,152 @@
+import { RestError, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
+import { z } from "zod";
+import { peeringFindingSchema } from "../scanners/peering/finding";
+import type { PeeringFinding } from "../scanners/peering/finding";
+import { deltaOf, reconcile, type Delta, type ScanFacts, type StoredFinding } from "../scan/reconcile";
+import type { Storage } from "./storage";
+
+const TRANSACTION_LIMIT = 100;
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Findings are spread over 16 partitions by the first hex digit of their id, so changed findings
+ * can be written in transactions (which must stay inside one partition) of up to 100.
+ */
+export const partitionOf = (findingId: string) => findingId.charAt(0);
+
+const entitySchema = z.object({
+  partitionKey: z.string(),
+  rowKey: z.string(),
+  etag: z.string(),
+  finding: z.string(),
+  state: z.enum(["open", "allowed", "expired-exception", "resolved"]),
+  firstSeen: z.string(),
+  firstScanId: z.string(),
+  lastSeen: z.string(),
+  lastScanId: z.string(),
+  history: z.string(),
+});
+
+const historySchema = z.array(
+  z.object({
+    at: z.string(),
+    scanId: z.string(),
+    event: z.enum(["new", "reopened", "resolved", "changed"]),
+    state: z.enum(["open", "allowed", "expired-exception", "resolved"]),
+  }),
+);
+
+function toEntity(stored: StoredFinding) {
+  const f = stored.finding;
+  return {
+    partitionKey: partitionOf(f.id),
+    rowKey: f.id,
+    kind: f.kind,
+    status: f.status,
+    severity: f.severity,
+    localSubscriptionId: f.localSubscriptionId,
+    finding: JSON.stringify(f),
+    state: stored.state,
+    firstSeen: stored.firstSeen,
+    firstScanId: stored.firstScanId,
+    lastSeen: stored.lastSeen,
+    lastScanId: stored.lastScanId,
+    history: JSON.stringify(stored.history),
+  };
+}
+
+function fromEntity(raw: TableEntityResult<Record<string, unknown>>): StoredFinding {
+  const parsed = entitySchema.safeParse(raw);
+  if (!parsed.success)
+    throw new Error(`Stored finding ${raw.rowKey} is not readable: ${parsed.error.issues[0]?.message}`);
+  const e = parsed.data;
+  return {
+    finding: peeringFindingSchema.parse(JSON.parse(e.finding)),
+    state: e.state,
+    firstSeen: e.firstSeen,
+    firstScanId: e.firstScanId,
+    lastSeen: e.lastSeen,
+    lastScanId: e.lastScanId,
+    history: historySchema.parse(JSON.parse(e.history)),
+    etag: e.etag,
+  };
+}
+
+const isConflict = (error: unknown) =>
+  error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412);
+
+function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
+
+/** The findings table: one entity per finding, written only when it changes. */
+export class FindingsStore {
+  constructor(
+    private readonly storage: Storage,
+    private readonly tableName = "findings",
+  ) {}
+
+  async list(filter?: { state?: string }): Promise<StoredFinding[]> {
+    const table = await this.storage.table(this.tableName);
+    const found: StoredFinding[] = [];
+    const options = filter?.state
+      ? { queryOptions: { filter: `state eq '${filter.state.replace(/'/g, "''")}'` } }
+      : {};
+    for await (const entity of table.listEntities<Record<string, unknown>>(options))
+      found.push(fromEntity(entity));
+    return found;
+  }
+
+  private async readPartition(partition: string): Promise<Map<string, StoredFinding>> {
+    const table = await this.storage.table(this.tableName);
+    const found = new Map<string, StoredFinding>();
+    const filter = `PartitionKey eq '${partition}'`;
+    for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      const stored = fromEntity(entity);
+      found.set(stored.finding.id, stored);
+    }
+    return found;
+  }
+
+  /**
+   * Reconciles this scan's findings with the stored ones and writes what changed. Each write
+   * carries the ETag it was computed from; when another scan wrote the partition meanwhile, the
+   * partition is read again and reconciled anew, so no update is lost.
+   */
+  async save(current: readonly PeeringFinding[], scan: ScanFacts): Promise<{ delta: Delta; writes: number }> {
+    const stored = await this.list();
+    const storedByPartition = groupBy(stored, (s) => partitionOf(s.finding.id));
+    const currentByPartition = groupBy(current, (f) => partitionOf(f.id));
+    const partitions = new Set([...storedByPartition.keys(), ...currentByPartition.keys()]);
+    const committed: StoredFinding[] = [];
+
+    for (const partition of partitions) {
+      let before = new Map((storedByPartition.get(partition) ?? []).map((s) => [s.finding.id, s] as const));
+      for (let attempt = 1; ; attempt++) {
+        const writes = reconcile(before, currentByPartition.get(partition) ?? [], scan);
+        try {
+          await this.write(writes, committed);
+          break;
+        } catch (error) {
+          if (!isConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+          before = await this.readPartition(partition);
+        }
+      }
+    }
+    return { delta: deltaOf(committed), writes: committed.length };
+  }
+
+  private async write(writes: StoredFinding[], committed: StoredFinding[]): Promise<void> {
+    const table = await this.storage.table(this.tableName);
+    for (let i = 0; i < writes.length; i += TRANSACTION_LIMIT) {
+      const chunk = writes.slice(i, i + TRANSACTION_LIMIT);
+      const actions: TransactionAction[] = chunk.map((w) =>
+        w.etag ? ["update", toEntity(w), "Replace", { etag: w.etag }] : ["create", toEntity(w)],
+      );
+      await table.submitTransaction(actions);
+      committed.push(...chunk);
+    }
+  }
+}

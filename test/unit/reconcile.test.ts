@@ -1,0 +1,88 @@
+import { describe, expect, it } from "@jest/globals";
+import { deltaOf, reconcile, type StoredFinding } from "../../src/scan/reconcile";
+import type { PeeringFinding } from "../../src/scanners/peering/finding";
+
+const finding = (id: string, over: Partial<PeeringFinding> = {}): PeeringFinding => ({
+  id,
+  kind: "vnet-peering",
+  resourceId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/virtualNetworkPeerings/${id}`,
+  localVnetId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+  localSubscriptionId: "s",
+  localTenantId: "t",
+  remoteVnetId: "/subscriptions/r/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/x",
+  remoteSubscriptionId: "r",
+  remoteTenantId: "u",
+  remoteTenantName: null,
+  relation: "cross-tenant",
+  peeringState: "Connected",
+  peeringSyncLevel: "FullyInSync",
+  allowForwardedTraffic: false,
+  allowGatewayTransit: false,
+  useRemoteGateways: false,
+  remoteAddressPrefixes: [],
+  status: "violation",
+  allowlistEntryId: null,
+  severity: "high",
+  riskFactors: [],
+  summary: "s",
+  ...over,
+});
+
+const scan = (scanId: string, complete = true) => ({
+  scanId,
+  at: `2026-11-0${scanId.slice(-1)}T00:00:00Z`,
+  complete,
+});
+
+function apply(stored: Map<string, StoredFinding>, writes: StoredFinding[]) {
+  for (const w of writes) stored.set(w.finding.id, w);
+}
+
+describe("reconcile", () => {
+  it("follows a finding through new, unchanged, changed, resolved and reopened", () => {
+    const stored = new Map<string, StoredFinding>();
+    let writes = reconcile(stored, [finding("a"), finding("b")], scan("s1"));
+    expect(deltaOf(writes)).toEqual({ new: ["a", "b"], resolved: [], reopened: [], changed: [] });
+    apply(stored, writes);
+
+    expect(reconcile(stored, [finding("a"), finding("b", { summary: "reworded" })], scan("s2"))).toEqual([]);
+
+    writes = reconcile(
+      stored,
+      [finding("a", { status: "allowed", severity: "info", allowlistEntryId: "e" }), finding("b")],
+      scan("s3"),
+    );
+    expect(deltaOf(writes).changed).toEqual(["a"]);
+    expect(writes[0]!.state).toBe("allowed");
+    apply(stored, writes);
+
+    writes = reconcile(
+      stored,
+      [finding("a", { status: "allowed", severity: "info", allowlistEntryId: "e" })],
+      scan("s4"),
+    );
+    expect(deltaOf(writes).resolved).toEqual(["b"]);
+    expect(writes[0]).toMatchObject({ state: "resolved", lastSeen: "2026-11-01T00:00:00Z" });
+    apply(stored, writes);
+
+    writes = reconcile(
+      stored,
+      [finding("a", { status: "allowed", severity: "info", allowlistEntryId: "e" }), finding("b")],
+      scan("s5"),
+    );
+    expect(deltaOf(writes).reopened).toEqual(["b"]);
+    expect(writes[0]).toMatchObject({
+      state: "open",
+      firstSeen: "2026-11-01T00:00:00Z",
+      firstScanId: "s1",
+      lastSeen: "2026-11-05T00:00:00Z",
+    });
+    expect(writes[0]!.history.map((h) => h.event)).toEqual(["new", "resolved", "reopened"]);
+  });
+
+  it("never resolves from an incomplete scan", () => {
+    const stored = new Map<string, StoredFinding>();
+    apply(stored, reconcile(stored, [finding("a")], scan("s1")));
+    expect(reconcile(stored, [], scan("s2", false))).toEqual([]);
+  });
+});

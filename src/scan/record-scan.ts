@@ -5,7 +5,7 @@ import { ScanRunsStore, type Trigger } from "../store/scan-runs";
 import type { Storage } from "../store/storage";
 import { TableTenantCache } from "../store/tenant-cache-table";
 import type { ScanReport } from "./report";
-import { runScan, type ScanOptions } from "./run-scan";
+import { runScan, scopeOf, type ScanOptions } from "./run-scan";
 
 export interface RecordedScanOptions extends Omit<ScanOptions, "allowlist" | "tenantCache"> {
   storage: Storage;
@@ -29,7 +29,7 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
       at: report.finishedAt,
       complete: report.complete,
     });
-    await new ScanRunsStore(storage).record(report, trigger, delta);
+    await new ScanRunsStore(storage).record(report, trigger, scopeOf(options.config), delta);
     return { ...report, delta };
   } catch (error) {
     throw new Error(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ScanScope } from "../azure/resource-graph";
 import type { Delta } from "../scan/reconcile";
 import type { ScanReport } from "../scan/report";
 import type { Storage } from "./storage";
@@ -11,6 +12,8 @@ const MAX_IDS = 200;
 export interface ScanRun {
   scanId: string;
   trigger: Trigger;
+  /** Management groups or subscriptions scanned; both empty: everything the identity can read. */
+  scope: ScanScope;
   startedAt: string;
   finishedAt: string;
   homeTenantId: string;
@@ -25,6 +28,7 @@ export interface ScanRun {
 const runSchema = z.object({
   scanId: z.string(),
   trigger: z.enum(["timer", "http", "cli"]),
+  scope: z.string(),
   startedAt: z.string(),
   finishedAt: z.string(),
   homeTenantId: z.string(),
@@ -46,10 +50,11 @@ export class ScanRunsStore {
     private readonly tableName = "scanruns",
   ) {}
 
-  async record(report: ScanReport, trigger: Trigger, delta: Delta): Promise<ScanRun> {
+  async record(report: ScanReport, trigger: Trigger, scope: ScanScope, delta: Delta): Promise<ScanRun> {
     const run: ScanRun = {
       scanId: report.scanId,
       trigger,
+      scope,
       startedAt: report.startedAt,
       finishedAt: report.finishedAt,
       homeTenantId: report.homeTenantId,
@@ -74,6 +79,7 @@ export class ScanRunsStore {
       partitionKey: "run",
       rowKey: rowKeyOf(run.startedAt, run.scanId),
       ...run,
+      scope: JSON.stringify(run.scope),
       errors: JSON.stringify(run.errors),
       stats: JSON.stringify(run.stats),
       deltaCounts: JSON.stringify(run.deltaCounts),
@@ -89,6 +95,7 @@ export class ScanRunsStore {
       const e = runSchema.parse(entity);
       runs.push({
         ...e,
+        scope: JSON.parse(e.scope),
         errors: JSON.parse(e.errors),
         stats: JSON.parse(e.stats),
         deltaCounts: JSON.parse(e.deltaCounts),

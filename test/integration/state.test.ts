@@ -148,7 +148,12 @@ describe("findings kept in Table Storage (Azurite)", () => {
 
   it("records every run with its trigger, counts and delta", async () => {
     const runs = await new ScanRunsStore(storage).latest(20);
-    expect(runs[0]).toMatchObject({ trigger: "cli", complete: false, startedAt: "2026-11-12T00:00:00.000Z" });
+    expect(runs[0]).toMatchObject({
+      trigger: "cli",
+      scope: { managementGroups: [], subscriptions: [] },
+      complete: false,
+      startedAt: "2026-11-12T00:00:00.000Z",
+    });
     expect(runs.map((r) => r.deltaCounts.new)).toContain(150);
     expect(runs).toHaveLength(8);
   });

@@ -16,7 +16,3 @@ export function parseResourceId(id: string): ResourceIdParts | null {
     name: segments[segments.length - 1]!,
   };
 }
-
-export function sameId(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}

@@ -1,11 +1,11 @@
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { loadConfig } from "../src/config";
 import { sandboxConnection } from "../src/sandbox/connection";
-import { parseEstate } from "../src/sandbox/estate";
 import { startSandbox } from "../src/sandbox/server";
 import { runRecordedScan } from "../src/scan/record-scan";
 import { startAzurite } from "../src/store/azurite";
 import { storageFromConnectionString } from "../src/store/storage";
+import { EstateBuilder, vnetId } from "../test/helpers/estate-builder";
 
 /**
  * `npm run benchmark:state`: table operations and wall time of a first scan and an unchanged
@@ -19,43 +19,16 @@ const S_HOME = "00000001-0000-4000-8000-0000000000a1";
 const S_FOREIGN = "00000002-0000-4000-8000-0000000000b1";
 
 function estate() {
-  const vnet = (sub: string, rg: string, name: string) =>
-    `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/${name}`;
-  return parseEstate(
-    {
-      schemaVersion: 1,
-      homeTenantId: HOME,
-      tenants: [
-        { tenantId: HOME, displayName: "Home" },
-        { tenantId: FOREIGN, displayName: "Foreign" },
-      ],
-      subscriptions: [
-        { subscriptionId: S_HOME, tenantId: HOME, displayName: "home" },
-        { subscriptionId: S_FOREIGN, tenantId: FOREIGN, displayName: "foreign" },
-      ],
-      resources: Array.from({ length: PEERINGS }, (_, i) => ({
-        id: vnet(S_HOME, "rg", `vnet-${i}`),
-        name: `vnet-${i}`,
-        type: "Microsoft.Network/virtualNetworks",
-        subscriptionId: S_HOME,
-        resourceGroup: "rg",
-        location: "westeurope",
-        tenantId: HOME,
-        properties: {
-          virtualNetworkPeerings: [
-            {
-              name: "to-foreign",
-              properties: {
-                remoteVirtualNetwork: { id: vnet(S_FOREIGN, "f", `f-${i}`) },
-                peeringState: "Connected",
-              },
-            },
-          ],
-        },
-      })),
-    },
-    "benchmark estate",
-  );
+  const builder = new EstateBuilder(HOME)
+    .tenant(FOREIGN, "Foreign")
+    .subscription(S_HOME, HOME)
+    .subscription(S_FOREIGN, FOREIGN);
+  for (let i = 0; i < PEERINGS; i++) {
+    builder.vnet(S_HOME, HOME, "rg", `vnet-${i}`, [
+      { name: "to-foreign", remote: vnetId(S_FOREIGN, "f", `f-${i}`) },
+    ]);
+  }
+  return builder.build();
 }
 
 async function benchmark(): Promise<void> {

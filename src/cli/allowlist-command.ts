@@ -1,4 +1,4 @@
-import { parseArgs, styleText } from "node:util";
+import { parseArgs } from "node:util";
 import { matchKeyOf } from "../allowlist/entry";
 import { EXPORT_FORMATS, exportAllowlist, type ExportFormat } from "../allowlist/export";
 import { readAllowlistFile } from "../allowlist/file";
@@ -7,6 +7,7 @@ import { InputError, errorMessage } from "../errors";
 import { AllowlistStore, type StoredAllowlistEntry } from "../store/allowlist-store";
 import type { Storage } from "../store/storage";
 import { EXIT, type CliIo } from "./main";
+import { renderTable, type Column, type Style } from "./table";
 
 const USAGE = `Usage:
   cross-tenant-scanner allowlist import FILE                 Replace the stored allowlist with FILE (JSON or YAML).
@@ -15,8 +16,6 @@ const USAGE = `Usage:
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const SOON_DAYS = 30;
-
-type Style = Parameters<typeof styleText>[0];
 
 /** node:util parseArgs throws plain errors for unknown options; they are usage errors like any other. */
 function usageErrors<T>(parse: () => T): T {
@@ -77,47 +76,18 @@ function expiryStyle(entry: StoredAllowlistEntry, now: Date): Style | undefined 
   return end - now.getTime() <= SOON_DAYS * DAY_MS ? "yellow" : undefined;
 }
 
-const COLUMNS: { title: string; cell: (e: StoredAllowlistEntry) => string; expiry?: true }[] = [
-  { title: "ID", cell: (e) => e.id },
-  { title: "MATCHES", cell: (e) => `${matchKeyOf(e)}=${e[matchKeyOf(e)]}` },
-  { title: "LOCAL SCOPE", cell: (e) => e.localScope ?? "-" },
-  { title: "EXPIRES", cell: (e) => e.expiresOn ?? "never", expiry: true },
-  { title: "OWNER", cell: (e) => e.owner },
-  { title: "REASON", cell: (e) => e.reason },
-  { title: "TICKET", cell: (e) => e.ticket ?? "-" },
-];
-
 function allowlistTable(entries: StoredAllowlistEntry[], color: boolean, now: Date): string {
-  // io.color already says whether the output takes colour; styleText must not second-guess it.
-  const paint = (style: Style | undefined, text: string) =>
-    color && style ? styleText(style, text, { validateStream: false }) : text;
-  const cells = entries.map((e) => COLUMNS.map((c) => c.cell(e)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[], styles: (Style | undefined)[]) =>
-    values
-      .map((v, i) => paint(styles[i], i === values.length - 1 ? v : v.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  const out: string[] = [];
-  if (entries.length > 0) {
-    out.push(
-      line(
-        COLUMNS.map((c) => c.title),
-        COLUMNS.map(() => "bold"),
-      ),
-    );
-    entries.forEach((e, r) =>
-      out.push(
-        line(
-          cells[r]!,
-          COLUMNS.map((c) => (c.expiry ? expiryStyle(e, now) : undefined)),
-        ),
-      ),
-    );
-    out.push("");
-  } else {
-    out.push("The allowlist is empty.");
-  }
+  const columns: Column<StoredAllowlistEntry>[] = [
+    { title: "ID", cell: (e) => e.id },
+    { title: "MATCHES", cell: (e) => `${matchKeyOf(e)}=${e[matchKeyOf(e)]}` },
+    { title: "LOCAL SCOPE", cell: (e) => e.localScope ?? "-" },
+    { title: "EXPIRES", cell: (e) => e.expiresOn ?? "never", style: (e) => expiryStyle(e, now) },
+    { title: "OWNER", cell: (e) => e.owner },
+    { title: "REASON", cell: (e) => e.reason },
+    { title: "TICKET", cell: (e) => e.ticket ?? "-" },
+  ];
+  const out =
+    entries.length > 0 ? [...renderTable(entries, columns, color), ""] : ["The allowlist is empty."];
   const expired = entries.filter((e) => isExpired(e, now)).length;
   out.push(`${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${expired} expired)`);
   return out.join("\n") + "\n";

@@ -6,6 +6,7 @@ import { FindingsStore } from "../store/findings-store";
 import { ScanRunsStore } from "../store/scan-runs";
 import type { Storage } from "../store/storage";
 import type { CliIo } from "./main";
+import { renderTable, type Column } from "./table";
 
 const STATES = ["new", "open", "allowed", "expired-exception", "resolved"] as const;
 type ListedState = (typeof STATES)[number];
@@ -51,30 +52,18 @@ export async function findingsCommand(args: string[], io: CliIo, storage: Storag
     );
     return 0;
   }
-  const header = [
-    "STATE",
-    "SEVERITY",
-    "LOCAL VNET",
-    "REMOTE VNET",
-    "REMOTE TENANT",
-    "FIRST SEEN",
-    "LAST SEEN",
+  const columns: Column<(typeof listed)[number]>[] = [
+    { title: "STATE", cell: (s) => s.listedState },
+    { title: "SEVERITY", cell: (s) => s.finding.severity },
+    { title: "LOCAL VNET", cell: (s) => nameOf(s.finding.localVnetId) },
+    { title: "REMOTE VNET", cell: (s) => nameOf(s.finding.remoteVnetId) },
+    {
+      title: "REMOTE TENANT",
+      cell: (s) => s.finding.remoteTenantName ?? s.finding.remoteTenantId ?? "unresolved",
+    },
+    { title: "FIRST SEEN", cell: (s) => s.firstSeen.slice(0, 19) },
+    { title: "LAST SEEN", cell: (s) => s.lastSeen.slice(0, 19) },
   ];
-  const rows = listed.map((s) => [
-    s.listedState,
-    s.finding.severity,
-    nameOf(s.finding.localVnetId),
-    nameOf(s.finding.remoteVnetId),
-    s.finding.remoteTenantName ?? s.finding.remoteTenantId ?? "unresolved",
-    s.firstSeen.slice(0, 19),
-    s.lastSeen.slice(0, 19),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  io.stdout([line(header), ...rows.map(line), `${rows.length} finding(s)`].join("\n") + "\n");
+  io.stdout([...renderTable(listed, columns, io.color), `${listed.length} finding(s)`].join("\n") + "\n");
   return 0;
 }

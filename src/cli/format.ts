@@ -1,13 +1,12 @@
-import { styleText } from "node:util";
 import { parseResourceId } from "../azure/resource-id";
 import type { ScanReport } from "../scan/report";
 import type { PeeringFinding } from "../scanners/peering/finding";
 import { deletePeeringCommand } from "../scanners/peering/metadata";
+import { paint, renderTable, type Column, type Style } from "./table";
 
 export const FORMATS = ["table", "json", "csv", "markdown"] as const;
 export type Format = (typeof FORMATS)[number];
 
-type Style = Parameters<typeof styleText>[0];
 const SEVERITY_STYLE: Record<PeeringFinding["severity"], Style> = {
   high: "red",
   medium: "yellow",
@@ -28,11 +27,7 @@ const tenantOf = (f: PeeringFinding) =>
       ? `${f.remoteTenantName} (${f.remoteTenantId})`
       : f.remoteTenantId;
 
-const COLUMNS: {
-  title: string;
-  cell: (f: PeeringFinding) => string;
-  style?: (f: PeeringFinding) => Style;
-}[] = [
+const COLUMNS: Column<PeeringFinding>[] = [
   { title: "SEVERITY", cell: (f) => f.severity, style: (f) => SEVERITY_STYLE[f.severity] },
   { title: "STATUS", cell: (f) => f.status, style: (f) => STATUS_STYLE[f.status] },
   { title: "RELATION", cell: (f) => f.relation },
@@ -53,35 +48,12 @@ export function summaryLine(report: ScanReport): string {
 }
 
 function table(report: ScanReport, color: boolean): string {
-  const paint = (style: Style | undefined, text: string) => (color && style ? styleText(style, text) : text);
-  const cells = report.findings.map((f) => COLUMNS.map((c) => c.cell(f)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[], styles: (Style | undefined)[]) =>
-    values
-      .map((v, i) => paint(styles[i], i === values.length - 1 ? v : v.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  const out = [];
-  if (report.findings.length > 0) {
-    out.push(
-      line(
-        COLUMNS.map((c) => c.title),
-        COLUMNS.map(() => "bold" as Style),
-      ),
-    );
-    report.findings.forEach((f, r) =>
-      out.push(
-        line(
-          cells[r]!,
-          COLUMNS.map((c) => c.style?.(f)),
-        ),
-      ),
-    );
-    out.push("");
-  } else {
-    out.push("No cross-tenant peerings found.");
-  }
-  for (const error of report.errors) out.push(paint("red", `error (${error.source}): ${error.message}`));
+  const out =
+    report.findings.length > 0
+      ? [...renderTable(report.findings, COLUMNS, color), ""]
+      : ["No cross-tenant peerings found."];
+  for (const error of report.errors)
+    out.push(paint("red", `error (${error.source}): ${error.message}`, color));
   out.push(summaryLine(report));
   return out.join("\n") + "\n";
 }

@@ -5,6 +5,7 @@ import { allowlistEntryInputSchema, type AllowlistEntry } from "../allowlist/ent
 import { byId, canonicalEntry } from "../allowlist/export";
 import { describeIssues } from "../validation";
 import type { Storage } from "./storage";
+import { chunks, isConcurrencyConflict, statusOf } from "./tables";
 
 /** An allowlist entry as kept in Table Storage: who added it and when, and when its content last changed. */
 export type StoredAllowlistEntry = AllowlistEntry & {
@@ -20,8 +21,6 @@ export interface ReplaceResult {
   unchanged: number;
 }
 
-/** Table Storage runs at most 100 actions, all in one partition, in a transaction. */
-const TRANSACTION_LIMIT = 100;
 const READ_ATTEMPTS = 5;
 const POINTER = { partitionKey: "current", rowKey: "pointer" } as const;
 
@@ -50,12 +49,6 @@ interface LiveAllowlist {
 }
 
 type Row = Record<string, unknown> & { etag: string; partitionKey?: string; rowKey?: string };
-
-const statusOf = (error: unknown) =>
-  typeof error === "object" && error !== null ? (error as { statusCode?: unknown }).statusCode : undefined;
-
-/** 412: the pointer changed since it was read; 409: another first import created it. */
-const lostRace = (error: unknown) => statusOf(error) === 412 || statusOf(error) === 409;
 
 function invalidRow(table: string, row: Row, problems: string[]): Error {
   return new Error(
@@ -146,12 +139,6 @@ function merge(
   return { stored: stored.sort(byId), result };
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /** Deletes every row the filter selects, partition by partition, in transactions. */
 async function deleteRows(table: TableClient, filter: string): Promise<void> {
   const byPartition = new Map<string, string[]>();
@@ -163,7 +150,7 @@ async function deleteRows(table: TableClient, filter: string): Promise<void> {
     byPartition.set(row.partitionKey!, rows);
   }
   for (const [partitionKey, rowKeys] of byPartition) {
-    for (const chunk of chunks(rowKeys, TRANSACTION_LIMIT)) {
+    for (const chunk of chunks(rowKeys)) {
       await table.submitTransaction(
         chunk.map((rowKey): TransactionAction => ["delete", { partitionKey, rowKey }]),
       );
@@ -221,7 +208,8 @@ export class AllowlistStore {
       await this.flip(table, live.pointer, { version, partition });
     } catch (error) {
       // After any other failure the flip may have happened after all, so the rows must stay.
-      if (!lostRace(error)) throw error;
+      // 412: the pointer moved since it was read; 409: another first import created it.
+      if (!isConcurrencyConflict(error)) throw error;
       await bestEffort(deleteRows(table, ownRows));
       throw new Error(
         `Another allowlist import finished while this one was running, so this one changed nothing ` +
@@ -272,7 +260,7 @@ export class AllowlistStore {
   }
 
   private async write(table: TableClient, partition: string, entries: StoredAllowlistEntry[]): Promise<void> {
-    for (const chunk of chunks(entries, TRANSACTION_LIMIT)) {
+    for (const chunk of chunks(entries)) {
       await table.submitTransaction(
         chunk.map((entry): TransactionAction => ["create", rowOfEntry(partition, entry)]),
       );

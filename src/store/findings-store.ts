@@ -1,11 +1,11 @@
-import { RestError, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
+import { odata, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
 import { z } from "zod";
 import { peeringFindingSchema } from "../scanners/peering/finding";
 import type { PeeringFinding } from "../scanners/peering/finding";
 import { deltaOf, reconcile, type Delta, type ScanFacts, type StoredFinding } from "../scan/reconcile";
 import type { Storage } from "./storage";
+import { chunks, isConcurrencyConflict } from "./tables";
 
-const TRANSACTION_LIMIT = 100;
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -72,14 +72,17 @@ function fromEntity(raw: TableEntityResult<Record<string, unknown>>): StoredFind
   };
 }
 
-const isConflict = (error: unknown) =>
-  error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412);
-
 function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
   return groups;
 }
+
+const byId = (stored: StoredFinding[]) => new Map(stored.map((s) => [s.finding.id, s] as const));
 
 /** The findings table: one entity per finding, written only when it changes. */
 export class FindingsStore {
@@ -88,25 +91,16 @@ export class FindingsStore {
     private readonly tableName = "findings",
   ) {}
 
-  async list(filter?: { state?: string }): Promise<StoredFinding[]> {
-    const table = await this.storage.table(this.tableName);
-    const found: StoredFinding[] = [];
-    const options = filter?.state
-      ? { queryOptions: { filter: `state eq '${filter.state.replace(/'/g, "''")}'` } }
-      : {};
-    for await (const entity of table.listEntities<Record<string, unknown>>(options))
-      found.push(fromEntity(entity));
-    return found;
+  async list(): Promise<StoredFinding[]> {
+    return this.read();
   }
 
-  private async readPartition(partition: string): Promise<Map<string, StoredFinding>> {
+  private async read(filter?: string): Promise<StoredFinding[]> {
     const table = await this.storage.table(this.tableName);
-    const found = new Map<string, StoredFinding>();
-    const filter = `PartitionKey eq '${partition}'`;
-    for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      const stored = fromEntity(entity);
-      found.set(stored.finding.id, stored);
-    }
+    const found: StoredFinding[] = [];
+    const options = filter ? { queryOptions: { filter } } : {};
+    for await (const entity of table.listEntities<Record<string, unknown>>(options))
+      found.push(fromEntity(entity));
     return found;
   }
 
@@ -123,15 +117,15 @@ export class FindingsStore {
     const committed: StoredFinding[] = [];
 
     for (const partition of partitions) {
-      let before = new Map((storedByPartition.get(partition) ?? []).map((s) => [s.finding.id, s] as const));
+      let before = byId(storedByPartition.get(partition) ?? []);
       for (let attempt = 1; ; attempt++) {
         const writes = reconcile(before, currentByPartition.get(partition) ?? [], scan);
         try {
           await this.write(writes, committed);
           break;
         } catch (error) {
-          if (!isConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
-          before = await this.readPartition(partition);
+          if (!isConcurrencyConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+          before = byId(await this.read(odata`PartitionKey eq ${partition}`));
         }
       }
     }
@@ -140,8 +134,7 @@ export class FindingsStore {
 
   private async write(writes: StoredFinding[], committed: StoredFinding[]): Promise<void> {
     const table = await this.storage.table(this.tableName);
-    for (let i = 0; i < writes.length; i += TRANSACTION_LIMIT) {
-      const chunk = writes.slice(i, i + TRANSACTION_LIMIT);
+    for (const chunk of chunks(writes)) {
       const actions: TransactionAction[] = chunk.map((w) =>
         w.etag ? ["update", toEntity(w), "Replace", { etag: w.etag }] : ["create", toEntity(w)],
       );

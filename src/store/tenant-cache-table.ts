@@ -1,6 +1,6 @@
-import { RestError } from "@azure/data-tables";
 import type { TenantCache } from "../azure/tenant-cache";
 import type { Storage } from "./storage";
+import { statusOf } from "./tables";
 
 /**
  * The tenant cache in Table Storage, shared by every scan and instance. Keys are `kind:id`
@@ -27,7 +27,7 @@ export class TableTenantCache implements TenantCache {
       if (Date.parse(entity.expiresAt) <= this.now()) return undefined;
       return { value: entity.value ?? null };
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw error;
     }
   }

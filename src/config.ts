@@ -10,6 +10,8 @@ interface Setting<T> {
   doc: string;
   default: string;
   parse: z.ZodType<T>;
+  /** Never echoed in messages or logs (webhook URLs carry their own credentials). */
+  secret?: boolean;
 }
 
 const list = (item: z.ZodType<string, string>) =>
@@ -35,6 +37,13 @@ const httpsUrl = z
   .url({ protocol: /^https$/, message: "must be an https URL" })
   .transform((s) => s.replace(/\/+$/, ""));
 const guid = z.string().regex(GUID_PATTERN, "must be a GUID");
+const optionalHttpsUrl = z
+  .string()
+  .refine((s) => s === "" || httpsUrl.safeParse(s).success, { message: "must be an https URL (or empty)" });
+const severity = z.enum(["high", "medium", "low", "info"], { message: "must be high, medium, low or info" });
+const hostPattern = z
+  .string()
+  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, "must be host names, each optionally starting with '*.'");
 
 /** Microsoft's own tenants (Microsoft corporate and AME); networks there are Microsoft-operated. */
 export const DEFAULT_MICROSOFT_TENANT_IDS = [
@@ -98,6 +107,64 @@ export const SETTINGS = {
     default: "https://graph.microsoft.com",
     parse: httpsUrl,
   },
+  TEAMS_WEBHOOK_URL: {
+    doc: "Teams Workflows webhook ('Post to a channel when a webhook request is received') that receives alert cards. Empty: no Teams alerts.",
+    default: "",
+    parse: optionalHttpsUrl,
+    secret: true,
+  },
+  TEAMS_MIN_SEVERITY: {
+    doc: "Least severe alert sent to Teams (high, medium, low, info; resolutions are info).",
+    default: "info",
+    parse: severity,
+  },
+  WEBHOOK_URL: {
+    doc: "Generic webhook that receives each alert message as JSON. Empty: none.",
+    default: "",
+    parse: optionalHttpsUrl,
+    secret: true,
+  },
+  WEBHOOK_SECRET: {
+    doc: "Key of the HMAC-SHA256 signature sent in X-Signature-256 to WEBHOOK_URL. Empty: unsigned.",
+    default: "",
+    parse: z.string(),
+    secret: true,
+  },
+  WEBHOOK_MIN_SEVERITY: {
+    doc: "Least severe alert sent to WEBHOOK_URL.",
+    default: "info",
+    parse: severity,
+  },
+  ALERT_ALLOWED_HOSTS: {
+    doc: "Comma-separated host names webhooks may point at ('*.' matches any subdomain). Add your own webhook's host.",
+    default: "*.webhook.office.com,*.logic.azure.com,*.powerplatform.com,*.powerautomate.com",
+    parse: list(hostPattern),
+  },
+  ALERT_DIGEST_THRESHOLD: {
+    doc: "A scan with this many alerts or more sends one digest instead of one alert each.",
+    default: "50",
+    parse: z.coerce.number().int().min(2),
+  },
+  EXCEPTION_EXPIRY_WARNING_DAYS: {
+    doc: "Days before an allowlist entry expires that an exception-expiring alert is sent (0: never).",
+    default: "14",
+    parse: z.coerce.number().int().min(0).max(365),
+  },
+  ALERT_DELIVERY_ATTEMPTS: {
+    doc: "Tries per webhook within one dispatch (429, 5xx, timeouts) before the queue retries the message.",
+    default: "3",
+    parse: z.coerce.number().int().min(1).max(10),
+  },
+  ALERT_TIMEOUT_SECONDS: {
+    doc: "How long one webhook request may take.",
+    default: "10",
+    parse: z.coerce.number().positive().max(120),
+  },
+  AZURE_PORTAL_URL: {
+    doc: "Azure portal address used in alert links.",
+    default: "https://portal.azure.com",
+    parse: httpsUrl,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -111,8 +178,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const raw = env[name]?.trim() || setting.default;
     const result = setting.parse.safeParse(raw);
     if (result.success) config[name] = result.data;
-    else problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues[0]?.message ?? "invalid"}`);
+    else {
+      const shown = setting.secret ? name : `${name}=${JSON.stringify(raw)}`;
+      problems.push(`${shown}: ${result.error.issues[0]?.message ?? "invalid"}`);
+    }
   }
+  if (problems.length === 0) problems.push(...webhookHostProblems(config as Config));
   if (problems.length > 0) throw new InputError("Invalid configuration:", problems);
   return config as Config;
+}
+
+/** `*.example.com` matches any subdomain of example.com; other patterns match exactly. */
+export function hostAllowed(url: string, patterns: readonly string[]): boolean {
+  const host = new URL(url).hostname.toLowerCase();
+  return patterns.some((pattern) => {
+    const p = pattern.toLowerCase();
+    return p.startsWith("*.") ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p;
+  });
+}
+
+function webhookHostProblems(config: Config): string[] {
+  return (["TEAMS_WEBHOOK_URL", "WEBHOOK_URL"] as const)
+    .filter((name) => config[name] !== "" && !hostAllowed(config[name], config.ALERT_ALLOWED_HOSTS))
+    .map((name) => `${name}: its host is not in ALERT_ALLOWED_HOSTS (add it there if you trust it)`);
 }

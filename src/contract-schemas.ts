@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { alertMessageSchema } from "./alerts/message";
 import { ALLOWLIST_FILE_SCHEMA } from "./allowlist/file";
 import { ESTATE_FILE_SCHEMA } from "./sandbox/estate";
 import { scanReportSchema } from "./scan/report";
@@ -13,6 +14,11 @@ export function contractSchemas(): Record<string, unknown> {
     },
     "allowlist.schema.json": { schema: ALLOWLIST_FILE_SCHEMA, io: "input", title: "Allowlist file v1" },
     "report.schema.json": { schema: scanReportSchema, io: "output", title: "Scan report v1" },
+    "alert.schema.json": {
+      schema: alertMessageSchema,
+      io: "output",
+      title: "Alert message v1 (alerts queue, generic webhook)",
+    },
   } as const;
   return Object.fromEntries(
     Object.entries(schemas).map(([file, { schema, io, title }]) => [

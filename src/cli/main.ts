@@ -11,6 +11,7 @@ import type { Logger } from "../log";
 import { runRecordedScan } from "../scan/record-scan";
 import { startAzurite } from "../store/azurite";
 import { storageFromConnectionString, storageFromEnv, type Storage } from "../store/storage";
+import { replayPoison } from "../alerts/replay";
 import { allowlistCommand } from "./allowlist-command";
 import { findingsCommand } from "./findings-command";
 import { sandboxConnection } from "../sandbox/connection";
@@ -39,6 +40,7 @@ Commands:
   allowlist export         Print the stored allowlist as YAML (--format json for JSON).
   allowlist list           Show the stored allowlist, expiry highlighted.
   findings [--status S]    Stored findings (S: new, open, allowed, expired-exception, resolved).
+  alerts replay-poison     Move alerts that could not be delivered back to the alerts queue.
 
 Options of scan:
   --allowlist FILE         Judge peerings against this allowlist file (JSON or YAML), not the stored one.
@@ -145,6 +147,17 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+async function alertsCommand(args: string[], io: CliIo, storage: Storage): Promise<number> {
+  if (args.length !== 1 || args[0] !== "replay-poison") {
+    throw new InputError("Usage: cross-tenant-scanner alerts replay-poison");
+  }
+  const moved = await replayPoison(storage);
+  io.stderr(
+    `Moved ${moved} message(s) from alerts-poison back to the alerts queue in ${storage.describe}.\n`,
+  );
+  return EXIT.ok;
+}
+
 /** node:util parseArgs rejects unknown or malformed options with an ERR_PARSE_ARGS_* code. */
 const isParseArgsError = (error: unknown): error is { message: string } =>
   typeof error === "object" &&
@@ -155,10 +168,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === "scan") return await scanCommand(rest, io);
-    if (command === "allowlist" || command === "findings") {
+    if (command === "allowlist" || command === "findings" || command === "alerts") {
       const config = loadConfig(io.env);
       return await withStorage(io, config.CLI_STATE_DIR, (storage) =>
-        command === "allowlist" ? allowlistCommand(rest, io, storage) : findingsCommand(rest, io, storage),
+        command === "allowlist"
+          ? allowlistCommand(rest, io, storage)
+          : command === "findings"
+            ? findingsCommand(rest, io, storage)
+            : alertsCommand(rest, io, storage),
       );
     }
     if (command === undefined || command === "help" || command === "--help" || command === "-h") {

@@ -1,3 +1,4 @@
+import type { AlertMessage } from "../alerts/message";
 import type { PeeringFinding } from "../scanners/peering/finding";
 
 /** Where a stored finding stands. "new" is not stored: a finding is new in the scan that first saw it. */
@@ -19,6 +20,8 @@ export interface StoredFinding {
   lastSeen: string;
   lastScanId: string;
   history: HistoryEvent[];
+  /** Alerts written with the finding and not yet on the queue (the outbox: they survive a crash). */
+  pendingAlerts: AlertMessage[];
   /** Concurrency token of the stored version this was read from; absent for a finding not stored yet. */
   etag?: string;
 }
@@ -111,6 +114,7 @@ export function reconcile(
         lastSeen: scan.at,
         lastScanId: scan.scanId,
         history: [{ at: scan.at, scanId: scan.scanId, event: "new", state }],
+        pendingAlerts: [],
       });
     } else if (before.state === "resolved") {
       writes.push(

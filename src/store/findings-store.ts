@@ -3,6 +3,8 @@ import { z } from "zod";
 import { peeringFindingSchema } from "../scanners/peering/finding";
 import type { PeeringFinding } from "../scanners/peering/finding";
 import { deltaOf, reconcile, type Delta, type ScanFacts, type StoredFinding } from "../scan/reconcile";
+import { alertMessageSchema } from "../alerts/message";
+import { findingAlert } from "../alerts/transitions";
 import type { Storage } from "./storage";
 import { chunks, isConcurrencyConflict } from "./tables";
 
@@ -25,6 +27,8 @@ const entitySchema = z.object({
   lastSeen: z.string(),
   lastScanId: z.string(),
   history: z.string(),
+  /** "" once the alerts went out (a Merge update cannot remove a property). */
+  pendingAlerts: z.string().optional(),
 });
 
 const historySchema = z.array(
@@ -52,6 +56,7 @@ function toEntity(stored: StoredFinding) {
     lastSeen: stored.lastSeen,
     lastScanId: stored.lastScanId,
     history: JSON.stringify(stored.history),
+    pendingAlerts: stored.pendingAlerts.length > 0 ? JSON.stringify(stored.pendingAlerts) : "",
   };
 }
 
@@ -68,6 +73,7 @@ function fromEntity(raw: TableEntityResult<Record<string, unknown>>): StoredFind
     lastSeen: e.lastSeen,
     lastScanId: e.lastScanId,
     history: historySchema.parse(JSON.parse(e.history)),
+    pendingAlerts: e.pendingAlerts ? z.array(alertMessageSchema).parse(JSON.parse(e.pendingAlerts)) : [],
     etag: e.etag,
   };
 }
@@ -82,6 +88,12 @@ function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T
   return groups;
 }
 
+/** The finding's alert, if its change calls for one, goes into the same entity write as the change. */
+function withAlert(write: StoredFinding): StoredFinding {
+  const alert = findingAlert(write);
+  return alert ? { ...write, pendingAlerts: [...write.pendingAlerts, alert] } : write;
+}
+
 const byId = (stored: StoredFinding[]) => new Map(stored.map((s) => [s.finding.id, s] as const));
 
 /** The findings table: one entity per finding, written only when it changes. */
@@ -93,6 +105,27 @@ export class FindingsStore {
 
   async list(): Promise<StoredFinding[]> {
     return this.read();
+  }
+
+  /** Findings whose alerts are written but not yet on the queue. */
+  async withPendingAlerts(): Promise<StoredFinding[]> {
+    return this.read("pendingAlerts gt ''");
+  }
+
+  /**
+   * Marks a finding's pending alerts as sent. If the finding was written again meanwhile, its new
+   * version still carries them: they go out once more, and the dispatcher drops the copies.
+   */
+  async clearPendingAlerts(stored: StoredFinding): Promise<void> {
+    const table = await this.storage.table(this.tableName);
+    const id = stored.finding.id;
+    try {
+      await table.updateEntity({ partitionKey: partitionOf(id), rowKey: id, pendingAlerts: "" }, "Merge", {
+        etag: stored.etag,
+      });
+    } catch (error) {
+      if (!isConcurrencyConflict(error)) throw error;
+    }
   }
 
   private async read(filter?: string): Promise<StoredFinding[]> {
@@ -119,7 +152,7 @@ export class FindingsStore {
     for (const partition of partitions) {
       let before = byId(storedByPartition.get(partition) ?? []);
       for (let attempt = 1; ; attempt++) {
-        const writes = reconcile(before, currentByPartition.get(partition) ?? [], scan);
+        const writes = reconcile(before, currentByPartition.get(partition) ?? [], scan).map(withAlert);
         try {
           await this.write(writes, committed);
           break;

@@ -1,41 +1,44 @@
 import { DefaultAzureCredential } from "@azure/identity";
 import { TableClient, type TableServiceClientOptions } from "@azure/data-tables";
+import { QueueClient } from "@azure/storage-queue";
 import { InputError } from "../errors";
 
-/** The storage account the scanner keeps its state in; tables are created on first use. */
+/** The storage account the scanner keeps its state in; tables and queues are created on first use. */
 export interface Storage {
   table(name: string): Promise<TableClient>;
+  queue(name: string): Promise<QueueClient>;
   /** Where the state lives, for messages (never the key). */
   describe: string;
 }
 
+interface Clients {
+  table: (name: string) => TableClient;
+  queue: (name: string) => QueueClient;
+}
+
 const DEVELOPMENT = "UseDevelopmentStorage=true";
 
-function fromConnectionString(
-  connectionString: string,
-  options: TableServiceClientOptions = {},
-): (name: string) => TableClient {
+function fromConnectionString(connectionString: string, options: TableServiceClientOptions = {}): Clients {
   const cs = connectionString.trim() === DEVELOPMENT ? DEVELOPMENT : connectionString;
   const insecure = /DefaultEndpointsProtocol=http;|TableEndpoint=http:\/\//i.test(cs) || cs === DEVELOPMENT;
-  return (name) =>
-    TableClient.fromConnectionString(cs, name, {
-      ...options,
-      ...(insecure ? { allowInsecureConnection: true } : {}),
-    });
+  return {
+    table: (name) =>
+      TableClient.fromConnectionString(cs, name, {
+        ...options,
+        ...(insecure ? { allowInsecureConnection: true } : {}),
+      }),
+    queue: (name) => new QueueClient(cs, name),
+  };
 }
 
 /**
  * Reads the storage account as the Functions host does: `AzureWebJobsStorage` as a connection
  * string (or `UseDevelopmentStorage=true`), or the identity-based form
- * `AzureWebJobsStorage__tableServiceUri` / `AzureWebJobsStorage__accountName` with a managed identity.
+ * (`AzureWebJobsStorage__accountName`, or `__tableServiceUri` and `__queueServiceUri`) with a
+ * managed identity (`__clientId` for a user-assigned one).
  */
 export function storageFromEnv(env: Record<string, string | undefined>): Storage | undefined {
   const connectionString = env.AzureWebJobsStorage?.trim();
-  const serviceUri =
-    env.AzureWebJobsStorage__tableServiceUri?.trim() ||
-    (env.AzureWebJobsStorage__accountName?.trim()
-      ? `https://${env.AzureWebJobsStorage__accountName.trim()}.table.core.windows.net`
-      : undefined);
   if (connectionString) {
     if (!/AccountName=|UseDevelopmentStorage=true|TableEndpoint=/i.test(connectionString)) {
       throw new InputError(
@@ -45,15 +48,27 @@ export function storageFromEnv(env: Record<string, string | undefined>): Storage
     const host = connectionString.match(/AccountName=([^;]+)/i)?.[1] ?? "development storage";
     return storageOf(fromConnectionString(connectionString), `storage account ${host}`);
   }
-  if (serviceUri) {
-    if (!/^https:\/\//.test(serviceUri))
-      throw new InputError("AzureWebJobsStorage__tableServiceUri must be an https URL.");
-    const credential = new DefaultAzureCredential(
-      env.AzureWebJobsStorage__clientId ? { managedIdentityClientId: env.AzureWebJobsStorage__clientId } : {},
+  const account = env.AzureWebJobsStorage__accountName?.trim();
+  const serviceUri = (service: "table" | "queue") =>
+    env[`AzureWebJobsStorage__${service}ServiceUri`]?.trim() ||
+    (account ? `https://${account}.${service}.core.windows.net` : undefined);
+  const tableUri = serviceUri("table");
+  const queueUri = serviceUri("queue");
+  if (!tableUri && !queueUri) return undefined;
+  if (!tableUri || !queueUri || ![tableUri, queueUri].every((uri) => uri.startsWith("https://"))) {
+    throw new InputError(
+      "Identity-based storage needs AzureWebJobsStorage__accountName, or both AzureWebJobsStorage__tableServiceUri and AzureWebJobsStorage__queueServiceUri as https URLs.",
     );
-    return storageOf((name) => new TableClient(serviceUri, name, credential), serviceUri);
   }
-  return undefined;
+  const clientId = env.AzureWebJobsStorage__clientId?.trim();
+  const credential = new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+  return storageOf(
+    {
+      table: (name) => new TableClient(tableUri, name, credential),
+      queue: (name) => new QueueClient(`${queueUri.replace(/\/+$/, "")}/${name}`, credential),
+    },
+    tableUri,
+  );
 }
 
 /** `options` reach every table client (tests add a policy that counts requests). */
@@ -65,24 +80,30 @@ export function storageFromConnectionString(
   return storageOf(fromConnectionString(connectionString, options), describe);
 }
 
-function storageOf(client: (name: string) => TableClient, describe: string): Storage {
-  const ready = new Map<string, Promise<TableClient>>();
+/** Creates each table or queue once per process, on first use; a failed creation is tried again next time. */
+function onFirstUse<T>(make: (name: string) => T, create: (client: T) => Promise<unknown>) {
+  const ready = new Map<string, Promise<T>>();
+  return (name: string): Promise<T> => {
+    let client = ready.get(name);
+    if (!client) {
+      const c = make(name);
+      client = create(c).then(
+        () => c,
+        (error: unknown) => {
+          ready.delete(name);
+          throw error;
+        },
+      );
+      ready.set(name, client);
+    }
+    return client;
+  };
+}
+
+function storageOf(clients: Clients, describe: string): Storage {
   return {
     describe,
-    table: (name) => {
-      let table = ready.get(name);
-      if (!table) {
-        const c = client(name);
-        table = c.createTable().then(
-          () => c,
-          (error: unknown) => {
-            ready.delete(name);
-            throw error;
-          },
-        );
-        ready.set(name, table);
-      }
-      return table;
-    },
+    table: onFirstUse(clients.table, (c) => c.createTable()),
+    queue: onFirstUse(clients.queue, (c) => c.createIfNotExists()),
   };
 }

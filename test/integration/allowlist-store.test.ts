@@ -365,7 +365,7 @@ entries:
  */
 function rivalFirst(storage: Storage, tableName: string, rival: () => Promise<unknown>): Storage {
   return {
-    describe: storage.describe,
+    ...storage,
     table: async (name) => {
       const table = await storage.table(name);
       if (name !== tableName) return table;

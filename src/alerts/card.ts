@@ -1,0 +1,356 @@
+import {
+  ALERT_KINDS,
+  type AlertKind,
+  type AlertMessage,
+  type DigestItem,
+  type FindingAlert,
+} from "./message";
+import type { Severity } from "../scanners/peering/finding";
+import { PEERING_CHECK } from "../scanners/peering/metadata";
+import { parseResourceId } from "../azure/resource-id";
+
+/** An Adaptive Card as Teams Workflows accept it; 1.4 is the newest version every Teams client renders. */
+export interface AdaptiveCard {
+  type: "AdaptiveCard";
+  $schema: string;
+  version: "1.4";
+  body: unknown[];
+  actions?: unknown[];
+  msteams?: { width: "Full" };
+}
+
+export interface TeamsPayload {
+  type: "message";
+  attachments: [
+    { contentType: "application/vnd.microsoft.card.adaptive"; contentUrl: null; content: AdaptiveCard },
+  ];
+}
+
+export interface CardOptions {
+  /** Azure portal base URL, e.g. https://portal.azure.com (sovereign clouds have their own). */
+  portalUrl: string;
+}
+
+/** Teams Workflows refuse request bodies above about 28 KB. */
+export const TEAMS_MAX_BYTES = 28 * 1024;
+
+/** How much of each text and list a card shows; the smaller sets are tried when a card is too big. */
+interface Limits {
+  /** Characters of a sentence: the alert's title, an error, a digest line. */
+  text: number;
+  /** Characters of a fact. */
+  fact: number;
+  /** Characters of a list shown as one fact (address prefixes). */
+  list: number;
+  errors: number;
+  /** Digest lines, and scan stats. */
+  items: number;
+}
+
+const LIMITS: Limits[] = [
+  { text: 500, fact: 200, list: 400, errors: 10, items: 10 },
+  { text: 200, fact: 100, list: 150, errors: 5, items: 5 },
+  { text: 80, fact: 60, list: 60, errors: 2, items: 3 },
+];
+
+const SEVERITY_COLOR: Record<Severity, string> = {
+  high: "attention",
+  medium: "warning",
+  low: "default",
+  info: "default",
+};
+
+const KIND_LABEL: Record<AlertKind, string> = {
+  "violation-new": "New cross-tenant peering",
+  "violation-reopened": "Cross-tenant peering is back",
+  "finding-resolved": "Cross-tenant peering resolved",
+  "exception-expired": "Allowlist exception expired",
+  "exception-expiring": "Allowlist exception expiring",
+  "scan-incomplete": "Scan incomplete",
+  "scan-failed": "Scan failed",
+  digest: "Digest",
+};
+
+/** The Adaptive Card that tells a Teams channel about one alert; always small enough to post. */
+export function alertCard(alert: AlertMessage, options: CardOptions): AdaptiveCard {
+  for (const limits of LIMITS) {
+    const card = buildCard(alert, options, limits);
+    if (payloadBytes(card) < TEAMS_MAX_BYTES) return card;
+  }
+  return fallbackCard(alert);
+}
+
+/** The body a Teams Workflows webhook ("when a Teams webhook request is received") expects. */
+export function teamsPayload(card: AdaptiveCard): TeamsPayload {
+  return {
+    type: "message",
+    attachments: [
+      { contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card },
+    ],
+  };
+}
+
+/** Size of the Teams request body that carries `card`. */
+export function payloadBytes(card: AdaptiveCard): number {
+  return Buffer.byteLength(JSON.stringify(teamsPayload(card)));
+}
+
+/** `text` cut to about `max` characters, saying how much was cut. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Never split a surrogate pair: half an emoji is not valid text.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}… (${text.length - end} more characters)`;
+}
+
+/** As many values as fit in about `maxChars` (at least one), then how many were left out. */
+function clipList(values: string[], maxChars: number, separator = ", "): string {
+  const shown: string[] = [];
+  let length = 0;
+  for (const value of values) {
+    const next = clip(value, maxChars);
+    const added = (shown.length > 0 ? separator.length : 0) + next.length;
+    if (shown.length > 0 && length + added > maxChars) break;
+    shown.push(next);
+    length += added;
+  }
+  const left = values.length - shown.length;
+  return left > 0 ? `${shown.join(separator)}${separator}… and ${left} more` : shown.join(separator);
+}
+
+/** The local VNet's Peerings blade, in the local tenant so the portal opens the right directory. */
+export function portalPeeringsUrl(
+  finding: Pick<FindingAlert, "localTenantId" | "localVnetId">,
+  portalUrl: string,
+): string {
+  return `${portalUrl.replace(/\/+$/, "")}/#@${finding.localTenantId}/resource${finding.localVnetId}/peerings`;
+}
+
+function buildCard(alert: AlertMessage, options: CardOptions, limits: Limits): AdaptiveCard {
+  switch (alert.kind) {
+    case "violation-new":
+    case "violation-reopened":
+    case "finding-resolved":
+    case "exception-expired":
+      return findingCard(alert, options, limits);
+    case "exception-expiring":
+      return card([...header(alert, limits), ...entrySection(alert, limits), footer(alert, limits)]);
+    case "scan-incomplete":
+    case "scan-failed":
+      return card([...header(alert, limits), ...scanSection(alert, limits), footer(alert, limits)]);
+    case "digest":
+      return card([...digestHeader(alert, limits), ...digestSection(alert, limits), footer(alert, limits)]);
+  }
+}
+
+function card(body: unknown[], actions: unknown[] = []): AdaptiveCard {
+  return {
+    type: "AdaptiveCard",
+    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+    version: "1.4",
+    body,
+    ...(actions.length > 0 ? { actions } : {}),
+    msteams: { width: "Full" },
+  };
+}
+
+function textBlock(text: string, style: Record<string, unknown> = {}) {
+  return { type: "TextBlock", text, wrap: true, ...style };
+}
+
+function heading(text: string) {
+  return textBlock(text, { weight: "Bolder", spacing: "Medium" });
+}
+
+type Fact = [title: string, value: string];
+
+function factSet(facts: Fact[]) {
+  return { type: "FactSet", facts: facts.map(([title, value]) => ({ title, value })) };
+}
+
+/** A fact cut to the fact limit (titles too: stats keys come from the alert). */
+function fact(title: string, value: string, limits: Limits): Fact {
+  return [clip(title, limits.fact), clip(value, limits.fact)];
+}
+
+function openUrl(title: string, url: string) {
+  return { type: "Action.OpenUrl", title, url };
+}
+
+function titleColor(alert: AlertMessage): string {
+  return alert.kind === "finding-resolved" ? "good" : SEVERITY_COLOR[alert.severity];
+}
+
+function titleBlock(text: string, alert: AlertMessage) {
+  return textBlock(text, { size: "Large", weight: "Bolder", color: titleColor(alert) });
+}
+
+/** "HIGH · New cross-tenant peering", then the alert's own sentence. */
+function header(alert: AlertMessage, limits: Limits): unknown[] {
+  return [
+    titleBlock(`${alert.severity.toUpperCase()} · ${KIND_LABEL[alert.kind]}`, alert),
+    textBlock(clip(alert.title, limits.text), { spacing: "Small" }),
+  ];
+}
+
+function footer(alert: AlertMessage, limits: Limits) {
+  return textBlock(`Scan ${clip(alert.scanId, limits.fact)} · ${formatTime(alert.createdAt)}`, {
+    size: "Small",
+    isSubtle: true,
+    spacing: "Medium",
+  });
+}
+
+function findingCard(alert: AlertMessage, options: CardOptions, limits: Limits): AdaptiveCard {
+  const finding = alert.finding;
+  const body = [
+    ...header(alert, limits),
+    ...(finding ? [factSet(findingFacts(finding, limits))] : []),
+    ...entrySection(alert, limits),
+    footer(alert, limits),
+  ];
+  if (!finding) return card(body);
+
+  const actions = [openUrl("Open peerings in Azure portal", portalPeeringsUrl(finding, options.portalUrl))];
+  if (alert.kind !== "finding-resolved") actions.push(openUrl("How to remediate", PEERING_CHECK.relatedUrl));
+  return card(body, actions);
+}
+
+function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
+  const allowlist = finding.allowlistEntryId
+    ? `${finding.status} (entry ${finding.allowlistEntryId})`
+    : `${finding.status} (no allowlist entry)`;
+  const risks = finding.riskFactors.length > 0 ? finding.riskFactors.join(", ") : "none";
+  return [
+    fact("Peering", nameOf(finding.resourceId), limits),
+    fact("Local VNet", nameOf(finding.localVnetId), limits),
+    fact("Local subscription", finding.localSubscriptionId, limits),
+    fact("Remote VNet", nameOf(finding.remoteVnetId), limits),
+    fact("Remote subscription", finding.remoteSubscriptionId || "unknown", limits),
+    fact("Remote tenant", remoteTenant(finding), limits),
+    fact("Peering state", finding.peeringState, limits),
+    fact("Risk factors", risks, limits),
+    ["Remote prefixes", clipList(finding.remoteAddressPrefixes, limits.list) || "none"],
+    fact("Allowlist", allowlist, limits),
+    fact("First seen", formatTime(finding.firstSeen), limits),
+  ];
+}
+
+function remoteTenant(finding: FindingAlert): string {
+  if (finding.remoteTenantId === null) return "unresolved";
+  return finding.remoteTenantName
+    ? `${finding.remoteTenantName} (${finding.remoteTenantId})`
+    : finding.remoteTenantId;
+}
+
+function entrySection(alert: AlertMessage, limits: Limits): unknown[] {
+  const entry = alert.entry;
+  if (!entry) return [];
+  return [
+    heading("Allowlist entry"),
+    factSet([
+      fact("Entry", entry.id, limits),
+      fact("Matches", entry.matches, limits),
+      fact("Owner", entry.owner, limits),
+      fact("Reason", entry.reason, limits),
+      fact("Ticket", entry.ticket ?? "none", limits),
+      fact(alert.kind === "exception-expiring" ? "Expires on" : "Expired on", entry.expiresOn, limits),
+    ]),
+  ];
+}
+
+function scanSection(alert: AlertMessage, limits: Limits): unknown[] {
+  const scan = alert.scan;
+  if (!scan) return [];
+  const section: unknown[] = [];
+  const { errors } = scan;
+  if (errors.length > 0) {
+    section.push(heading(`Errors (${errors.length})`));
+    for (const error of errors.slice(0, limits.errors)) {
+      section.push(textBlock(clip(`${error.source}: ${error.message}`, limits.text), { spacing: "Small" }));
+    }
+    if (errors.length > limits.errors) section.push(moreNote(errors.length - limits.errors));
+  }
+  const stats = Object.entries(scan.stats ?? {});
+  if (stats.length > 0) {
+    const shown = stats.slice(0, limits.items).map(([key, value]) => fact(key, String(value), limits));
+    if (stats.length > limits.items) shown.push(["…", `and ${stats.length - limits.items} more`]);
+    section.push(heading("Stats"), factSet(shown));
+  }
+  return section;
+}
+
+/** Only the count: the digest's own title says the same again. */
+function digestHeader(alert: AlertMessage, limits: Limits): unknown[] {
+  const total = alert.digest?.total ?? 0;
+  const noun = total === 1 ? "alert" : "alerts";
+  return [titleBlock(`${total} ${noun} from scan ${clip(alert.scanId, limits.fact)}`, alert)];
+}
+
+function digestSection(alert: AlertMessage, limits: Limits): unknown[] {
+  const digest = alert.digest;
+  if (!digest) return [];
+  // Count first: the numbers make a narrow first column, so the labels do not wrap.
+  const counts = ALERT_KINDS.flatMap((kind): Fact[] => {
+    const count = digest.counts[kind];
+    return count ? [[String(count), KIND_LABEL[kind]]] : [];
+  });
+  const shown = digest.items.slice(0, limits.items);
+  const more = Math.max(digest.total, digest.items.length) - shown.length;
+  return [
+    ...(counts.length > 0 ? [factSet(counts)] : []),
+    ...shown.map((item, index) => digestRow(item, limits, index === 0)),
+    ...(more > 0 ? [moreNote(more)] : []),
+  ];
+}
+
+/** Severity in a column of its own, so the eye can run down it. */
+function digestRow(item: DigestItem, limits: Limits, first: boolean) {
+  const severity = textBlock(item.severity.toUpperCase(), {
+    weight: "Bolder",
+    size: "Small",
+    color: SEVERITY_COLOR[item.severity],
+  });
+  return {
+    type: "ColumnSet",
+    spacing: first ? "Medium" : "Small",
+    separator: first,
+    columns: [
+      { type: "Column", width: "60px", items: [severity] },
+      {
+        type: "Column",
+        width: "stretch",
+        items: [
+          textBlock(KIND_LABEL[item.kind], { weight: "Bolder", size: "Small" }),
+          textBlock(clip(item.text, limits.text), { size: "Small", spacing: "None" }),
+        ],
+      },
+    ],
+  };
+}
+
+function moreNote(count: number) {
+  return textBlock(`… and ${count} more`, { isSubtle: true, spacing: "Small" });
+}
+
+/** Last resort when even the smallest limits overflow (huge ids): the gist, and where to look. */
+function fallbackCard(alert: AlertMessage): AdaptiveCard {
+  return card([
+    titleBlock(`${alert.severity.toUpperCase()} · ${KIND_LABEL[alert.kind]}`, alert),
+    textBlock(clip(alert.title, 80)),
+    textBlock(`This alert is too large to show in Teams; see scan ${clip(alert.scanId, 80)}.`, {
+      isSubtle: true,
+    }),
+  ]);
+}
+
+function nameOf(resourceId: string): string {
+  return parseResourceId(resourceId)?.name ?? resourceId;
+}
+
+/** "2026-11-29 12:00 UTC": one reading for every member of the channel, whatever their locale. */
+function formatTime(iso: string): string {
+  const time = new Date(iso);
+  if (Number.isNaN(time.getTime())) return clip(iso, 40);
+  return `${time.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}

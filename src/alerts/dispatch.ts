@@ -1,0 +1,215 @@
+import { createHmac } from "node:crypto";
+import type { Agent } from "node:https";
+import type { Config } from "../config";
+import { errorMessage } from "../errors";
+import type { Logger } from "../log";
+import { AlertDeliveries } from "../store/alert-deliveries";
+import type { Storage } from "../store/storage";
+import type { Severity } from "../scanners/peering/finding";
+import { alertCard, teamsPayload } from "./card";
+import { POISON_QUEUE } from "./emit";
+import { alertMessageSchema, atLeast, type AlertMessage } from "./message";
+import { postJson } from "./post";
+
+export interface Destination {
+  name: "teams" | "webhook";
+  url: string;
+  minSeverity: Severity;
+  secret?: string;
+}
+
+/** The configured destinations: a Teams Workflows webhook and a generic JSON webhook, each optional. */
+export function destinationsOf(config: Config): Destination[] {
+  const destinations: Destination[] = [];
+  if (config.TEAMS_WEBHOOK_URL) {
+    destinations.push({
+      name: "teams",
+      url: config.TEAMS_WEBHOOK_URL,
+      minSeverity: config.TEAMS_MIN_SEVERITY,
+    });
+  }
+  if (config.WEBHOOK_URL) {
+    destinations.push({
+      name: "webhook",
+      url: config.WEBHOOK_URL,
+      minSeverity: config.WEBHOOK_MIN_SEVERITY,
+      ...(config.WEBHOOK_SECRET ? { secret: config.WEBHOOK_SECRET } : {}),
+    });
+  }
+  return destinations;
+}
+
+/** The alert as a destination wants it: below its minimum severity nothing, a digest only its own items. */
+export function forDestination(alert: AlertMessage, destination: Destination): AlertMessage | undefined {
+  if (!alert.digest) return atLeast(alert.severity, destination.minSeverity) ? alert : undefined;
+  const items = alert.digest.items.filter((item) => atLeast(item.severity, destination.minSeverity));
+  return items.length > 0 ? { ...alert, digest: { ...alert.digest, items } } : undefined;
+}
+
+export const SIGNATURE_HEADER = "x-signature-256";
+
+/** HMAC-SHA256 of the exact body, as `sha256=<hex>`: receivers recompute it with the shared secret. */
+export const signature = (secret: string, body: string) =>
+  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+
+export function requestFor(
+  alert: AlertMessage,
+  destination: Destination,
+  config: Config,
+): { body: string; headers: Record<string, string> } {
+  if (destination.name === "teams") {
+    return {
+      body: JSON.stringify(teamsPayload(alertCard(alert, { portalUrl: config.AZURE_PORTAL_URL }))),
+      headers: {},
+    };
+  }
+  const body = JSON.stringify(alert);
+  return {
+    body,
+    headers: {
+      "x-alert-kind": alert.kind,
+      "x-idempotency-key": alert.idempotencyKey,
+      ...(destination.secret ? { [SIGNATURE_HEADER]: signature(destination.secret, body) } : {}),
+    },
+  };
+}
+
+/** The queue should offer the message again later (the host moves it to alerts-poison after maxDequeueCount). */
+export class TransientDeliveryError extends Error {
+  override name = "TransientDeliveryError";
+}
+
+export interface DispatchDeps {
+  storage: Storage;
+  config: Config;
+  log: Logger;
+  /** The https agent for webhook requests (tests and the demo trust their local sink through it). */
+  agent?: Agent;
+  sleep?: (ms: number) => Promise<void>;
+  /** First wait between tries when the receiver gives no Retry-After; doubles each try. */
+  backoffMs?: number;
+}
+
+export interface DispatchResult {
+  delivered: string[];
+  skipped: string[];
+  /** Why the message went to alerts-poison, when it did. */
+  poisoned?: string;
+}
+
+/** Waits longer than this belong to the queue, not to a running function. */
+const MAX_WAIT_MS = 30_000;
+
+type Outcome = { ok: true } | { ok: false; permanent: boolean; reason: string };
+
+async function post(alert: AlertMessage, destination: Destination, deps: DispatchDeps): Promise<Outcome> {
+  const { body, headers } = requestFor(alert, destination, deps.config);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let reason = "";
+  for (let attempt = 1; attempt <= deps.config.ALERT_DELIVERY_ATTEMPTS; attempt++) {
+    let wait: number | undefined;
+    try {
+      const result = await postJson(destination.url, body, {
+        headers,
+        timeoutMs: deps.config.ALERT_TIMEOUT_SECONDS * 1000,
+        ...(deps.agent ? { agent: deps.agent } : {}),
+      });
+      if (result.status >= 200 && result.status < 300) return { ok: true };
+      reason = `HTTP ${result.status}${result.body ? `: ${result.body.slice(0, 200)}` : ""}`;
+      const retryable = result.status === 408 || result.status === 429 || result.status >= 500;
+      if (!retryable) return { ok: false, permanent: true, reason };
+      wait = result.retryAfterMs;
+    } catch (error) {
+      reason = errorMessage(error);
+    }
+    deps.log("warn", "alert-post-failed", {
+      destination: destination.name,
+      key: alert.idempotencyKey,
+      attempt,
+      reason,
+    });
+    if (attempt === deps.config.ALERT_DELIVERY_ATTEMPTS) break;
+    const delay = wait ?? (deps.backoffMs ?? 1000) * 2 ** (attempt - 1);
+    if (delay > MAX_WAIT_MS) break;
+    await sleep(delay);
+  }
+  return { ok: false, permanent: false, reason };
+}
+
+function parseMessage(raw: unknown): AlertMessage | string {
+  let data = raw;
+  if (typeof raw === "string") {
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      return "the message is not JSON";
+    }
+  }
+  const parsed = alertMessageSchema.safeParse(data);
+  return parsed.success
+    ? parsed.data
+    : `the message is not an alert message v1 (${parsed.error.issues[0]?.message})`;
+}
+
+/**
+ * Delivers one queue message to every destination that wants it, each at most once. A receiver
+ * refusing it for good (4xx other than 408/429) sends the message to alerts-poison at once;
+ * one that is down or throttling makes this throw, so the queue offers the message again.
+ */
+export async function dispatchAlert(raw: unknown, deps: DispatchDeps): Promise<DispatchResult> {
+  const result: DispatchResult = { delivered: [], skipped: [] };
+  const alert = parseMessage(raw);
+  if (typeof alert === "string") {
+    await poison(typeof raw === "string" ? raw : JSON.stringify(raw), alert, deps);
+    return { ...result, poisoned: alert };
+  }
+  const deliveries = new AlertDeliveries(deps.storage);
+  const permanent: string[] = [];
+  const transient: string[] = [];
+  for (const destination of destinationsOf(deps.config)) {
+    const wanted = forDestination(alert, destination);
+    if (!wanted) {
+      result.skipped.push(destination.name);
+      continue;
+    }
+    const claim = await deliveries.claim(destination.name, alert.idempotencyKey);
+    if (claim === "delivered") {
+      result.skipped.push(destination.name);
+      continue;
+    }
+    if (claim === "busy") {
+      transient.push(`${destination.name}: another dispatcher is sending this alert`);
+      continue;
+    }
+    const outcome = await post(wanted, destination, deps);
+    if (outcome.ok) {
+      await deliveries.delivered(destination.name, alert.idempotencyKey);
+      result.delivered.push(destination.name);
+      deps.log("info", "alert-delivered", {
+        destination: destination.name,
+        key: alert.idempotencyKey,
+        kind: alert.kind,
+      });
+      continue;
+    }
+    await deliveries.release(destination.name, alert.idempotencyKey);
+    (outcome.permanent ? permanent : transient).push(`${destination.name}: ${outcome.reason}`);
+  }
+  if (permanent.length > 0) {
+    const reason = permanent.join("; ");
+    await poison(JSON.stringify(alert), reason, deps);
+    return { ...result, poisoned: reason };
+  }
+  if (transient.length > 0)
+    throw new TransientDeliveryError(
+      `Alert ${alert.idempotencyKey} not delivered yet: ${transient.join("; ")}`,
+    );
+  return result;
+}
+
+/** Puts the message text on alerts-poison, base64 like every queue message, for `alerts replay-poison`. */
+async function poison(text: string, reason: string, deps: DispatchDeps): Promise<void> {
+  const queue = await deps.storage.queue(POISON_QUEUE);
+  await queue.sendMessage(Buffer.from(text).toString("base64"));
+  deps.log("error", "alert-poisoned", { reason });
+}

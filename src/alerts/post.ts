@@ -1,0 +1,66 @@
+import { request, type Agent } from "node:https";
+
+export interface PostResult {
+  status: number;
+  /** From Retry-After (seconds or an HTTP date), when the receiver sent one. */
+  retryAfterMs?: number;
+  /** The start of the receiver's answer, for the log (never the URL). */
+  body: string;
+}
+
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * POSTs JSON over https and reports the answer. Redirects are not followed (a 3xx is just an
+ * answer); the URL never appears in errors, since webhook URLs carry their own credentials.
+ */
+export function postJson(
+  url: string,
+  body: string,
+  options: { headers?: Record<string, string>; timeoutMs: number; agent?: Agent },
+): Promise<PostResult> {
+  const target = new URL(url);
+  if (target.protocol !== "https:") return Promise.reject(new Error("Webhook URLs must use https."));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs,
+        ...(options.agent ? { agent: options.agent } : {}),
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          if (text.length < 500) text += chunk;
+        });
+        res.on("end", () => {
+          const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text.slice(0, 500),
+            ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+          });
+        });
+        res.on("error", () => reject(new Error(`The webhook at ${target.host} broke off its answer.`)));
+      },
+    );
+    req.on("timeout", () =>
+      req.destroy(new Error(`The webhook at ${target.host} did not answer within ${options.timeoutMs} ms.`)),
+    );
+    // Node's network errors name host and port, never the path that holds the webhook's key.
+    req.on("error", (error) => reject(new Error(`${error.message} (${target.host})`)));
+    req.end(body);
+  });
+}

@@ -1,0 +1,51 @@
+import { parseResourceId } from "../azure/resource-id";
+import type { StoredFinding } from "../scan/reconcile";
+import type { AlertKind, AlertMessage } from "./message";
+
+/**
+ * Which alert, if any, a finding's latest change calls for. Becoming allowed, or changing while
+ * it stays open, is no news; a finding that needed action and went away is.
+ */
+export function alertKindOf(write: StoredFinding): AlertKind | undefined {
+  const last = write.history[write.history.length - 1]!;
+  const previous = write.history[write.history.length - 2]?.state;
+  const needsAction = (state: string | undefined) => state === "open" || state === "expired-exception";
+  switch (last.event) {
+    case "new":
+      return last.state === "open"
+        ? "violation-new"
+        : last.state === "expired-exception"
+          ? "exception-expired"
+          : undefined;
+    case "reopened":
+      return needsAction(last.state) ? "violation-reopened" : undefined;
+    case "resolved":
+      return needsAction(previous) ? "finding-resolved" : undefined;
+    case "changed":
+      if (last.state === "expired-exception" && previous !== "expired-exception") return "exception-expired";
+      return last.state === "open" && previous === "allowed" ? "violation-new" : undefined;
+  }
+}
+
+/** The alert for a finding write, keyed by finding, transition and scan so every copy is one alert. */
+export function findingAlert(write: StoredFinding): AlertMessage | undefined {
+  const kind = alertKindOf(write);
+  if (!kind) return undefined;
+  const last = write.history[write.history.length - 1]!;
+  const f = write.finding;
+  const title =
+    kind === "finding-resolved"
+      ? `Peering '${parseResourceId(f.resourceId)?.name}' from VNet '${parseResourceId(f.localVnetId)?.name}' ` +
+        `to '${parseResourceId(f.remoteVnetId)?.name}' is no longer a cross-tenant finding (removed, or now same-tenant).`
+      : f.summary;
+  return {
+    schemaVersion: 1,
+    kind,
+    idempotencyKey: `${f.id}:${kind}:${last.scanId}`,
+    scanId: last.scanId,
+    createdAt: last.at,
+    severity: kind === "finding-resolved" ? "info" : f.severity,
+    title,
+    finding: { ...f, firstSeen: write.firstSeen },
+  };
+}

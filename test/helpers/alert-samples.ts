@@ -1,0 +1,188 @@
+import { bySeverity, type AlertKind, type AlertMessage, type FindingAlert } from "../../src/alerts/message";
+
+/**
+ * Sample alerts shaped like the ones the scan emits, built around the write-up's peering
+ * `TenantB2TenantA` from Contoso's `vnet-demo-test` to Tenant A's `demo-vnet`. Shared by the card
+ * tests and `scripts/render-cards.ts`, so the pictures in docs/ show what the tests check.
+ */
+
+export const PORTAL_URL = "https://portal.azure.com";
+export const SCAN_ID = "20261129T060000Z-4f9c2a";
+const CREATED_AT = "2026-11-29T06:02:41.512Z";
+
+export const CONTOSO_TENANT = "5f1e4c2a-7b3d-4e8f-9a6b-2c1d0e9f8a7b";
+export const TENANT_A = "31ca78c2-d833-433a-9977-88e160bd4ac0";
+const LOCAL_SUBSCRIPTION = "31bdf544-8e8e-4f5b-bb31-3316a05e5581";
+const REMOTE_SUBSCRIPTION = "8655f4d3-0bb1-4be0-b73c-6a8f3b304cf6";
+export const LOCAL_VNET_ID = `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroups/demo-test-rg/providers/Microsoft.Network/virtualNetworks/vnet-demo-test`;
+const REMOTE_VNET_ID = `/subscriptions/${REMOTE_SUBSCRIPTION}/resourceGroups/demo-rg/providers/Microsoft.Network/virtualNetworks/demo-vnet`;
+const PEERING_ID = `${LOCAL_VNET_ID}/virtualNetworkPeerings/TenantB2TenantA`;
+
+export function demoFinding(over: Partial<FindingAlert> = {}): FindingAlert {
+  return {
+    id: "3b1f0c9e2d7a4c5b8e6f1a2d3c4b5a69",
+    kind: "vnet-peering",
+    resourceId: PEERING_ID,
+    localVnetId: LOCAL_VNET_ID,
+    localSubscriptionId: LOCAL_SUBSCRIPTION,
+    localTenantId: CONTOSO_TENANT,
+    remoteVnetId: REMOTE_VNET_ID,
+    remoteSubscriptionId: REMOTE_SUBSCRIPTION,
+    remoteTenantId: TENANT_A,
+    remoteTenantName: "Tenant A",
+    relation: "cross-tenant",
+    peeringState: "Connected",
+    peeringSyncLevel: "FullyInSync",
+    allowForwardedTraffic: true,
+    allowGatewayTransit: false,
+    useRemoteGateways: false,
+    remoteAddressPrefixes: ["10.0.0.0/16"],
+    status: "violation",
+    allowlistEntryId: null,
+    severity: "high",
+    riskFactors: ["forwarded-traffic"],
+    summary:
+      "Peering 'TenantB2TenantA' (Connected) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, " +
+      `Tenant A (${TENANT_A}), and no allowlist entry covers it.`,
+    firstSeen: "2026-11-28T06:01:12.004Z",
+    ...over,
+  };
+}
+
+const base = (kind: AlertKind) => ({
+  schemaVersion: 1 as const,
+  kind,
+  idempotencyKey: `${kind}:${SCAN_ID}`,
+  scanId: SCAN_ID,
+  createdAt: CREATED_AT,
+});
+
+export function violationAlert(finding: FindingAlert = demoFinding()): AlertMessage {
+  return { ...base("violation-new"), severity: finding.severity, title: finding.summary, finding };
+}
+
+const northwindEntry = {
+  id: "northwind-migration",
+  owner: "netops@contoso.com",
+  reason: "Northwind data migration, network phase",
+  expiresOn: "2026-12-06",
+  ticket: "CHG-4711",
+  matches: "tenantId=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+};
+
+/** One alert of every kind, as the scan would send it. */
+export function alertsOfEveryKind(): Record<AlertKind, AlertMessage> {
+  const finding = demoFinding();
+  const expired = demoFinding({
+    status: "expired-exception",
+    allowlistEntryId: "tenant-a-pilot",
+    summary:
+      "Peering 'TenantB2TenantA' (Connected) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, " +
+      `Tenant A (${TENANT_A}), and its allowlist entry 'tenant-a-pilot' expired on 2026-11-27.`,
+  });
+  return {
+    "violation-new": violationAlert(finding),
+    "violation-reopened": {
+      ...base("violation-reopened"),
+      severity: "medium",
+      title: finding.summary.replace("(Connected)", "(Initiated)"),
+      finding: { ...finding, peeringState: "Initiated", severity: "medium" },
+    },
+    "finding-resolved": {
+      ...base("finding-resolved"),
+      severity: "info",
+      title:
+        "Peering 'TenantB2TenantA' from VNet 'vnet-demo-test' to 'demo-vnet' is no longer a cross-tenant " +
+        "finding (removed, or now same-tenant).",
+      finding,
+    },
+    "exception-expired": {
+      ...base("exception-expired"),
+      severity: "high",
+      title: expired.summary,
+      finding: expired,
+    },
+    "exception-expiring": {
+      ...base("exception-expiring"),
+      severity: "low",
+      title: "Allowlist entry 'northwind-migration' (netops@contoso.com) expires on 2026-12-06, in 7 day(s).",
+      entry: northwindEntry,
+    },
+    "scan-incomplete": scanIncompleteAlert(2),
+    "scan-failed": {
+      ...base("scan-failed"),
+      severity: "high",
+      title: `Scan ${SCAN_ID} failed: Storage account unreachable: getaddrinfo ENOTFOUND contososcan.table.core.windows.net`,
+      scan: {
+        complete: false,
+        errors: [
+          {
+            source: "scan",
+            message: "Storage account unreachable: getaddrinfo ENOTFOUND contososcan.table.core.windows.net",
+          },
+        ],
+      },
+    },
+    digest: digestAlert(200),
+  };
+}
+
+export function scanIncompleteAlert(errorCount: number): AlertMessage {
+  const errors = Array.from({ length: errorCount }, (_, i) => ({
+    source: i % 2 === 0 ? "resource-graph" : "tenant-resolution",
+    message:
+      i % 2 === 0
+        ? `Resource Graph query page ${i + 1} failed after 4 retries: 429 Too Many Requests`
+        : `Could not resolve the tenant of subscription 99999999-8888-4777-a666-55555555${String(i).padStart(4, "0")}`,
+  }));
+  return {
+    ...base("scan-incomplete"),
+    severity: "medium",
+    title: `Scan ${SCAN_ID} could not read everything (${errorCount} error(s)); no finding was marked resolved.`,
+    scan: { complete: false, errors, stats: { subscriptions: 3, vnets: 5, peerings: 11, findings: 7 } },
+  };
+}
+
+const PARTNERS = [
+  { name: "Tenant A", vnet: "demo-vnet" },
+  { name: "Northwind Traders", vnet: "northwind-vnet" },
+  { name: "Woodgrove Bank", vnet: "woodgrove-app-vnet" },
+  { name: "Fabrikam Managed Firewall", vnet: "fabrikam-fw-vnet" },
+];
+const KINDS: AlertKind[] = ["violation-new", "violation-new", "exception-expired", "finding-resolved"];
+const STATES = ["Connected", "Initiated", "Disconnected"] as const;
+
+/** A digest of `count` alerts from one busy scan, most severe first, as the sender orders them. */
+export function digestAlert(count: number): AlertMessage {
+  const items = Array.from({ length: count }, (_, i) => {
+    const partner = PARTNERS[i % PARTNERS.length]!;
+    const kind = KINDS[i % KINDS.length]!;
+    const state = STATES[i % STATES.length]!;
+    const severity =
+      kind === "finding-resolved"
+        ? "info"
+        : state === "Connected"
+          ? "high"
+          : state === "Initiated"
+            ? "medium"
+            : "low";
+    const local = `spoke${String(i + 1).padStart(3, "0")}-vnet`;
+    const peering = `Peering '${local}-to-${partner.vnet}'`;
+    const connects = `${peering} (${state}) connects VNet '${local}' to '${partner.vnet}' in another tenant, ${partner.name},`;
+    const text =
+      kind === "finding-resolved"
+        ? `${peering} from VNet '${local}' to '${partner.vnet}' is no longer a cross-tenant finding (removed, or now same-tenant).`
+        : kind === "exception-expired"
+          ? `${connects} and its allowlist entry '${local}-exception' expired on 2026-11-28.`
+          : `${connects} and no allowlist entry covers it.`;
+    return { kind, severity, text } as const;
+  }).sort(bySeverity);
+  const counts: Partial<Record<AlertKind, number>> = {};
+  for (const item of items) counts[item.kind] = (counts[item.kind] ?? 0) + 1;
+  return {
+    ...base("digest"),
+    severity: items[0]?.severity ?? "info",
+    title: `${count} alerts from scan ${SCAN_ID}.`,
+    digest: { total: count, counts, items },
+  };
+}

@@ -1,0 +1,260 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "@jest/globals";
+import {
+  alertCard,
+  payloadBytes,
+  teamsPayload,
+  TEAMS_MAX_BYTES,
+  type AdaptiveCard,
+} from "../../src/alerts/card";
+import { ALERT_KINDS, type AlertKind, type AlertMessage } from "../../src/alerts/message";
+import { PEERING_CHECK } from "../../src/scanners/peering/metadata";
+import { parseWarnings } from "../../scripts/card-preview";
+import {
+  alertsOfEveryKind,
+  CONTOSO_TENANT,
+  demoFinding,
+  digestAlert,
+  LOCAL_VNET_ID,
+  PORTAL_URL,
+  scanIncompleteAlert,
+  SCAN_ID,
+  TENANT_A,
+  violationAlert,
+} from "../helpers/alert-samples";
+
+const cardOf = (alert: AlertMessage) => alertCard(alert, { portalUrl: PORTAL_URL });
+
+/**
+ * The cards' HTML pages (cardHtml), made in a plain Node process: jest's module sandbox cannot load
+ * jsdom's ES module dependencies before Node 24.9.
+ */
+function renderOutsideJest(cards: AdaptiveCard[]): string[] {
+  const preview = join(__dirname, "..", "..", "scripts", "card-preview.js");
+  const program = [
+    `const { cardHtml } = require(${JSON.stringify(preview)});`,
+    `const cards = JSON.parse(require("node:fs").readFileSync(0, "utf8"));`,
+    `process.stdout.write(JSON.stringify(cards.map(cardHtml)));`,
+  ].join("\n");
+  const output = execFileSync(process.execPath, ["-e", program], {
+    input: JSON.stringify(cards),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(output.toString("utf8")) as string[];
+}
+
+/** Every object in the card, depth first. */
+function nodes(value: unknown): Record<string, unknown>[] {
+  if (Array.isArray(value)) return value.flatMap(nodes);
+  if (typeof value !== "object" || value === null) return [];
+  const node = value as Record<string, unknown>;
+  return [node, ...Object.values(node).flatMap(nodes)];
+}
+
+/** What a reader sees: text blocks and facts, one per line. */
+function visibleText(card: AdaptiveCard): string {
+  return nodes(card.body)
+    .flatMap((n) => {
+      if (n.type === "TextBlock") return [String(n.text)];
+      if (n.type !== "FactSet") return [];
+      return (n.facts as { title: string; value: string }[]).map((f) => `${f.title}: ${f.value}`);
+    })
+    .join("\n");
+}
+
+function factValue(card: AdaptiveCard, title: string): string | undefined {
+  const fact = nodes(card.body).find((n) => "value" in n && n.title === title);
+  return fact?.value as string | undefined;
+}
+
+function heading(card: AdaptiveCard): Record<string, unknown> {
+  return card.body[0] as Record<string, unknown>;
+}
+
+function actions(card: AdaptiveCard): { type: string; title: string; url: string }[] {
+  return (card.actions ?? []) as { type: string; title: string; url: string }[];
+}
+
+const KEY_FACTS: Record<AlertKind, string[]> = {
+  "violation-new": [
+    "HIGH · New cross-tenant peering",
+    "TenantB2TenantA",
+    `Tenant A (${TENANT_A})`,
+    "10.0.0.0/16",
+  ],
+  "violation-reopened": ["MEDIUM · Cross-tenant peering is back", "vnet-demo-test", "demo-vnet", "Initiated"],
+  "finding-resolved": ["INFO · Cross-tenant peering resolved", "is no longer a cross-tenant finding"],
+  "exception-expired": ["HIGH · Allowlist exception expired", "expired-exception (entry tenant-a-pilot)"],
+  "exception-expiring": ["northwind-migration", "netops@contoso.com", "CHG-4711", "2026-12-06"],
+  "scan-incomplete": ["MEDIUM · Scan incomplete", "Errors (2)", "429 Too Many Requests", "peerings"],
+  "scan-failed": ["HIGH · Scan failed", "getaddrinfo ENOTFOUND contososcan.table.core.windows.net"],
+  digest: [`200 alerts from scan ${SCAN_ID}`, "spoke001-vnet", "… and 190 more"],
+};
+
+describe("alert cards", () => {
+  const cards = ALERT_KINDS.map((kind) => cardOf(alertsOfEveryKind()[kind]));
+  let pages: string[] = [];
+  beforeAll(() => {
+    pages = renderOutsideJest(cards);
+  });
+
+  it.each(ALERT_KINDS.map((kind, i) => [kind, i] as const))(
+    "the %s card is valid Adaptive Card 1.4 and renders its key facts",
+    (kind, i) => {
+      expect(cards[i]!.version).toBe("1.4");
+      expect(parseWarnings(cards[i]!)).toEqual([]);
+      expect(pages[i]).toContain('class="ac-container ac-adaptiveCard"');
+      for (const text of KEY_FACTS[kind]) expect(pages[i]).toContain(text);
+    },
+  );
+
+  it("uses only Action.OpenUrl, which is all Teams Workflows support", () => {
+    for (const alert of Object.values(alertsOfEveryKind())) {
+      const types = nodes(cardOf(alert)).flatMap((n) =>
+        String(n.type).startsWith("Action.") ? [n.type] : [],
+      );
+      expect(types.every((type) => type === "Action.OpenUrl")).toBe(true);
+    }
+  });
+
+  it("colours the title by severity, and a resolved finding as good news", () => {
+    const all = alertsOfEveryKind();
+    expect(heading(cardOf(all["violation-new"]))).toMatchObject({ color: "attention" });
+    expect(heading(cardOf(all["violation-reopened"]))).toMatchObject({ color: "warning" });
+    expect(heading(cardOf(all["finding-resolved"]))).toMatchObject({ color: "good" });
+  });
+
+  it("links to the local VNet's peerings in the local tenant, and to the remediation guide", () => {
+    const expected = `https://portal.azure.com/#@${CONTOSO_TENANT}/resource${LOCAL_VNET_ID}/peerings`;
+
+    expect(actions(cardOf(violationAlert()))).toEqual([
+      { type: "Action.OpenUrl", title: "Open peerings in Azure portal", url: expected },
+      { type: "Action.OpenUrl", title: "How to remediate", url: PEERING_CHECK.relatedUrl },
+    ]);
+    const trailingSlash = alertCard(violationAlert(), { portalUrl: "https://portal.azure.com/" });
+    expect(actions(trailingSlash)[0]!.url).toBe(expected);
+  });
+
+  it("says a remote tenant nobody could resolve is unresolved, and names a known one", () => {
+    const unresolved = cardOf(violationAlert(demoFinding({ remoteTenantId: null, remoteTenantName: null })));
+    const unnamed = cardOf(violationAlert(demoFinding({ remoteTenantName: null })));
+
+    expect(factValue(cardOf(violationAlert()), "Remote tenant")).toBe(`Tenant A (${TENANT_A})`);
+    expect(factValue(unresolved, "Remote tenant")).toBe("unresolved");
+    expect(factValue(unnamed, "Remote tenant")).toBe(TENANT_A);
+  });
+
+  it("shows the risk factors, prefixes and allowlist status of the finding", () => {
+    const finding = demoFinding({
+      riskFactors: ["forwarded-traffic", "gateway-transit"],
+      remoteAddressPrefixes: ["10.0.0.0/16", "10.1.0.0/16"],
+      status: "expired-exception",
+      allowlistEntryId: "tenant-a-pilot",
+    });
+    const card = cardOf(violationAlert(finding));
+
+    expect(factValue(card, "Risk factors")).toBe("forwarded-traffic, gateway-transit");
+    expect(factValue(card, "Remote prefixes")).toBe("10.0.0.0/16, 10.1.0.0/16");
+    expect(factValue(card, "Allowlist")).toBe("expired-exception (entry tenant-a-pilot)");
+    expect(factValue(card, "First seen")).toBe("2026-11-28 06:01 UTC");
+  });
+});
+
+describe("the Teams size limit", () => {
+  const fits = (card: AdaptiveCard) => {
+    expect(payloadBytes(card)).toBeLessThan(TEAMS_MAX_BYTES);
+    expect(Buffer.byteLength(JSON.stringify(teamsPayload(card)))).toBe(payloadBytes(card));
+    expect(parseWarnings(card)).toEqual([]);
+  };
+
+  it("lists as many prefixes as fit and counts the rest", () => {
+    const prefixes = Array.from({ length: 5000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const card = cardOf(violationAlert(demoFinding({ remoteAddressPrefixes: prefixes })));
+
+    fits(card);
+    const shown = factValue(card, "Remote prefixes")!;
+    const [, more] = /… and (\d+) more$/.exec(shown)!;
+    expect(shown.split(", ").length - 1 + Number(more)).toBe(5000);
+    expect(shown.startsWith("10.0.0.0/24, 10.0.1.0/24")).toBe(true);
+  });
+
+  it("cuts a very long sentence and says how much was cut", () => {
+    const card = cardOf({ ...violationAlert(), title: "x".repeat(200_000) });
+
+    fits(card);
+    expect(visibleText(card)).toMatch(/x… \(\d+ more characters\)/);
+  });
+
+  it("shows ten of 1000 scan errors and counts the rest", () => {
+    const card = cardOf(scanIncompleteAlert(1000));
+
+    fits(card);
+    const text = visibleText(card);
+    expect(text).toContain("Errors (1000)");
+    expect(text.match(/^(resource-graph|tenant-resolution): /gm)).toHaveLength(10);
+    expect(text).toContain("… and 990 more");
+  });
+
+  it("shows the first ten of 500 digest items, most severe first, and counts the rest", () => {
+    const alert = digestAlert(500);
+    const card = cardOf(alert);
+
+    fits(card);
+    const text = visibleText(card);
+    expect(text).toContain(`500 alerts from scan ${SCAN_ID}`);
+    expect(text).toContain(alert.digest!.items[0]!.text);
+    expect(text).not.toContain(alert.digest!.items[10]!.text);
+    expect(text).toContain("… and 490 more");
+  });
+
+  it("stays under the limit when every field is huge and expands in JSON", () => {
+    // A control character takes six bytes in JSON, so character counts alone cannot keep the size.
+    const huge = "\u0001".repeat(60_000);
+    const finding = demoFinding({
+      resourceId: huge,
+      localVnetId: huge,
+      localSubscriptionId: huge,
+      remoteVnetId: huge,
+      remoteSubscriptionId: huge,
+      remoteTenantName: huge,
+      allowlistEntryId: huge,
+      remoteAddressPrefixes: Array.from({ length: 1000 }, () => huge),
+    });
+    const entry = { id: huge, owner: huge, reason: huge, expiresOn: huge, ticket: huge, matches: huge };
+    const errors = Array.from({ length: 1000 }, () => ({ source: huge, message: huge }));
+    const items = Array.from({ length: 500 }, () => ({
+      kind: "violation-new" as const,
+      severity: "high" as const,
+      text: huge,
+    }));
+    const base = { ...violationAlert(finding), scanId: huge, title: huge, entry };
+
+    for (const kind of ALERT_KINDS) {
+      const alert: AlertMessage = {
+        ...base,
+        kind,
+        scan: {
+          complete: false,
+          errors,
+          stats: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`${huge}${i}`, i])),
+        },
+        digest: { total: 500, counts: { "violation-new": 500 }, items },
+      };
+      fits(cardOf(alert));
+    }
+  });
+});
+
+describe("teamsPayload", () => {
+  it("wraps the card in exactly the envelope Teams Workflows expect", () => {
+    const card = cardOf(violationAlert());
+
+    expect(JSON.parse(JSON.stringify(teamsPayload(card)))).toStrictEqual({
+      type: "message",
+      attachments: [
+        { contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card },
+      ],
+    });
+  });
+});

@@ -1,29 +1,207 @@
-import { main } from "../src/cli/main";
+import "./quiet-test-mode";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { HttpRequest, InvocationContext } from "@azure/functions";
+import { ALERTS_QUEUE, POISON_QUEUE } from "../src/alerts/emit";
+import type { AdaptiveCard, TeamsPayload } from "../src/alerts/card";
+import { alertMessageSchema } from "../src/alerts/message";
+import { readAllowlistFile } from "../src/allowlist/file";
+import { parseResourceId } from "../src/azure/resource-id";
+import { renderTable, type Column } from "../src/cli/table";
+import { loadConfig } from "../src/config";
+import { alertDispatcher } from "../src/functions/alert-dispatcher";
+import { allowlistHttp } from "../src/functions/http-api";
+import { useRuntime } from "../src/functions/runtime";
+import { scheduledScan } from "../src/functions/scheduled-scan";
+import { sandboxConnection } from "../src/sandbox/connection";
+import { parseEstate, type Estate } from "../src/sandbox/estate";
+import { drainQueue } from "../src/sandbox/queue-host";
+import { startSandbox, type RunningSandbox } from "../src/sandbox/server";
+import { startWebhookSink, type ReceivedPost } from "../src/sandbox/webhook-sink";
+import { listFindings, type ListedFinding } from "../src/scan/findings-view";
+import { AllowlistStore } from "../src/store/allowlist-store";
+import { startAzurite } from "../src/store/azurite";
+import { ScanRunsStore } from "../src/store/scan-runs";
+import { storageFromConnectionString } from "../src/store/storage";
+import { cardHtml } from "./card-preview";
 
 /**
- * `npm run demo`: the scan on the bundled two-tenant estate, through the local sandbox. The
- * estate holds violations on purpose, so exit code 1 (violations found) is the expected outcome.
+ * `npm run demo`: the Functions app's whole loop on the bundled two-tenant estate, on this machine.
+ * In-memory Azurite is the storage account, the sandbox is Azure, a local sink is Teams and the
+ * generic webhook. The timer and queue handlers run exactly as the host would call them.
  */
-async function demo(): Promise<number> {
-  const args = [
-    "scan",
-    "--estate",
-    "examples/estates/two-tenants.json",
-    "--allowlist",
-    "examples/allowlist.yaml",
-  ];
-  process.stderr.write(`$ cross-tenant-scanner ${args.join(" ")}\n`);
-  const code = await main(args, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    color: process.stdout.isTTY === true && !process.env.NO_COLOR,
-    env: process.env,
-  });
-  if (code === 1)
-    process.stderr.write(
-      "\nExit code 1: the scan is complete and found violations, as this sample estate intends.\n",
-    );
-  return code <= 1 ? 0 : code;
+const ESTATE = "examples/estates/two-tenants.json";
+const ALLOWLIST = "examples/allowlist.yaml";
+const REMOVED_PEERING = "hub-to-unknown";
+const WOODGROVE_EXCEPTION = "woodgrove-to-contoso-hub";
+
+const out = (text = "") => process.stdout.write(`${text}\n`);
+const nameOf = (id: string) => parseResourceId(id)?.name ?? id;
+
+const FINDING_COLUMNS: Column<ListedFinding>[] = [
+  { title: "STATE", cell: (f) => f.state },
+  { title: "SEVERITY", cell: (f) => f.finding.severity },
+  { title: "LOCAL VNET", cell: (f) => nameOf(f.finding.localVnetId) },
+  { title: "REMOTE VNET", cell: (f) => nameOf(f.finding.remoteVnetId) },
+  {
+    title: "REMOTE TENANT",
+    cell: (f) => f.finding.remoteTenantName ?? f.finding.remoteTenantId ?? "unresolved",
+  },
+];
+
+/** The first lines of text on a card: its title and the alert's sentence. */
+function cardTitle(card: AdaptiveCard): string {
+  const texts = card.body.flatMap((element) =>
+    typeof element === "object" && element !== null && "text" in element ? [String(element.text)] : [],
+  );
+  return texts.slice(0, 2).join(" — ");
 }
 
-demo().then((code) => (process.exitCode = code));
+async function demo(outputDir: string): Promise<void> {
+  const started = Date.now();
+  out("cross-tenant-scanner demo: the Functions app's loop on a simulated estate");
+  out(`Starting Azurite (in memory), the Azure sandbox serving ${ESTATE}, and a local webhook sink.`);
+  const azurite = await startAzurite();
+  const sink = await startWebhookSink();
+  let sandbox: RunningSandbox | undefined;
+  try {
+    const storage = storageFromConnectionString(azurite.connectionString, "Azurite");
+    const config = loadConfig({
+      ...process.env,
+      TEAMS_WEBHOOK_URL: `${sink.url}/teams`,
+      WEBHOOK_URL: `${sink.url}/webhook`,
+      WEBHOOK_SECRET: "demo-secret",
+      ALERT_ALLOWED_HOSTS: "127.0.0.1",
+    });
+    const serve = async (estate: Estate) => {
+      await sandbox?.close();
+      sandbox = await startSandbox({ estate });
+      useRuntime({
+        config,
+        storage,
+        connection: sandboxConnection(sandbox, estate, config),
+        agent: sink.agent,
+      });
+    };
+    const estateJson = JSON.parse(await readFile(ESTATE, "utf8")) as {
+      resources: { name: string; properties: { virtualNetworkPeerings?: { name: string }[] } }[];
+    };
+    await serve(parseEstate(estateJson, ESTATE));
+
+    const imported = await new AllowlistStore(storage).replaceAll(await readAllowlistFile(ALLOWLIST), "demo");
+    out(`Stored allowlist: ${imported.added} entries from ${ALLOWLIST}.`);
+
+    let teamsSeen = 0;
+    let webhookSeen = 0;
+    const scan = async (label: string) => {
+      out();
+      out(`== ${label}: the timer function 'scheduledScan' runs ==`);
+      await scheduledScan(
+        {
+          isPastDue: false,
+          schedule: { adjustForDST: true },
+          scheduleStatus: { last: "", next: "", lastUpdated: "" },
+        },
+        new InvocationContext({ functionName: "scheduledScan", logHandler: () => {} }),
+      );
+      const [run] = await new ScanRunsStore(storage).latest(1);
+      if (!run) throw new Error("The timer function recorded no scan.");
+      const findings = await listFindings(storage);
+      out(renderTable(findings, FINDING_COLUMNS, false).join("\n"));
+      const d = run.deltaCounts;
+      out(
+        `Scan ${run.scanId}: ${run.stats.findings} finding(s), ${run.stats.violations} need action, complete=${run.complete}. ` +
+          `Delta: ${d.new} new, ${d.resolved} resolved, ${d.reopened} reopened, ${d.changed} changed.`,
+      );
+
+      out();
+      out("== The queue-triggered function 'alertDispatcher' drains the alerts queue ==");
+      const drained = await drainQueue(
+        await storage.queue(ALERTS_QUEUE),
+        await storage.queue(POISON_QUEUE),
+        (message) =>
+          alertDispatcher(
+            message,
+            new InvocationContext({ functionName: "alertDispatcher", logHandler: () => {} }),
+          ),
+        { maxDequeueCount: 5, visibilityTimeoutSeconds: 1, timeoutMs: 30_000 },
+      );
+      const teams = sink.delivered("/teams").slice(teamsSeen);
+      const webhook = sink.delivered("/webhook").slice(webhookSeen);
+      teamsSeen += teams.length;
+      webhookSeen += webhook.length;
+      out(`${drained.handled} message(s) handled; Teams received ${teams.length} card(s):`);
+      for (const post of teams)
+        await showCard(post, teamsSeen - teams.length + teams.indexOf(post) + 1, outputDir);
+      out(
+        `The generic webhook received ${webhook.length} signed alert message(s): ${webhook.map((p) => alertMessageSchema.parse(JSON.parse(p.body)).kind).join(", ")}.`,
+      );
+    };
+
+    await scan("Scan 1");
+
+    out();
+    out(
+      `== The estate changes: peering '${REMOVED_PEERING}' is deleted; an exception is added through PUT /api/allowlist ==`,
+    );
+    for (const resource of estateJson.resources) {
+      const peerings = resource.properties.virtualNetworkPeerings;
+      if (peerings)
+        resource.properties.virtualNetworkPeerings = peerings.filter((p) => p.name !== REMOVED_PEERING);
+    }
+    await serve(parseEstate(estateJson, ESTATE));
+    const put = await allowlistHttp(
+      new HttpRequest({
+        method: "PUT",
+        url: `https://localhost/api/allowlist/${WOODGROVE_EXCEPTION}`,
+        params: { id: WOODGROVE_EXCEPTION },
+        body: {
+          string: JSON.stringify({
+            tenantId: "5f1e4c2a-7b3d-4e8f-9a6b-2c1d0e9f8a7b",
+            localScope: "/subscriptions/f6a8b0c2-5e7f-4091-8c3d-4e5f60718293",
+            owner: "woodgrove-netops@woodgrove.example",
+            reason: "Woodgrove's app reaches Contoso's hub under the managed-service contract",
+            expiresOn: "2027-03-31",
+          }),
+        },
+      }),
+      new InvocationContext({ functionName: "allowlist", logHandler: () => {} }),
+    );
+    out(`PUT /api/allowlist/${WOODGROVE_EXCEPTION} -> ${put.status}`);
+
+    await scan("Scan 2");
+    out();
+    out(
+      `Cards and HTML previews are in ${outputDir}/. Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
+  } finally {
+    useRuntime(undefined);
+    await sandbox?.close();
+    await sink.close();
+    await azurite.stop();
+  }
+}
+
+/** Prints what Teams shows and keeps the card as JSON and as an HTML preview. */
+async function showCard(post: ReceivedPost, index: number, outputDir: string): Promise<void> {
+  const card = (JSON.parse(post.body) as TeamsPayload).attachments[0]!.content;
+  const base = join(outputDir, `teams-${String(index).padStart(2, "0")}`);
+  await writeFile(`${base}.json`, JSON.stringify(card, null, 2) + "\n");
+  await writeFile(`${base}.html`, cardHtml(card));
+  out(`  - ${cardTitle(card)}`);
+}
+
+const { values } = parseArgs({ options: { out: { type: "string", default: "demo-output" } } });
+const outputDir = resolve(values.out);
+mkdir(outputDir, { recursive: true })
+  .then(() => demo(outputDir))
+  .then(
+    () => (process.exitCode = 0),
+    (error: unknown) => {
+      process.stderr.write(
+        `The demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );

@@ -107,6 +107,18 @@ export const SETTINGS = {
     default: "https://graph.microsoft.com",
     parse: httpsUrl,
   },
+  SCAN_SCHEDULE: {
+    doc: "When the timer function scans (NCRONTAB with seconds, UTC). Default: hourly, on the hour.",
+    default: "0 0 * * * *",
+    parse: z
+      .string()
+      .regex(/^\S+( \S+){5}$/, "must be an NCRONTAB expression of six fields, e.g. '0 0 * * * *'"),
+  },
+  HTTP_SCAN_WAIT_SECONDS: {
+    doc: "How long POST /api/scans waits for the report before answering 202 with the scan's location.",
+    default: "100",
+    parse: z.coerce.number().positive().max(220),
+  },
   TEAMS_WEBHOOK_URL: {
     doc: "Teams Workflows webhook ('Post to a channel when a webhook request is received') that receives alert cards. Empty: no Teams alerts.",
     default: "",

@@ -167,6 +167,11 @@ async function bestEffort(work: Promise<void>): Promise<void> {
   }
 }
 
+/** Another change of the allowlist won the race; nothing of this one was kept. */
+export class AllowlistConflictError extends Error {
+  override name = "AllowlistConflictError";
+}
+
 /**
  * The allowlist in Table Storage, replaced as a whole. Each version lives in its own partition
  * (`v<10-digit version>-<8 hex>`); the `current`/`pointer` row names the live one. An import writes
@@ -189,9 +194,31 @@ export class AllowlistStore {
    * first; then the caller should look at the allowlist and import again.
    */
   async replaceAll(entries: AllowlistEntry[], actor: string, now = new Date()): Promise<ReplaceResult> {
-    const incoming = normalised(entries, actor);
+    return this.change(() => entries, actor, now);
+  }
+
+  /**
+   * Adds an entry or replaces the one with its id. Like every change it is based on the allowlist
+   * as read, so a concurrent change makes it fail rather than be overwritten.
+   */
+  async upsert(entry: AllowlistEntry, actor: string, now = new Date()): Promise<ReplaceResult> {
+    return this.change((live) => [...live.filter((e) => e.id !== entry.id), entry], actor, now);
+  }
+
+  /** Removes the entry with this id; false when there is none. */
+  async remove(id: string, actor: string, now = new Date()): Promise<boolean> {
+    const result = await this.change((live) => live.filter((e) => e.id !== id), actor, now);
+    return result.removed > 0;
+  }
+
+  private async change(
+    next: (live: StoredAllowlistEntry[]) => AllowlistEntry[],
+    actor: string,
+    now: Date,
+  ): Promise<ReplaceResult> {
     const table = await this.storage.table(this.tableName);
     const live = await this.readLive(table);
+    const incoming = normalised(next(live.entries), actor);
     const { stored, result } = merge(live.entries, incoming, actor, now.toISOString());
     if (result.added + result.changed + result.removed === 0) return result;
 
@@ -211,9 +238,9 @@ export class AllowlistStore {
       // 412: the pointer moved since it was read; 409: another first import created it.
       if (!isConcurrencyConflict(error)) throw error;
       await bestEffort(deleteRows(table, ownRows));
-      throw new Error(
-        `Another allowlist import finished while this one was running, so this one changed nothing ` +
-          `in table ${this.tableName} of ${this.storage.describe}. Check the allowlist and import again.`,
+      throw new AllowlistConflictError(
+        `Another allowlist import or change finished while this one was running, so this one changed nothing ` +
+          `in table ${this.tableName} of ${this.storage.describe}. Check the allowlist and try again.`,
         { cause: error },
       );
     }

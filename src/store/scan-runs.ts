@@ -1,3 +1,4 @@
+import { odata } from "@azure/data-tables";
 import { z } from "zod";
 import type { ScanScope } from "../azure/resource-graph";
 import type { Delta } from "../scan/reconcile";
@@ -89,9 +90,19 @@ export class ScanRunsStore {
   }
 
   async latest(limit: number): Promise<ScanRun[]> {
+    return this.read(limit);
+  }
+
+  async get(scanId: string): Promise<ScanRun | undefined> {
+    const [run] = await this.read(1, odata`scanId eq ${scanId}`);
+    return run;
+  }
+
+  private async read(limit: number, filter?: string): Promise<ScanRun[]> {
     const table = await this.storage.table(this.tableName);
     const runs: ScanRun[] = [];
-    for await (const entity of table.listEntities<Record<string, unknown>>()) {
+    const options = filter ? { queryOptions: { filter } } : {};
+    for await (const entity of table.listEntities<Record<string, unknown>>(options)) {
       const e = runSchema.parse(entity);
       runs.push({
         ...e,

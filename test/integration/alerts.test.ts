@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
-import { globalAgent } from "node:https";
 import { InvocationContext } from "@azure/functions";
 import { dispatchAlert, signature, SIGNATURE_HEADER } from "../../src/alerts/dispatch";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
@@ -7,6 +6,7 @@ import { alertMessageSchema, type AlertMessage } from "../../src/alerts/message"
 import { replayPoison } from "../../src/alerts/replay";
 import { loadConfig, type Config } from "../../src/config";
 import { alertDispatcher } from "../../src/functions/alert-dispatcher";
+import { useRuntime } from "../../src/functions/runtime";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import type { Estate } from "../../src/sandbox/estate";
 import { drainQueue } from "../../src/sandbox/queue-host";
@@ -49,22 +49,20 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
   let sink: RunningSink;
   let answers: Record<string, (post: ReceivedPost, index: number) => SinkAnswer>;
   let config: Config;
-  let env: Record<string, string>;
 
   beforeEach(async () => {
     azurite = await startAzurite();
     storage = storageFromConnectionString(azurite.connectionString, "test");
     answers = {};
     sink = await startWebhookSink((post, index) => answers[post.path]?.(post, index) ?? { status: 202 });
-    env = {
+    config = loadConfig({
       AzureWebJobsStorage: azurite.connectionString,
       TEAMS_WEBHOOK_URL: `${sink.url}/teams`,
       WEBHOOK_URL: `${sink.url}/webhook`,
       WEBHOOK_SECRET: SECRET,
       ALERT_ALLOWED_HOSTS: "127.0.0.1",
       AZURE_MAX_RETRIES: "1",
-    };
-    config = loadConfig(env);
+    });
   });
   afterEach(async () => {
     await sink.close();
@@ -220,9 +218,13 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
   });
 
   it("runs as the registered queue-triggered function", async () => {
-    Object.assign(process.env, env);
-    const ca = globalAgent.options.ca;
-    globalAgent.options.ca = [sink.agent.options.ca as string];
+    const sandbox = await startSandbox({ estate: estate(1) });
+    useRuntime({
+      config,
+      storage,
+      connection: sandboxConnection(sandbox, estate(1), config),
+      agent: sink.agent,
+    });
     try {
       await scan(estate(1));
       const queue = await storage.queue(ALERTS_QUEUE);
@@ -234,8 +236,8 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
       expect(sink.delivered("/teams")).toHaveLength(1);
       expect(sink.delivered("/webhook")).toHaveLength(1);
     } finally {
-      globalAgent.options.ca = ca;
-      for (const name of Object.keys(env)) delete process.env[name];
+      useRuntime(undefined);
+      await sandbox.close();
     }
   });
 });

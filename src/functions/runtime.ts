@@ -1,0 +1,56 @@
+import type { Agent } from "node:https";
+import { app, type InvocationContext } from "@azure/functions";
+import { liveConnection, type AzureConnection } from "../azure/connection";
+import { loadConfig, type Config } from "../config";
+import { InputError } from "../errors";
+import type { Logger } from "../log";
+import { storageFromEnv, type Storage } from "../store/storage";
+
+/** What the functions work with: settings, the storage account and the way to Azure. */
+export interface Runtime {
+  config: Config;
+  storage: Storage;
+  connection: AzureConnection;
+  /** https agent for webhooks; the demo's trusts its local sink. */
+  agent?: Agent;
+}
+
+let current: Runtime | undefined;
+
+function fromEnvironment(): Runtime {
+  const config = loadConfig(process.env);
+  const storage = storageFromEnv(process.env);
+  if (!storage) {
+    throw new InputError(
+      "AzureWebJobsStorage is not set: the functions keep their state in that storage account.",
+    );
+  }
+  return { config, storage, connection: liveConnection(config) };
+}
+
+/** The runtime read from app settings once per process (a bad setting fails naming it). */
+export function runtime(): Runtime {
+  current ??= fromEnvironment();
+  return current;
+}
+
+/** For the demo and tests, which run the same handlers against the sandbox instead of Azure. */
+export function useRuntime(runtime: Runtime | undefined): void {
+  current = runtime;
+}
+
+/** One structured object per event through the host's logger; events carry no secrets. */
+export function contextLogger(context: InvocationContext): Logger {
+  return (level, event, fields = {}) => {
+    const entry = { event, invocationId: context.invocationId, ...fields };
+    if (level === "error") context.error(entry);
+    else if (level === "warn") context.warn(entry);
+    else if (level === "debug") context.debug(entry);
+    else context.info(entry);
+  };
+}
+
+// A misconfigured app fails when the host starts it, with the setting's name, not at the first trigger.
+app.hook.appStart(() => {
+  runtime();
+});

@@ -1,0 +1,36 @@
+import type { Severity } from "../scanners/peering/finding";
+import { FindingsStore } from "../store/findings-store";
+import { ScanRunsStore } from "../store/scan-runs";
+import type { Storage } from "../store/storage";
+import type { StoredFinding } from "./reconcile";
+
+export const LISTED_STATES = ["new", "open", "allowed", "expired-exception", "resolved"] as const;
+export type ListedState = (typeof LISTED_STATES)[number];
+
+/** A stored finding as people see it: "new" while the latest scan is the one that first saw it. */
+export type ListedFinding = Omit<StoredFinding, "etag" | "pendingAlerts" | "state"> & { state: ListedState };
+
+/**
+ * The stored findings, filtered, oldest first. Unchanged findings are not rewritten per scan, so
+ * an unresolved one counts as seen by the latest complete scan.
+ */
+export async function listFindings(
+  storage: Storage,
+  filter: { state?: ListedState; severity?: Severity } = {},
+): Promise<ListedFinding[]> {
+  const runs = await new ScanRunsStore(storage).latest(50);
+  const latestScanId = runs[0]?.scanId;
+  const lastComplete = runs.find((r) => r.complete)?.finishedAt;
+  return (await new FindingsStore(storage).list())
+    .map(({ etag: _etag, pendingAlerts: _pending, ...s }): ListedFinding => ({
+      ...s,
+      state: s.state === "open" && s.firstScanId === latestScanId ? "new" : s.state,
+      lastSeen: s.state !== "resolved" && lastComplete ? lastComplete : s.lastSeen,
+    }))
+    .filter(
+      (s) =>
+        (filter.state === undefined || s.state === filter.state) &&
+        (filter.severity === undefined || s.finding.severity === filter.severity),
+    )
+    .sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.finding.id.localeCompare(b.finding.id));
+}

@@ -1,0 +1,84 @@
+import { z } from "zod";
+import type { Storage } from "./storage";
+import { isConcurrencyConflict, statusOf } from "./tables";
+
+/** Longer than any scan may run (the host stops a function after 10 minutes, see host.json). */
+export const LEASE_MS = 30 * 60_000;
+
+const KEYS = { partitionKey: "lease", rowKey: "scan" } as const;
+
+const holderSchema = z.object({
+  scanId: z.string(),
+  trigger: z.string(),
+  startedAt: z.string(),
+  expiresAt: z.string(),
+});
+export type LeaseHolder = z.infer<typeof holderSchema>;
+
+export type LeaseResult =
+  { acquired: true; release: () => Promise<void> } | { acquired: false; holder: LeaseHolder };
+
+/**
+ * One scan at a time across every instance: a lease row with an expiry, taken with ETags. A
+ * lease whose holder died runs out and can then be taken over.
+ */
+export class ScanLease {
+  constructor(
+    private readonly storage: Storage,
+    private readonly now: () => number = Date.now,
+    private readonly tableName = "locks",
+  ) {}
+
+  async holder(): Promise<(LeaseHolder & { etag: string }) | undefined> {
+    const table = await this.storage.table(this.tableName);
+    try {
+      const row = await table.getEntity<Record<string, unknown>>(KEYS.partitionKey, KEYS.rowKey);
+      return { ...holderSchema.parse(row), etag: row.etag };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** The running scan, if a live lease names one. */
+  async running(): Promise<LeaseHolder | undefined> {
+    const holder = await this.holder();
+    return holder && Date.parse(holder.expiresAt) > this.now() ? holder : undefined;
+  }
+
+  async acquire(scanId: string, trigger: string): Promise<LeaseResult> {
+    const table = await this.storage.table(this.tableName);
+    const now = this.now();
+    const row = {
+      ...KEYS,
+      scanId,
+      trigger,
+      startedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + LEASE_MS).toISOString(),
+    };
+    const current = await this.holder();
+    try {
+      if (!current) await table.createEntity(row);
+      else if (Date.parse(current.expiresAt) <= now)
+        await table.updateEntity(row, "Replace", { etag: current.etag });
+      else return { acquired: false, holder: current };
+    } catch (error) {
+      if (!isConcurrencyConflict(error)) throw error;
+      const winner = await this.holder();
+      if (!winner) throw error;
+      return { acquired: false, holder: winner };
+    }
+    return {
+      acquired: true,
+      release: async () => {
+        const mine = await this.holder();
+        if (mine?.scanId !== scanId) return;
+        try {
+          await table.deleteEntity(KEYS.partitionKey, KEYS.rowKey, { etag: mine.etag });
+        } catch (error) {
+          if (!isConcurrencyConflict(error) && statusOf(error) !== 404) throw error;
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,310 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from "@azure/functions";
+import Ajv2020 from "ajv/dist/2020";
+import { loadConfig, type Config } from "../../src/config";
+import { allowlistHttp, findingsHttp, scansHttp } from "../../src/functions/http-api";
+import { useRuntime } from "../../src/functions/runtime";
+import { scheduledScan } from "../../src/functions/scheduled-scan";
+import { sandboxConnection } from "../../src/sandbox/connection";
+import { readEstateFile } from "../../src/sandbox/estate";
+import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
+import type { ScanReport } from "../../src/scan/report";
+import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import { ScanLease } from "../../src/store/scan-lease";
+import { ScanRunsStore } from "../../src/store/scan-runs";
+import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+
+const ROOT = join(__dirname, "../../..");
+const FOREIGN_TENANT = "9c8b7a65-4d3e-4f21-8a0b-1c2d3e4f5a6b";
+
+let azurite: RunningAzurite;
+let sandbox: RunningSandbox;
+let storage: Storage;
+let logs: string[];
+
+function use(env: Record<string, string> = {}): Config {
+  const config = loadConfig({ AZURE_MAX_RETRIES: "1", ...env });
+  return config;
+}
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  storage = storageFromConnectionString(azurite.connectionString, "test");
+  const estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
+  sandbox = await startSandbox({ estate });
+  const config = use();
+  useRuntime({ config, storage, connection: sandboxConnection(sandbox, estate, config) });
+});
+afterAll(async () => {
+  useRuntime(undefined);
+  await sandbox.close();
+  await azurite.stop();
+});
+beforeEach(() => {
+  logs = [];
+});
+
+const context = (functionName: string) =>
+  new InvocationContext({ functionName, logHandler: (_level, ...args) => logs.push(JSON.stringify(args)) });
+
+function http(
+  handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>,
+  init: {
+    method: string;
+    path: string;
+    params?: Record<string, string>;
+    body?: string;
+    headers?: Record<string, string>;
+  },
+) {
+  const request = new HttpRequest({
+    method: init.method,
+    url: `https://app.example/api/${init.path}`,
+    params: init.params ?? {},
+    headers: init.headers ?? {},
+    ...(init.body !== undefined ? { body: { string: init.body } } : {}),
+  });
+  return handler(request, context("http")) as Promise<
+    HttpResponseInit & { jsonBody?: Record<string, unknown> }
+  >;
+}
+
+const runs = async () => (await new ScanRunsStore(storage).latest(100)).length;
+const timer = (isPastDue: boolean): Timer => ({
+  schedule: { adjustForDST: true },
+  isPastDue,
+  scheduleStatus: {
+    last: "2026-11-29T09:00:00Z",
+    next: "2026-11-29T10:00:00Z",
+    lastUpdated: "2026-11-29T09:00:00Z",
+  },
+});
+
+describe("timer function scheduledScan", () => {
+  it("scans end to end, keeps findings, queues alerts and logs a past-due run", async () => {
+    await scheduledScan(timer(true), context("scheduledScan"));
+    const [run] = await new ScanRunsStore(storage).latest(1);
+    expect(run).toMatchObject({ trigger: "timer", complete: true, deltaCounts: { new: 7 } });
+    expect(logs.join("\n")).toContain("timer-past-due");
+    const alerts = await (await storage.queue("alerts")).getProperties();
+    expect(alerts.approximateMessagesCount).toBe(6);
+  });
+
+  it("skips, and says so, while another scan holds the lease", async () => {
+    const lease = await new ScanLease(storage).acquire("other-scan", "http");
+    if (!lease.acquired) throw new Error("lease not acquired");
+    const before = await runs();
+    await scheduledScan(timer(false), context("scheduledScan"));
+    await lease.release();
+    expect(await runs()).toBe(before);
+    expect(logs.join("\n")).toMatch(/scan-skipped.*other-scan/);
+  });
+});
+
+describe("HTTP API", () => {
+  it("POST /api/scans returns a schema-valid report", async () => {
+    const response = await http(scansHttp, { method: "POST", path: "scans" });
+    expect(response.status).toBe(200);
+    const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(
+      JSON.parse(readFileSync(join(ROOT, "schemas/report.schema.json"), "utf8")),
+    );
+    expect(validate(response.jsonBody)).toBe(true);
+    expect((response.jsonBody as unknown as ScanReport).delta).toEqual({
+      new: [],
+      resolved: [],
+      reopened: [],
+      changed: [],
+    });
+  });
+
+  it("POST /api/scans takes a scope and a dry run, which keeps nothing", async () => {
+    const before = await runs();
+    const response = await http(scansHttp, {
+      method: "POST",
+      path: "scans",
+      body: JSON.stringify({
+        scope: { subscriptions: ["31bdf544-8e8e-4f5b-bb31-3316a05e5581"] },
+        dryRun: true,
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect((response.jsonBody as unknown as ScanReport).stats).toMatchObject({
+      subscriptions: 1,
+      virtualNetworks: 3,
+    });
+    expect(await runs()).toBe(before);
+  });
+
+  it("POST /api/scans answers 409 while a scan runs", async () => {
+    const lease = await new ScanLease(storage).acquire("busy-scan", "timer");
+    if (!lease.acquired) throw new Error("lease not acquired");
+    try {
+      const response = await http(scansHttp, { method: "POST", path: "scans" });
+      expect(response.status).toBe(409);
+      expect(response.headers).toMatchObject({
+        "content-type": "application/problem+json",
+        location: "/api/scans/busy-scan",
+      });
+      expect(response.jsonBody).toMatchObject({ status: 409, detail: expect.stringContaining("busy-scan") });
+      const running = await http(scansHttp, {
+        method: "GET",
+        path: "scans/busy-scan",
+        params: { id: "busy-scan" },
+      });
+      expect(running.jsonBody).toMatchObject({ status: "running", trigger: "timer" });
+    } finally {
+      await lease.release();
+    }
+  });
+
+  it("POST /api/scans answers 202 with the scan's location when it outlives the wait", async () => {
+    const config = use({ HTTP_SCAN_WAIT_SECONDS: "0.001" });
+    const estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
+    useRuntime({ config, storage, connection: sandboxConnection(sandbox, estate, config) });
+    try {
+      const response = await http(scansHttp, { method: "POST", path: "scans" });
+      expect(response.status).toBe(202);
+      const id = String(response.jsonBody!.scanId);
+      expect(response.headers).toMatchObject({ location: `/api/scans/${id}` });
+      let status = "running";
+      for (let i = 0; i < 100 && status === "running"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = String(
+          (await http(scansHttp, { method: "GET", path: `scans/${id}`, params: { id } })).jsonBody!.status,
+        );
+      }
+      expect(status).toBe("finished");
+    } finally {
+      const base = use();
+      useRuntime({ config: base, storage, connection: sandboxConnection(sandbox, estate, base) });
+    }
+  });
+
+  it("refuses bad scan requests with problem details, writing nothing", async () => {
+    const before = await runs();
+    const cases: [Record<string, string>, number, RegExp][] = [
+      [{ body: '{"dryrun": true}' }, 400, /Unrecognized key.*dryrun/],
+      [
+        { body: '{"scope": {"subscriptions": ["not-a-guid"]}}' },
+        400,
+        /scope\.subscriptions\[0\]: must be a GUID/,
+      ],
+      [{ body: "{nope" }, 400, /not JSON/],
+      [{ body: JSON.stringify({ dryRun: true, pad: "x".repeat(70_000) }) }, 413, /limited to 65536 bytes/],
+    ];
+    for (const [init, status, detail] of cases) {
+      const response = await http(scansHttp, { method: "POST", path: "scans", ...init });
+      expect(response.status).toBe(status);
+      expect(response.headers).toMatchObject({ "content-type": "application/problem+json" });
+      expect(String(response.jsonBody!.detail)).toMatch(detail);
+    }
+    expect(await runs()).toBe(before);
+  });
+
+  it("GET /api/scans lists runs newest first, GET /api/scans/{id} reads one", async () => {
+    const list = await http(scansHttp, { method: "GET", path: "scans?limit=2" });
+    expect(list.status).toBe(200);
+    const scans = list.jsonBody!.scans as { scanId: string; startedAt: string }[];
+    expect(scans).toHaveLength(2);
+    expect(scans[0]!.startedAt >= scans[1]!.startedAt).toBe(true);
+    const one = await http(scansHttp, {
+      method: "GET",
+      path: `scans/${scans[1]!.scanId}`,
+      params: { id: scans[1]!.scanId },
+    });
+    expect(one.jsonBody).toMatchObject({ status: "finished", scanId: scans[1]!.scanId });
+    expect(
+      (await http(scansHttp, { method: "GET", path: "scans/nope", params: { id: "nope" } })).status,
+    ).toBe(404);
+    expect((await http(scansHttp, { method: "GET", path: "scans?limit=0" })).status).toBe(400);
+    expect((await http(scansHttp, { method: "GET", path: "scans?colour=red" })).status).toBe(400);
+    expect((await http(scansHttp, { method: "DELETE", path: "scans" })).status).toBe(405);
+  });
+
+  it("GET /api/findings filters by status and severity", async () => {
+    const open = await http(findingsHttp, { method: "GET", path: "findings?status=open&severity=high" });
+    expect(open.status).toBe(200);
+    const findings = open.jsonBody!.findings as { state: string; finding: { severity: string } }[];
+    expect(findings.length).toBe(3);
+    expect(findings.every((f) => f.state === "open" && f.finding.severity === "high")).toBe(true);
+    expect((await http(findingsHttp, { method: "GET", path: "findings?status=bogus" })).status).toBe(400);
+  });
+});
+
+describe("HTTP API: allowlist", () => {
+  const entry = { tenantId: FOREIGN_TENANT, owner: "netops@contoso.com", reason: "Managed firewall" };
+  const principal = (roles: string[]) =>
+    Buffer.from(
+      JSON.stringify({
+        auth_typ: "aad",
+        name_typ: "name",
+        role_typ: "roles",
+        claims: [{ typ: "name", val: "alice@contoso.com" }, ...roles.map((val) => ({ typ: "roles", val }))],
+      }),
+    ).toString("base64");
+  const put = (id: string, body: unknown, headers: Record<string, string> = {}) =>
+    http(allowlistHttp, {
+      method: "PUT",
+      path: `allowlist/${id}`,
+      params: { id },
+      body: JSON.stringify(body),
+      headers,
+    });
+  const list = async () =>
+    (await http(allowlistHttp, { method: "GET", path: "allowlist" })).jsonBody!.entries as { id: string }[];
+
+  it("creates, reads, replaces and deletes entries", async () => {
+    const created = await put("fabrikam", entry);
+    expect(created.status).toBe(201);
+    expect(created.jsonBody).toMatchObject({ id: "fabrikam", createdBy: "api (function key)", ...entry });
+    const replaced = await put("fabrikam", { ...entry, reason: "Renewed", expiresOn: "2027-12-31" });
+    expect(replaced.status).toBe(200);
+    expect(
+      (await http(allowlistHttp, { method: "GET", path: "allowlist/fabrikam", params: { id: "fabrikam" } }))
+        .jsonBody,
+    ).toMatchObject({
+      reason: "Renewed",
+      expiresOn: "2027-12-31",
+    });
+    expect((await list()).map((e) => e.id)).toEqual(["fabrikam"]);
+    const del = () =>
+      http(allowlistHttp, { method: "DELETE", path: "allowlist/fabrikam", params: { id: "fabrikam" } });
+    expect((await del()).status).toBe(204);
+    expect((await del()).status).toBe(404);
+  });
+
+  it("refuses bad entries and ids, writing nothing", async () => {
+    await put("keep", entry);
+    const cases: [Promise<HttpResponseInit & { jsonBody?: Record<string, unknown> }>, RegExp][] = [
+      [put("bad", { ...entry, tenantId: "nope" }), /tenantId: must be a GUID/],
+      [put("bad", { ...entry, colour: "red" }), /Unrecognized key/],
+      [
+        put("bad", { ...entry, subscriptionId: FOREIGN_TENANT }),
+        /exactly one of tenantId, subscriptionId or remoteVnetId/,
+      ],
+      [put("bad", { ...entry, id: "other" }), /differs from the path/],
+      [put("Bad_Id", entry), /not an entry id/],
+    ];
+    for (const [response, detail] of cases) {
+      const r = await response;
+      expect(r.status).toBe(400);
+      expect(String(r.jsonBody!.detail)).toMatch(detail);
+    }
+    expect((await list()).map((e) => e.id)).toEqual(["keep"]);
+  });
+
+  it("behind App Service Authentication, writes need the Allowlist.Write app role", async () => {
+    const refused = await put("guarded", entry, { "x-ms-client-principal": principal(["Reader"]) });
+    expect(refused.status).toBe(403);
+    expect(String(refused.jsonBody!.detail)).toMatch(
+      /alice@contoso.com lacks the app role 'Allowlist.Write'/,
+    );
+    expect((await list()).map((e) => e.id)).not.toContain("guarded");
+    const allowed = await put("guarded", entry, { "x-ms-client-principal": principal(["Allowlist.Write"]) });
+    expect(allowed.status).toBe(201);
+    expect(allowed.jsonBody).toMatchObject({ createdBy: "alice@contoso.com" });
+    expect((await put("guarded", entry, { "x-ms-client-principal": "not base64 json" })).status).toBe(401);
+  });
+});

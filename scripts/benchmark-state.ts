@@ -5,7 +5,7 @@ import { startSandbox } from "../src/sandbox/server";
 import { runRecordedScan } from "../src/scan/record-scan";
 import { startAzurite } from "../src/store/azurite";
 import { storageFromConnectionString } from "../src/store/storage";
-import { EstateBuilder, vnetId } from "../test/helpers/estate-builder";
+import { crossTenantEstate } from "../test/helpers/estate-builder";
 
 /**
  * `npm run benchmark:state`: table operations and wall time of a first scan and an unchanged
@@ -13,24 +13,6 @@ import { EstateBuilder, vnetId } from "../test/helpers/estate-builder";
  * Resource Graph quota is raised so the numbers measure the scanner, not throttling waits.
  */
 const PEERINGS = Number(process.env.BENCH_PEERINGS ?? 20_000);
-const HOME = "00000001-0000-4000-8000-000000000000";
-const FOREIGN = "00000002-0000-4000-8000-000000000000";
-const S_HOME = "00000001-0000-4000-8000-0000000000a1";
-const S_FOREIGN = "00000002-0000-4000-8000-0000000000b1";
-
-function estate() {
-  const builder = new EstateBuilder(HOME)
-    .tenant(FOREIGN, "Foreign")
-    .subscription(S_HOME, HOME)
-    .subscription(S_FOREIGN, FOREIGN);
-  for (let i = 0; i < PEERINGS; i++) {
-    builder.vnet(S_HOME, HOME, "rg", `vnet-${i}`, [
-      { name: "to-foreign", remote: vnetId(S_FOREIGN, "f", `f-${i}`) },
-    ]);
-  }
-  return builder.build();
-}
-
 async function benchmark(): Promise<void> {
   const counts = { reads: 0, writes: 0 };
   const counter: PipelinePolicy = {
@@ -40,7 +22,7 @@ async function benchmark(): Promise<void> {
       return next(request);
     },
   };
-  const e = estate();
+  const e = crossTenantEstate(PEERINGS);
   const azurite = await startAzurite();
   const sandbox = await startSandbox({ estate: e, quota: { requests: 1000, windowMs: 5000 } });
   try {

@@ -7,8 +7,8 @@ import { ALERTS_QUEUE, POISON_QUEUE } from "../src/alerts/emit";
 import type { AdaptiveCard, TeamsPayload } from "../src/alerts/card";
 import { alertMessageSchema } from "../src/alerts/message";
 import { readAllowlistFile } from "../src/allowlist/file";
-import { parseResourceId } from "../src/azure/resource-id";
-import { renderTable, type Column } from "../src/cli/table";
+import { FINDING_COLUMNS } from "../src/cli/findings-command";
+import { renderTable } from "../src/cli/table";
 import { loadConfig } from "../src/config";
 import { alertDispatcher } from "../src/functions/alert-dispatcher";
 import { allowlistHttp } from "../src/functions/http-api";
@@ -19,7 +19,7 @@ import { parseEstate, type Estate } from "../src/sandbox/estate";
 import { drainQueue } from "../src/sandbox/queue-host";
 import { startSandbox, type RunningSandbox } from "../src/sandbox/server";
 import { startWebhookSink, type ReceivedPost } from "../src/sandbox/webhook-sink";
-import { listFindings, type ListedFinding } from "../src/scan/findings-view";
+import { listFindings } from "../src/scan/findings-view";
 import { AllowlistStore } from "../src/store/allowlist-store";
 import { startAzurite } from "../src/store/azurite";
 import { ScanRunsStore } from "../src/store/scan-runs";
@@ -37,18 +37,6 @@ const REMOVED_PEERING = "hub-to-unknown";
 const WOODGROVE_EXCEPTION = "woodgrove-to-contoso-hub";
 
 const out = (text = "") => process.stdout.write(`${text}\n`);
-const nameOf = (id: string) => parseResourceId(id)?.name ?? id;
-
-const FINDING_COLUMNS: Column<ListedFinding>[] = [
-  { title: "STATE", cell: (f) => f.state },
-  { title: "SEVERITY", cell: (f) => f.finding.severity },
-  { title: "LOCAL VNET", cell: (f) => nameOf(f.finding.localVnetId) },
-  { title: "REMOTE VNET", cell: (f) => nameOf(f.finding.remoteVnetId) },
-  {
-    title: "REMOTE TENANT",
-    cell: (f) => f.finding.remoteTenantName ?? f.finding.remoteTenantId ?? "unresolved",
-  },
-];
 
 /** The first lines of text on a card: its title and the alert's sentence. */
 function cardTitle(card: AdaptiveCard): string {

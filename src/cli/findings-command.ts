@@ -8,7 +8,8 @@ import { renderTable, type Column } from "./table";
 
 const nameOf = (id: string) => parseResourceId(id)?.name ?? id;
 
-const COLUMNS: Column<ListedFinding>[] = [
+/** The findings table for people (the CLI's `findings` and the demo). */
+export const FINDING_COLUMNS: Column<ListedFinding>[] = [
   { title: "STATE", cell: (s) => s.state },
   { title: "SEVERITY", cell: (s) => s.finding.severity },
   { title: "LOCAL VNET", cell: (s) => nameOf(s.finding.localVnetId) },
@@ -39,6 +40,8 @@ export async function findingsCommand(args: string[], io: CliIo, storage: Storag
   const listed = await listFindings(storage, state ? { state } : {});
   if (values.format === "json") io.stdout(JSON.stringify(listed, null, 2) + "\n");
   else
-    io.stdout([...renderTable(listed, COLUMNS, io.color), `${listed.length} finding(s)`].join("\n") + "\n");
+    io.stdout(
+      [...renderTable(listed, FINDING_COLUMNS, io.color), `${listed.length} finding(s)`].join("\n") + "\n",
+    );
   return 0;
 }

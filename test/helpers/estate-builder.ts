@@ -103,3 +103,27 @@ export class EstateBuilder {
     return parseEstate(this.json(), "test estate");
   }
 }
+
+/** The tenants and subscriptions of `crossTenantEstate`. */
+export const CROSS_TENANT = {
+  home: guid(1, "c0"),
+  foreign: guid(2, "c0"),
+  homeSubscription: guid(1, "d0"),
+  foreignSubscription: guid(2, "d0"),
+} as const;
+
+/** `peerings` home VNets, each peered with its own VNet in the foreign tenant "Foreign Org" (`omit`: left out). */
+export function crossTenantEstate(peerings: number, omit: readonly number[] = []): Estate {
+  const { home, foreign, homeSubscription, foreignSubscription } = CROSS_TENANT;
+  const builder = new EstateBuilder(home)
+    .tenant(foreign, "Foreign Org")
+    .subscription(homeSubscription, home)
+    .subscription(foreignSubscription, foreign);
+  for (let i = 0; i < peerings; i++) {
+    if (omit.includes(i)) continue;
+    builder.vnet(homeSubscription, home, "rg", `vnet-${i}`, [
+      { name: `to-foreign-${i}`, remote: vnetId(foreignSubscription, "f-rg", `f-${i}`) },
+    ]);
+  }
+  return builder.build();
+}

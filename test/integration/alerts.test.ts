@@ -22,26 +22,10 @@ import type { ScanReport } from "../../src/scan/report";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
-import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
+import { crossTenantEstate } from "../helpers/estate-builder";
 
-const HOME = guid(1, "a4");
-const FOREIGN = guid(2, "a4");
-const S_HOME = guid(1, "b4");
-const S_FOREIGN = guid(2, "b4");
+const estate = crossTenantEstate;
 const SECRET = "webhook-secret";
-
-function estate(peerings: number): Estate {
-  const b = new EstateBuilder(HOME)
-    .tenant(FOREIGN, "Foreign Org")
-    .subscription(S_HOME, HOME)
-    .subscription(S_FOREIGN, FOREIGN);
-  for (let i = 0; i < peerings; i++) {
-    b.vnet(S_HOME, HOME, "rg", `vnet-${i}`, [
-      { name: `to-foreign-${i}`, remote: vnetId(S_FOREIGN, "f-rg", `f-${i}`) },
-    ]);
-  }
-  return b.build();
-}
 
 describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () => {
   let azurite: RunningAzurite;

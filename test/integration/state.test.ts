@@ -11,26 +11,10 @@ import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
-import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
+import { CROSS_TENANT, crossTenantEstate } from "../helpers/estate-builder";
 
-const HOME = guid(1, "a1");
-const FOREIGN = guid(2, "a1");
-const S_HOME = guid(1, "b1");
-const S_FOREIGN = guid(2, "b1");
-
-function estate(peerings: number, omit: number[] = []): Estate {
-  const b = new EstateBuilder(HOME)
-    .tenant(FOREIGN, "Foreign")
-    .subscription(S_HOME, HOME)
-    .subscription(S_FOREIGN, FOREIGN);
-  for (let i = 0; i < peerings; i++) {
-    if (omit.includes(i)) continue;
-    b.vnet(S_HOME, HOME, "rg", `vnet-${i}`, [
-      { name: `to-foreign-${i}`, remote: vnetId(S_FOREIGN, "f-rg", `f-${i}`) },
-    ]);
-  }
-  return b.build();
-}
+const FOREIGN = CROSS_TENANT.foreign;
+const estate = crossTenantEstate;
 
 /** Counts the storage requests that change something (anything but reads). */
 function writeCounter() {

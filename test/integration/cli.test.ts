@@ -7,6 +7,7 @@ import Ajv2020 from "ajv/dist/2020";
 import { main, type CliIo } from "../../src/cli/main";
 import type { ScanReport } from "../../src/scan/report";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import { storageFromConnectionString } from "../../src/store/storage";
 
 const ROOT = resolve(__dirname, "../../..");
 const ESTATE = join(ROOT, "examples/estates/two-tenants.json");
@@ -154,6 +155,20 @@ describe("state between CLI runs", () => {
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
     expect(findings.stdout).toMatch(/3 finding\(s\)/);
+  });
+});
+
+describe("alerts replay-poison", () => {
+  it("moves poisoned alerts back to the alerts queue", async () => {
+    const storage = storageFromConnectionString(azurite.connectionString, "test");
+    const queued = async () =>
+      (await (await storage.queue("alerts")).getProperties()).approximateMessagesCount ?? 0;
+    const before = await queued();
+    await (await storage.queue("alerts-poison")).sendMessage(Buffer.from("{}").toString("base64"));
+    const { code, stderr } = await cli(["alerts", "replay-poison"]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/Moved 1 message\(s\) from alerts-poison back to the alerts queue/);
+    expect(await queued()).toBe(before + 1);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from "@jest/globals";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { runtime, useRuntime } from "../../src/functions/runtime";
 
 const ROOT = join(__dirname, "../../..");
 
@@ -104,5 +105,25 @@ describe("what `func start` loads", () => {
       IsEncrypted: false,
       Values: { FUNCTIONS_WORKER_RUNTIME: "node", SCAN_SCHEDULE: "0 0 * * * *" },
     });
+  });
+});
+
+describe("a misconfigured app", () => {
+  it("fails at start with the name of the bad setting", () => {
+    const saved = { ...process.env };
+    useRuntime(undefined);
+    try {
+      Object.assign(process.env, {
+        AzureWebJobsStorage: "UseDevelopmentStorage=true",
+        TEAMS_MIN_SEVERITY: "urgent",
+      });
+      expect(() => runtime()).toThrow(/TEAMS_MIN_SEVERITY="urgent": must be high, medium, low or info/);
+      delete process.env.TEAMS_MIN_SEVERITY;
+      delete process.env.AzureWebJobsStorage;
+      expect(() => runtime()).toThrow(/AzureWebJobsStorage is not set/);
+    } finally {
+      process.env = saved;
+      useRuntime(undefined);
+    }
   });
 });

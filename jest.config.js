@@ -5,4 +5,5 @@ module.exports = {
   testMatch: ["**/*.test.js"],
   testTimeout: 60000,
   maxWorkers: 2,
+  setupFiles: ["<rootDir>/dist/test/setup/quiet.js"],
 };

@@ -6,7 +6,7 @@ import { isExpired } from "../allowlist/match";
 import { InputError, errorMessage } from "../errors";
 import { AllowlistStore, type StoredAllowlistEntry } from "../store/allowlist-store";
 import type { Storage } from "../store/storage";
-import { EXIT, type CliIo } from "./main";
+import { EXIT, type CliIo } from "./io";
 import { renderTable, type Column, type Style } from "./table";
 
 const USAGE = `Usage:

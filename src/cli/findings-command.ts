@@ -3,7 +3,7 @@ import { parseResourceId } from "../azure/resource-id";
 import { InputError } from "../errors";
 import { LISTED_STATES, listFindings, type ListedFinding, type ListedState } from "../scan/findings-view";
 import type { Storage } from "../store/storage";
-import type { CliIo } from "./main";
+import type { CliIo } from "./io";
 import { renderTable, type Column } from "./table";
 
 const nameOf = (id: string) => parseResourceId(id)?.name ?? id;

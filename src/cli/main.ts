@@ -16,20 +16,9 @@ import { allowlistCommand } from "./allowlist-command";
 import { findingsCommand } from "./findings-command";
 import { sandboxConnection } from "../sandbox/connection";
 import { readEstateFile } from "../sandbox/estate";
-import { startSandbox, type SandboxOptions } from "../sandbox/server";
+import { startSandbox } from "../sandbox/server";
 import { FORMATS, formatReport, type Format } from "./format";
-
-export const EXIT = { ok: 0, violations: 1, usage: 2, incomplete: 3 } as const;
-
-/** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  color: boolean;
-  env: Record<string, string | undefined>;
-  /** Extra sandbox behaviour (faults, quota) for tests of `scan --estate`. */
-  sandbox?: Omit<SandboxOptions, "estate">;
-}
+import { EXIT, type CliIo } from "./io";
 
 const USAGE = `Usage: cross-tenant-scanner <command> [options]
 

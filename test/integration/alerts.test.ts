@@ -216,7 +216,10 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
       const message = JSON.parse(
         Buffer.from(receivedMessageItems[0]!.messageText, "base64").toString("utf8"),
       );
-      await alertDispatcher(message, new InvocationContext({ functionName: "alertDispatcher" }));
+      await alertDispatcher(
+        message,
+        new InvocationContext({ functionName: "alertDispatcher", logHandler: () => {} }),
+      );
       expect(sink.delivered("/teams")).toHaveLength(1);
       expect(sink.delivered("/webhook")).toHaveLength(1);
     } finally {

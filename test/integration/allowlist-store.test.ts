@@ -6,7 +6,7 @@ import type { AllowlistEntry } from "../../src/allowlist/entry";
 import { exportAllowlist } from "../../src/allowlist/export";
 import { parseAllowlist } from "../../src/allowlist/file";
 import { allowlistCommand } from "../../src/cli/allowlist-command";
-import type { CliIo } from "../../src/cli/main";
+import type { CliIo } from "../../src/cli/io";
 import { InputError } from "../../src/errors";
 import { AllowlistStore, type StoredAllowlistEntry } from "../../src/store/allowlist-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";

@@ -35,7 +35,10 @@ export function unknownResourceTypes(templates: Templates, table: readonly Resou
   return Object.entries(templates).flatMap(([file, text]) =>
     resourceDeclarations(text)
       .filter((r) => !known.has(`${r.type.toLowerCase()}@${r.apiVersion}`))
-      .map((r) => `${file}: resource ${r.symbol} '${r.type}@${r.apiVersion}' is not in infra/resource-types.json`),
+      .map(
+        (r) =>
+          `${file}: resource ${r.symbol} '${r.type}@${r.apiVersion}' is not in infra/resource-types.json`,
+      ),
   );
 }
 
@@ -98,21 +101,31 @@ export function settingProblems(input: SettingsInput): string[] {
   const bindings = input.functionSources.flatMap((src) => [...src.matchAll(/%(\w+)%/g)].map((m) => m[1]!));
   for (const name of new Set(bindings))
     if (!set.has(name))
-      problems.push(`${name} is bound as %${name}% by a function (the host reads it from app settings, no default) but infra/app.bicep does not set it`);
-  const connections = input.functionSources.flatMap((src) => [...src.matchAll(/connection:\s*"(\w+)"/g)].map((m) => m[1]!));
+      problems.push(
+        `${name} is bound as %${name}% by a function (the host reads it from app settings, no default) but infra/app.bicep does not set it`,
+      );
+  const connections = input.functionSources.flatMap((src) =>
+    [...src.matchAll(/connection:\s*"(\w+)"/g)].map((m) => m[1]!),
+  );
   for (const name of new Set(connections))
     if (!set.has(name) && ![...set.keys()].some((s) => s.startsWith(`${name}__`)))
-      problems.push(`connection ${name} of a trigger is neither set in infra/app.bicep nor as identity-based ${name}__* settings`);
+      problems.push(
+        `connection ${name} of a trigger is neither set in infra/app.bicep nor as identity-based ${name}__* settings`,
+      );
   for (const [name, info] of Object.entries(input.settings)) {
     if (!info.optional && !set.has(name))
-      problems.push(`${name} is required by src/config.ts (its default does not pass) but infra/app.bicep does not set it`);
+      problems.push(
+        `${name} is required by src/config.ts (its default does not pass) but infra/app.bicep does not set it`,
+      );
     const value = set.get(name);
     if (info.secret && value !== undefined && !KEY_VAULT_REFERENCE.test(value))
       problems.push(`${name} is a secret but infra/app.bicep sets it to ${value}, not a Key Vault reference`);
   }
   for (const name of set.keys())
     if (!(name in input.settings) && !(name in input.platformSettings))
-      problems.push(`infra/app.bicep sets ${name}, which neither src/config.ts nor the platform settings list knows (a typo?)`);
+      problems.push(
+        `infra/app.bicep sets ${name}, which neither src/config.ts nor the platform settings list knows (a typo?)`,
+      );
   return problems;
 }
 

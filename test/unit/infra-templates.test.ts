@@ -25,8 +25,9 @@ const templates: Templates = Object.fromEntries(
     .filter((f) => f.endsWith(".bicep"))
     .map((f) => [f, read(join(INFRA, f))]),
 );
-const resourceTypes = (JSON.parse(read(join(INFRA, "resource-types.json"))) as { resourceTypes: ResourceTypeRow[] })
-  .resourceTypes;
+const resourceTypes = (
+  JSON.parse(read(join(INFRA, "resource-types.json"))) as { resourceTypes: ResourceTypeRow[] }
+).resourceTypes;
 const builtinRoles = (JSON.parse(read(join(INFRA, "builtin-roles.json"))) as { roles: BuiltinRole[] }).roles;
 const functionsDir = join(ROOT, "src/functions");
 const functionSources = readdirSync(functionsDir)
@@ -34,7 +35,9 @@ const functionSources = readdirSync(functionsDir)
   .map((f) => read(join(functionsDir, f)));
 
 /** What src/config.ts declares, read from the code: settings added later are checked too. */
-function settingsFromConfig(settings: Record<string, { default: string; parse: z.ZodType; secret?: boolean }>) {
+function settingsFromConfig(
+  settings: Record<string, { default: string; parse: z.ZodType; secret?: boolean }>,
+) {
   return Object.fromEntries(
     Object.entries(settings).map(([name, s]): [string, SettingInfo] => [
       name,
@@ -99,8 +102,15 @@ describe("role definition ids", () => {
     for (const role of builtinRoles) expect(role.name.length).toBeGreaterThan(0);
     expect(unknownRoleIds(templates, builtinRoles)).toEqual([]);
     // The roles the scanner needs are all there: storage, monitoring, Key Vault, Reader.
-    const used = new Set(Object.values(templates).flatMap((t) => [...t.matchAll(/'([0-9a-f-]{36})'/g)].map((m) => m[1])));
-    expect(builtinRoles.filter((r) => used.has(r.id)).map((r) => r.name).sort()).toEqual([
+    const used = new Set(
+      Object.values(templates).flatMap((t) => [...t.matchAll(/'([0-9a-f-]{36})'/g)].map((m) => m[1])),
+    );
+    expect(
+      builtinRoles
+        .filter((r) => used.has(r.id))
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
       "Key Vault Secrets User",
       "Monitoring Metrics Publisher",
       "Reader",
@@ -112,7 +122,10 @@ describe("role definition ids", () => {
 
   it("fails when a role GUID is broken on purpose", () => {
     // One character off: Azure would answer RoleDefinitionDoesNotExist, at deployment time.
-    const broken = templates["key-vault.bicep"]!.replace("4633458b-17de-408a-b874-0445c86b69e6", "4633458b-17de-408a-b874-0445c86b69e7");
+    const broken = templates["key-vault.bicep"]!.replace(
+      "4633458b-17de-408a-b874-0445c86b69e6",
+      "4633458b-17de-408a-b874-0445c86b69e7",
+    );
     expect(unknownRoleIds({ "key-vault.bicep": broken }, builtinRoles)).toEqual([
       "key-vault.bicep: '4633458b-17de-408a-b874-0445c86b69e7' is not a built-in role in infra/builtin-roles.json",
     ]);
@@ -133,7 +146,10 @@ describe("app settings", () => {
       "SCAN_SCHEDULE is bound as %SCAN_SCHEDULE% by a function (the host reads it from app settings, no default) but infra/app.bicep does not set it",
     ]);
     // A setting src/config.ts requires (no usable default) that the template does not set.
-    const required = { ...SETTINGS, NEW_REQUIRED_SETTING: { doc: "", default: "", parse: z.string().min(1) } };
+    const required = {
+      ...SETTINGS,
+      NEW_REQUIRED_SETTING: { doc: "", default: "", parse: z.string().min(1) },
+    };
     expect(settingProblems({ ...input, settings: settingsFromConfig(required) })).toEqual([
       "NEW_REQUIRED_SETTING is required by src/config.ts (its default does not pass) but infra/app.bicep does not set it",
     ]);
@@ -161,7 +177,9 @@ describe("secrets in Key Vault", () => {
     expect(secrets.sort()).toEqual(["TEAMS_WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_URL"]);
     const settings = appSettings(app);
     for (const name of secrets)
-      expect(settings.get(name)).toMatch(/^empty\(\w+\) \? '' : '@Microsoft\.KeyVault\(SecretUri=\$\{vault\.outputs\.secretsUri\}\$\{secretNames\.\w+\}\)'$/);
+      expect(settings.get(name)).toMatch(
+        /^empty\(\w+\) \? '' : '@Microsoft\.KeyVault\(SecretUri=\$\{vault\.outputs\.secretsUri\}\$\{secretNames\.\w+\}\)'$/,
+      );
     // A secure parameter appears in no app setting except to test it for empty.
     const values = [...settings.values()].join("\n").replace(/empty\(\w+\)/g, "");
     for (const param of secureParams(app)) expect(values).not.toMatch(new RegExp(`\\b${param}\\b`));
@@ -171,7 +189,13 @@ describe("secrets in Key Vault", () => {
   });
 
   it("notices a secret put back into a plain app setting", () => {
-    const input = { ...settingsInput(), appBicep: app.replace(/name: 'WEBHOOK_SECRET'\s*value: [^\n]+/, "name: 'WEBHOOK_SECRET'\n value: webhookSecret") };
+    const input = {
+      ...settingsInput(),
+      appBicep: app.replace(
+        /name: 'WEBHOOK_SECRET'\s*value: [^\n]+/,
+        "name: 'WEBHOOK_SECRET'\n value: webhookSecret",
+      ),
+    };
     expect(settingProblems(input)).toEqual([
       "WEBHOOK_SECRET is a secret but infra/app.bicep sets it to webhookSecret, not a Key Vault reference",
     ]);
@@ -181,10 +205,16 @@ describe("secrets in Key Vault", () => {
     expect(vault).toMatch(/enableRbacAuthorization: true/);
     expect(vault).toMatch(/enablePurgeProtection: true/);
     expect(vault).toMatch(/secretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'/);
-    expect(builtinRoles.find((r) => r.id === "4633458b-17de-408a-b874-0445c86b69e6")?.name).toBe("Key Vault Secrets User");
-    expect(vault).toMatch(/roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', secretsUserRoleId\)\s*principalId: principalId/);
+    expect(builtinRoles.find((r) => r.id === "4633458b-17de-408a-b874-0445c86b69e6")?.name).toBe(
+      "Key Vault Secrets User",
+    );
+    expect(vault).toMatch(
+      /roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', secretsUserRoleId\)\s*principalId: principalId/,
+    );
     // The principal is the app's own identity, and the references resolve with that identity.
-    expect(app).toMatch(/module vault 'key-vault\.bicep'[\s\S]*?principalId: identity\.properties\.principalId/);
+    expect(app).toMatch(
+      /module vault 'key-vault\.bicep'[\s\S]*?principalId: identity\.properties\.principalId/,
+    );
     expect(app).toMatch(/keyVaultReferenceIdentity: identity\.id/);
     expect(app).toMatch(/type: 'UserAssigned'\s*userAssignedIdentities: \{ '\$\{identity\.id\}': \{\} \}/);
   });
@@ -197,7 +227,9 @@ describe("redeploys", () => {
   it("names the management-group Reader assignment after the principal, in a module at management-group scope", () => {
     expect(reader).toMatch(/^targetScope = 'managementGroup'$/m);
     expect(reader).toMatch(/name: guid\(managementGroup\(\)\.id, readerRoleId, principalId\)/);
-    expect(main).toMatch(/module reader 'reader-assignment\.bicep' = \{[\s\S]*?principalId: app\.outputs\.principalId/);
+    expect(main).toMatch(
+      /module reader 'reader-assignment\.bicep' = \{[\s\S]*?principalId: app\.outputs\.principalId/,
+    );
     expect(resourceDeclarations(main)).toEqual([]);
     // Every role assignment's name includes the principal it is for, or the principal's resource id
     // when the scope goes with the identity's resource group.
@@ -207,7 +239,9 @@ describe("redeploys", () => {
   });
 
   it("gives every module deployment a name unique per location", () => {
-    const names = Object.values(templates).flatMap((t) => [...t.matchAll(/^module \w+ '[^']+' = \{\s*name: '([^']+)'/gm)].map((m) => m[1]!));
+    const names = Object.values(templates).flatMap((t) =>
+      [...t.matchAll(/^module \w+ '[^']+' = \{\s*name: '([^']+)'/gm)].map((m) => m[1]!),
+    );
     expect(names.length).toBe(4);
     for (const name of names) expect(name).toContain("${location}");
   });
@@ -226,13 +260,20 @@ describe("App Service Authentication", () => {
   const main = templates["main.bicep"]!;
 
   it("requires an Entra ID sign-in for every request, for the app registration passed in", () => {
-    expect(app).toMatch(/resource auth 'Microsoft\.Web\/sites\/config@[^']+' = \{\s*parent: app\s*name: 'authsettingsV2'/);
+    expect(app).toMatch(
+      /resource auth 'Microsoft\.Web\/sites\/config@[^']+' = \{\s*parent: app\s*name: 'authsettingsV2'/,
+    );
     expect(app).toMatch(/platform: \{ enabled: true \}/);
     expect(app).toMatch(/requireAuthentication: true\s*unauthenticatedClientAction: 'Return401'/);
-    expect(app).toMatch(/azureActiveDirectory: \{\s*enabled: true\s*registration: \{\s*clientId: authClientId/);
+    expect(app).toMatch(
+      /azureActiveDirectory: \{\s*enabled: true\s*registration: \{\s*clientId: authClientId/,
+    );
     expect(main).toMatch(/@minLength\(36\)\s*@maxLength\(36\)\s*param authClientId string\n/);
     expect(main).toMatch(/authClientId: authClientId/);
-    const roles = JSON.parse(read(join(INFRA, "app-roles.json"))) as { value: string; allowedMemberTypes: string[] }[];
+    const roles = JSON.parse(read(join(INFRA, "app-roles.json"))) as {
+      value: string;
+      allowedMemberTypes: string[];
+    }[];
     expect(roles.map((r) => r.value)).toEqual(["Allowlist.Write"]);
   });
 });

@@ -10,7 +10,10 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const args = process.argv.slice(2);
 record("az", args);
-const command = args.filter((a) => !a.startsWith("-")).slice(0, 3).join(" ");
+const command = args
+  .filter((a) => !a.startsWith("-"))
+  .slice(0, 3)
+  .join(" ");
 
 function needGuid(name: string): string {
   const value = option(args, name) ?? "";
@@ -31,11 +34,13 @@ if (command === "login") {
   process.stdout.write("\n"); // no app registration yet: the README creates one
 } else if (command === "ad app create") {
   const roles = JSON.parse(readFileSync(needFile("--app-roles"), "utf8")) as { value: string }[];
-  if (!roles.some((r) => r.value === "Allowlist.Write")) fail("az ad app create: no app role Allowlist.Write");
+  if (!roles.some((r) => r.value === "Allowlist.Write"))
+    fail("az ad app create: no app role Allowlist.Write");
   process.stdout.write(`${APP_ID}\n`);
 } else if (command === "ad app update") {
   const id = needGuid("--id");
-  if (option(args, "--identifier-uris") !== `api://${id}`) fail("az ad app update: identifier URI is not api://<id>");
+  if (option(args, "--identifier-uris") !== `api://${id}`)
+    fail("az ad app update: identifier URI is not api://<id>");
 } else if (command === "ad sp create") {
   needGuid("--id");
 } else if (command === "deployment mg create") {
@@ -46,10 +51,16 @@ if (command === "login") {
     fail("az deployment mg create: --name must include the location (InvalidDeploymentLocation on reruns)");
   if (!option(args, "--management-group-id")) fail("az deployment mg create: --management-group-id missing");
   const parameters = args.slice(args.indexOf("--parameters") + 1).filter((a) => /^\w+=/.test(a));
-  const given = Object.fromEntries(parameters.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
-  if (given.authClientId !== APP_ID) fail(`az deployment mg create: authClientId '${given.authClientId}' is not the app registration's`);
+  const given = Object.fromEntries(
+    parameters.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]),
+  );
+  if (given.authClientId !== APP_ID)
+    fail(`az deployment mg create: authClientId '${given.authClientId}' is not the app registration's`);
   if (!GUID.test(given.subscriptionId ?? "")) fail("az deployment mg create: subscriptionId must be a GUID");
-  if (option(args, "--query") === "properties.outputs.functionAppName.value") process.stdout.write(`${FUNCTION_APP_NAME}\n`);
+  if (option(args, "--query") === "properties.outputs.functionAppName.value")
+    process.stdout.write(`${FUNCTION_APP_NAME}\n`);
 } else {
-  fail(`az stub: '${args.join(" ")}' is not a step the deploy test knows; teach test/helpers/deploy-stubs/az.ts`);
+  fail(
+    `az stub: '${args.join(" ")}' is not a step the deploy test knows; teach test/helpers/deploy-stubs/az.ts`,
+  );
 }

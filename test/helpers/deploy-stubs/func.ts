@@ -14,13 +14,16 @@ const RUNTIMES = ["dotnet", "dotnet-isolated", "node", "java", "powershell", "py
 
 const args = process.argv.slice(2);
 record("func", args);
-if (args.slice(0, 3).join(" ") !== "azure functionapp publish") fail(`func stub: '${args.join(" ")}' is not a publish`);
+if (args.slice(0, 3).join(" ") !== "azure functionapp publish")
+  fail(`func stub: '${args.join(" ")}' is not a publish`);
 const app = args[3] ?? "";
 if (!app || app.startsWith("-")) fail("func azure functionapp publish: the function app name is missing");
 
 // Core Tools' own words for these two, so the test failures read like a user's.
 if (!existsSync("host.json"))
-  fail("Unable to find project root. Expecting to find one of host.json, local.settings.json in project root.");
+  fail(
+    "Unable to find project root. Expecting to find one of host.json, local.settings.json in project root.",
+  );
 const local = existsSync("local.settings.json")
   ? (JSON.parse(readFileSync("local.settings.json", "utf8")) as { Values?: Record<string, string> })
   : {};
@@ -28,9 +31,15 @@ const runtime = local.Values?.FUNCTIONS_WORKER_RUNTIME ?? process.env.FUNCTIONS_
 if (!RUNTIMES.includes(runtime)) fail(`Worker runtime cannot be '${runtime}'. Please set a valid runtime.`);
 
 const files = packageFiles(process.cwd());
-const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { main?: string; dependencies?: Record<string, string> };
-const main = new RegExp(`^${(pkg.main ?? "").replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]+")}$`);
-if (!files.some((f) => main.test(f))) fail(`func stub: no packaged file matches package.json#main '${pkg.main}'`);
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as {
+  main?: string;
+  dependencies?: Record<string, string>;
+};
+const main = new RegExp(
+  `^${(pkg.main ?? "").replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]+")}$`,
+);
+if (!files.some((f) => main.test(f)))
+  fail(`func stub: no packaged file matches package.json#main '${pkg.main}'`);
 for (const dependency of Object.keys(pkg.dependencies ?? {}))
   if (!files.includes(`node_modules/${dependency}/package.json`))
     fail(`func stub: dependency ${dependency} is not in the package (run npm ci before publishing)`);

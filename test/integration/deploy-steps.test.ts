@@ -89,6 +89,23 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   });
 }
 
+const readCalls = (log: string): StubCall[] =>
+  existsSync(log)
+    ? readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as StubCall)
+    : [];
+
+const summary = (calls: StubCall[]): string[] =>
+  calls.map(
+    (c) =>
+      `${c.tool} ${c.args
+        .filter((a) => !a.startsWith("-"))
+        .slice(0, 3)
+        .join(" ")}`,
+  );
+
 const listFiles = (dir: string, prefix = ""): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
@@ -100,6 +117,7 @@ describe("README deploy steps on a fresh clone", () => {
   let result: { code: number; stdout: string; stderr: string };
   let calls: StubCall[];
   let pkg: { runtime: string; files: string[] };
+  let rerun: { code: number; stderr: string; calls: StubCall[] };
 
   beforeAll(async () => {
     work = realpathSync(mkdtempSync(join(tmpdir(), "cts-deploy-")));
@@ -111,8 +129,16 @@ describe("README deploy steps on a fresh clone", () => {
       STUB_NODE: process.execPath,
       STUB_LOG: join(work, "calls.jsonl"),
       STUB_PACKAGE: join(work, "package.json"),
+      STUB_STATE: join(work, "app-registration"),
     });
     result = await run("bash", ["-euo", "pipefail", "-c", script], clone, env);
+    // Once more, the Azure part only (up to the build): the second run must reuse what the first made.
+    const azurePart = script.slice(0, script.indexOf("\nnpm ci"));
+    const again = await run("bash", ["-euo", "pipefail", "-c", azurePart], clone, {
+      ...env,
+      STUB_LOG: join(work, "again.jsonl"),
+    });
+    rerun = { code: again.code, stderr: again.stderr, calls: readCalls(join(work, "again.jsonl")) };
     calls = existsSync(join(work, "calls.jsonl"))
       ? readFileSync(join(work, "calls.jsonl"), "utf8")
           .trim()
@@ -160,6 +186,13 @@ describe("README deploy steps on a fresh clone", () => {
     expect(deployment.args).toContain(`authClientId=${APP_ID}`);
     // The work tree keeps its dev dependencies: nothing ran there.
     expect(existsSync(join(ROOT, "node_modules/typescript/package.json"))).toBe(true);
+  });
+
+  it("run again, reuse the app registration and redeploy under the same name", () => {
+    expect({ code: rerun.code, stderr: rerun.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(summary(rerun.calls)).toEqual(["az login", "az ad app list", "az deployment mg create"]);
+    const first = calls.find((c) => c.args[0] === "deployment")!;
+    expect(rerun.calls.at(-1)!.args).toEqual(first.args);
   });
 
   it("package what runs: host.json, package.json, dist/src/**/*.js and production dependencies only", () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { APP_ID, FUNCTION_APP_NAME, fail, option, record } from "./record";
 
 /**
@@ -31,11 +31,14 @@ function needFile(name: string): string {
 if (command === "login") {
   // Interactive sign-in: nothing to check.
 } else if (command === "ad app list") {
-  process.stdout.write("\n"); // no app registration yet: the README creates one
+  // The app registration exists once `ad app create` made it (STUB_STATE remembers that).
+  const created = process.env.STUB_STATE !== undefined && existsSync(process.env.STUB_STATE);
+  process.stdout.write(created ? `${APP_ID}\n` : "\n");
 } else if (command === "ad app create") {
   const roles = JSON.parse(readFileSync(needFile("--app-roles"), "utf8")) as { value: string }[];
   if (!roles.some((r) => r.value === "Allowlist.Write"))
     fail("az ad app create: no app role Allowlist.Write");
+  if (process.env.STUB_STATE) writeFileSync(process.env.STUB_STATE, APP_ID);
   process.stdout.write(`${APP_ID}\n`);
 } else if (command === "ad app update") {
   const id = needGuid("--id");

@@ -1,7 +1,9 @@
-// The Function App and what it needs, in one resource group. The app reaches its storage and
-// Application Insights with its user-assigned managed identity only (no keys in settings).
+// The Function App and what it needs, in one resource group. The app reaches its storage, Key Vault
+// and Application Insights with its user-assigned managed identity only (no keys in settings), and
+// its secrets are Key Vault references: listing the app settings shows where a secret is, not what.
 param location string
 param namePrefix string
+param authClientId string
 param scanSchedule string
 @secure()
 param teamsWebhookUrl string
@@ -10,9 +12,11 @@ param webhookUrl string
 @secure()
 param webhookSecret string
 param alertAllowedHosts string
+param recoverKeyVault bool
 
 var suffix = uniqueString(resourceGroup().id)
 var deploymentContainer = 'app-package'
+// Built-in role ids (see infra/builtin-roles.json).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -23,6 +27,28 @@ var roles = {
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${namePrefix}-id-${suffix}'
   location: location
+}
+
+// Secret names in the vault, by the app setting that references them.
+var secretNames = {
+  TEAMS_WEBHOOK_URL: 'teams-webhook-url'
+  WEBHOOK_URL: 'webhook-url'
+  WEBHOOK_SECRET: 'webhook-secret'
+}
+
+module vault 'key-vault.bicep' = {
+  name: 'cts-key-vault-${location}'
+  params: {
+    name: take('${namePrefix}kv${suffix}', 24)
+    location: location
+    principalId: identity.properties.principalId
+    recover: recoverKeyVault
+    secrets: {
+      '${secretNames.TEAMS_WEBHOOK_URL}': teamsWebhookUrl
+      '${secretNames.WEBHOOK_URL}': webhookUrl
+      '${secretNames.WEBHOOK_SECRET}': webhookSecret
+    }
+  }
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -115,6 +141,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references resolve with this identity (the default would be a system-assigned one).
+    keyVaultReferenceIdentity: identity.id
     functionAppConfig: {
       deployment: {
         storage: {
@@ -147,16 +175,62 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
         { name: 'SCAN_SCHEDULE', value: scanSchedule }
-        { name: 'TEAMS_WEBHOOK_URL', value: teamsWebhookUrl }
-        { name: 'WEBHOOK_URL', value: webhookUrl }
-        { name: 'WEBHOOK_SECRET', value: webhookSecret }
+        // Secrets: a Key Vault reference when given, else empty (that destination is off).
+        {
+          name: 'TEAMS_WEBHOOK_URL'
+          value: empty(teamsWebhookUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.TEAMS_WEBHOOK_URL})'
+        }
+        {
+          name: 'WEBHOOK_URL'
+          value: empty(webhookUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.WEBHOOK_URL})'
+        }
+        {
+          name: 'WEBHOOK_SECRET'
+          value: empty(webhookSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.WEBHOOK_SECRET})'
+        }
         { name: 'ALERT_ALLOWED_HOSTS', value: alertAllowedHosts }
+        // PUT/DELETE on the allowlist need the app role Allowlist.Write of the caller that App
+        // Service Authentication (below) signed in, not just a function key.
+        { name: 'ALLOWLIST_WRITE_AUTH', value: 'role' }
       ]
     }
   }
   dependsOn: [storageRoles, insightsRole]
 }
 
+// App Service Authentication ("Easy Auth"): every request needs an Entra ID token for the app
+// registration authClientId; others get 401 before they reach a function. The caller and its app
+// roles then arrive in x-ms-client-principal. Timer and queue triggers are not HTTP and unaffected.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+    }
+    httpSettings: { requireHttps: true }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          // v1 tokens carry the application id URI, v2 tokens the client id.
+          allowedAudiences: ['api://${authClientId}', authClientId]
+        }
+      }
+    }
+    login: {
+      tokenStore: { enabled: false }
+    }
+  }
+}
+
 output functionAppName string = app.name
 output principalId string = identity.properties.principalId
 output clientId string = identity.properties.clientId
+output keyVaultName string = vault.outputs.name

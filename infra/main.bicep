@@ -1,8 +1,14 @@
 // Deploys cross-tenant-scanner: a Flex Consumption Function App in its own resource group, and
 // Reader for its managed identity on the management group this deployment targets (what it scans).
+// The README's "Deployment" section has the full steps; in short:
 //
-//   az deployment mg create --management-group-id <mg> --location westeurope \
-//     --template-file infra/main.bicep --parameters subscriptionId=<sub> resourceGroupName=rg-cross-tenant-scanner
+//   az deployment mg create --name "cross-tenant-scanner-$LOCATION" --management-group-id "$MG" \
+//     --location "$LOCATION" --template-file infra/main.bicep \
+//     --parameters subscriptionId="$SUBSCRIPTION" authClientId="$AUTH_CLIENT_ID"
+//
+// The deployer needs Owner (or Contributor and User Access Administrator) on the management group,
+// and on the hosting subscription if it is not under that management group: the template creates
+// role assignments at both.
 targetScope = 'managementGroup'
 
 @description('Subscription that hosts the Function App.')
@@ -14,33 +20,44 @@ param resourceGroupName string = 'rg-cross-tenant-scanner'
 @description('Azure region of the resources (one that offers Flex Consumption).')
 param location string = deployment().location
 
-@description('Prefix of resource names: lower-case letters and digits.')
+@description('Prefix of resource names: letters and digits, starting with a letter (lower-cased here).')
 @minLength(3)
 @maxLength(11)
 param namePrefix string = 'ctscan'
 
+@description('Application (client) id of the Entra app registration that guards the HTTP API (App Service Authentication); it defines the app role Allowlist.Write.')
+@minLength(36)
+@maxLength(36)
+param authClientId string
+
 @description('When the scan runs (NCRONTAB with seconds, UTC).')
 param scanSchedule string = '0 0 * * * *'
 
-@description('Teams Workflows webhook for alerts (empty: none).')
+@description('Teams Workflows webhook for alerts, stored in Key Vault (empty: no Teams alerts).')
 @secure()
 param teamsWebhookUrl string = ''
 
-@description('Generic webhook for alerts (empty: none); its host must be listed in alertAllowedHosts.')
+@description('Generic webhook for alerts, stored in Key Vault (empty: none); its host must be listed in alertAllowedHosts.')
 @secure()
 param webhookUrl string = ''
 
-@description('HMAC secret for the generic webhook signature (empty: unsigned).')
+@description('HMAC secret for the generic webhook signature, stored in Key Vault (empty: unsigned).')
 @secure()
 param webhookSecret string = ''
 
 @description('Hosts webhooks may point at.')
 param alertAllowedHosts string = '*.webhook.office.com,*.logic.azure.com,*.powerplatform.com,*.powerautomate.com'
 
-var readerRoleId = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+@description('Set to true when redeploying after the resource group was deleted: the Key Vault is then soft-deleted (purge protection keeps its name for 90 days) and is recovered instead of created.')
+param recoverKeyVault bool = false
 
+// Storage and Key Vault names allow lower-case letters and digits only (Key Vault: also hyphens).
+var prefix = toLower(namePrefix)
+
+// Deployment names carry the location: a deployment name is kept with the location it first ran in,
+// and a rerun under the same name with another --location fails (InvalidDeploymentLocation).
 module resourceGroup 'resource-group.bicep' = {
-  name: 'cts-resource-group'
+  name: 'cts-resource-group-${location}'
   scope: subscription(subscriptionId)
   params: {
     name: resourceGroupName
@@ -49,31 +66,31 @@ module resourceGroup 'resource-group.bicep' = {
 }
 
 module app 'app.bicep' = {
-  name: 'cts-app'
+  name: 'cts-app-${location}'
   scope: az.resourceGroup(subscriptionId, resourceGroupName)
   dependsOn: [resourceGroup]
   params: {
     location: location
-    namePrefix: namePrefix
+    namePrefix: prefix
+    authClientId: authClientId
     scanSchedule: scanSchedule
     teamsWebhookUrl: teamsWebhookUrl
     webhookUrl: webhookUrl
     webhookSecret: webhookSecret
     alertAllowedHosts: alertAllowedHosts
+    recoverKeyVault: recoverKeyVault
   }
 }
 
-// Reader on the management group: Resource Graph returns what the identity can read, nothing more.
-resource reader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(managementGroup().id, readerRoleId, '${subscriptionId}/${resourceGroupName}/${namePrefix}')
-  properties: {
-    roleDefinitionId: tenantResourceId('Microsoft.Authorization/roleDefinitions', readerRoleId)
+// Reader on this management group: Resource Graph returns what the identity can read, nothing more.
+module reader 'reader-assignment.bicep' = {
+  name: 'cts-reader-${location}'
+  params: {
     principalId: app.outputs.principalId
-    principalType: 'ServicePrincipal'
-    description: 'cross-tenant-scanner reads the VNet peerings under this management group'
   }
 }
 
 output functionAppName string = app.outputs.functionAppName
+output keyVaultName string = app.outputs.keyVaultName
 output identityPrincipalId string = app.outputs.principalId
 output identityClientId string = app.outputs.clientId

@@ -1,0 +1,279 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "@jest/globals";
+import { z } from "zod";
+import { SETTINGS } from "../../src/config";
+import {
+  appSettings,
+  resourceDeclarations,
+  secureParams,
+  settingProblems,
+  unknownResourceTypes,
+  unknownRoleIds,
+  type BuiltinRole,
+  type ResourceTypeRow,
+  type SettingInfo,
+  type Templates,
+} from "../helpers/bicep-checks";
+
+const ROOT = join(__dirname, "../../..");
+const INFRA = join(ROOT, "infra");
+const read = (path: string) => readFileSync(path, "utf8");
+
+const templates: Templates = Object.fromEntries(
+  readdirSync(INFRA)
+    .filter((f) => f.endsWith(".bicep"))
+    .map((f) => [f, read(join(INFRA, f))]),
+);
+const resourceTypes = (
+  JSON.parse(read(join(INFRA, "resource-types.json"))) as { resourceTypes: ResourceTypeRow[] }
+).resourceTypes;
+const builtinRoles = (JSON.parse(read(join(INFRA, "builtin-roles.json"))) as { roles: BuiltinRole[] }).roles;
+const functionsDir = join(ROOT, "src/functions");
+const functionSources = readdirSync(functionsDir)
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => read(join(functionsDir, f)));
+
+/** What src/config.ts declares, read from the code: settings added later are checked too. */
+function settingsFromConfig(
+  settings: Record<string, { default: string; parse: z.ZodType; secret?: boolean }>,
+) {
+  return Object.fromEntries(
+    Object.entries(settings).map(([name, s]): [string, SettingInfo] => [
+      name,
+      { optional: s.parse.safeParse(s.default).success, secret: s.secret === true },
+    ]),
+  );
+}
+
+/** Settings app.bicep sets that src/config.ts does not declare: the host and Azure SDKs read them. */
+const PLATFORM_SETTINGS: Record<string, string> = {
+  // Allowlist writes need the app role of the caller App Service Authentication signed in (issue 10
+  // adds this setting to src/config.ts; from then on it is checked as a config setting as well).
+  ALLOWLIST_WRITE_AUTH: "src/config.ts (issue 10)",
+  // https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
+  AzureWebJobsStorage__accountName: "identity-based host storage",
+  AzureWebJobsStorage__credential: "identity-based host storage",
+  AzureWebJobsStorage__clientId: "identity-based host storage (user-assigned identity)",
+  // https://learn.microsoft.com/javascript/api/@azure/identity/defaultazurecredential (ManagedIdentityCredential reads AZURE_CLIENT_ID)
+  AZURE_CLIENT_ID: "DefaultAzureCredential's user-assigned identity",
+  // https://learn.microsoft.com/azure/azure-functions/functions-app-settings#applicationinsights_connection_string
+  APPLICATIONINSIGHTS_CONNECTION_STRING: "Application Insights",
+  // https://learn.microsoft.com/azure/azure-functions/functions-app-settings#applicationinsights_authentication_string
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "Application Insights with Entra ID authentication",
+};
+
+const settingsInput = () => ({
+  appBicep: templates["app.bicep"]!,
+  functionSources,
+  settings: settingsFromConfig(SETTINGS),
+  platformSettings: PLATFORM_SETTINGS,
+});
+
+describe("infra/*.bicep resource types and API versions", () => {
+  it("deploys only the types and API versions listed, with sources, in infra/resource-types.json", () => {
+    expect(Object.keys(templates).sort()).toEqual([
+      "app.bicep",
+      "key-vault.bicep",
+      "main.bicep",
+      "reader-assignment.bicep",
+      "resource-group.bicep",
+    ]);
+    for (const row of resourceTypes) expect(row.source).toMatch(/^https:\/\//);
+    expect(Object.values(templates).flatMap(resourceDeclarations).length).toBeGreaterThan(10);
+    expect(unknownResourceTypes(templates, resourceTypes)).toEqual([]);
+  });
+
+  it("refuses a type or API version that is not listed", () => {
+    const broken = {
+      ...templates,
+      "key-vault.bicep": templates["key-vault.bicep"]!.replace("vaults@2023-07-01'", "vaults@2099-01-01'"),
+      "app.bicep": templates["app.bicep"]!.replace("Microsoft.Web/serverfarms@", "Microsoft.Web/serverFarm@"),
+    };
+    expect(unknownResourceTypes(broken, resourceTypes)).toEqual([
+      "app.bicep: resource plan 'Microsoft.Web/serverFarm@2024-04-01' is not in infra/resource-types.json",
+      "key-vault.bicep: resource vault 'Microsoft.KeyVault/vaults@2099-01-01' is not in infra/resource-types.json",
+    ]);
+  });
+});
+
+describe("role definition ids", () => {
+  it("every GUID in the templates is a named built-in role in infra/builtin-roles.json", () => {
+    for (const role of builtinRoles) expect(role.name.length).toBeGreaterThan(0);
+    expect(unknownRoleIds(templates, builtinRoles)).toEqual([]);
+    // The roles the scanner needs are all there: storage, monitoring, Key Vault, Reader.
+    const used = new Set(
+      Object.values(templates).flatMap((t) => [...t.matchAll(/'([0-9a-f-]{36})'/g)].map((m) => m[1])),
+    );
+    expect(
+      builtinRoles
+        .filter((r) => used.has(r.id))
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
+      "Key Vault Secrets User",
+      "Monitoring Metrics Publisher",
+      "Reader",
+      "Storage Blob Data Owner",
+      "Storage Queue Data Contributor",
+      "Storage Table Data Contributor",
+    ]);
+  });
+
+  it("fails when a role GUID is broken on purpose", () => {
+    // One character off: Azure would answer RoleDefinitionDoesNotExist, at deployment time.
+    const broken = templates["key-vault.bicep"]!.replace(
+      "4633458b-17de-408a-b874-0445c86b69e6",
+      "4633458b-17de-408a-b874-0445c86b69e7",
+    );
+    expect(unknownRoleIds({ "key-vault.bicep": broken }, builtinRoles)).toEqual([
+      "key-vault.bicep: '4633458b-17de-408a-b874-0445c86b69e7' is not a built-in role in infra/builtin-roles.json",
+    ]);
+  });
+});
+
+describe("app settings", () => {
+  it("sets every %NAME% binding, trigger connection and required setting of src/config.ts, and nothing unknown", () => {
+    expect(functionSources.join("\n")).toContain("%SCAN_SCHEDULE%");
+    expect(settingProblems(settingsInput())).toEqual([]);
+  });
+
+  it("fails when a required setting is broken on purpose", () => {
+    const input = settingsInput();
+    // A %NAME% binding the template no longer sets: the host would not start the timer.
+    const withoutSchedule = input.appBicep.replace("{ name: 'SCAN_SCHEDULE', value: scanSchedule }", "");
+    expect(settingProblems({ ...input, appBicep: withoutSchedule })).toEqual([
+      "SCAN_SCHEDULE is bound as %SCAN_SCHEDULE% by a function (the host reads it from app settings, no default) but infra/app.bicep does not set it",
+    ]);
+    // A setting src/config.ts requires (no usable default) that the template does not set.
+    const required = {
+      ...SETTINGS,
+      NEW_REQUIRED_SETTING: { doc: "", default: "", parse: z.string().min(1) },
+    };
+    expect(settingProblems({ ...input, settings: settingsFromConfig(required) })).toEqual([
+      "NEW_REQUIRED_SETTING is required by src/config.ts (its default does not pass) but infra/app.bicep does not set it",
+    ]);
+    // A misspelt name.
+    const typo = input.appBicep.replace("'ALERT_ALLOWED_HOSTS'", "'ALERT_ALLOWED_HOST'");
+    expect(settingProblems({ ...input, appBicep: typo })).toEqual([
+      "infra/app.bicep sets ALERT_ALLOWED_HOST, which neither src/config.ts nor the platform settings list knows (a typo?)",
+    ]);
+  });
+
+  it("sets ALLOWLIST_WRITE_AUTH=role: allowlist writes need the app role, not just a function key", () => {
+    expect(appSettings(templates["app.bicep"]!).get("ALLOWLIST_WRITE_AUTH")).toBe("'role'");
+  });
+});
+
+describe("secrets in Key Vault", () => {
+  const app = templates["app.bicep"]!;
+  const vault = templates["key-vault.bicep"]!;
+  const main = templates["main.bicep"]!;
+
+  it("no secret is a plain app setting: the three are Key Vault references", () => {
+    const secrets = Object.entries(SETTINGS)
+      .filter(([, s]) => "secret" in s && s.secret)
+      .map(([name]) => name);
+    expect(secrets.sort()).toEqual(["TEAMS_WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_URL"]);
+    const settings = appSettings(app);
+    for (const name of secrets)
+      expect(settings.get(name)).toMatch(
+        /^empty\(\w+\) \? '' : '@Microsoft\.KeyVault\(SecretUri=\$\{vault\.outputs\.secretsUri\}\$\{secretNames\.\w+\}\)'$/,
+      );
+    // A secure parameter appears in no app setting except to test it for empty.
+    const values = [...settings.values()].join("\n").replace(/empty\(\w+\)/g, "");
+    for (const param of secureParams(app)) expect(values).not.toMatch(new RegExp(`\\b${param}\\b`));
+    expect(secureParams(main).sort()).toEqual(["teamsWebhookUrl", "webhookSecret", "webhookUrl"]);
+    expect(secureParams(app).sort()).toEqual(["teamsWebhookUrl", "webhookSecret", "webhookUrl"]);
+    expect(secureParams(vault)).toEqual(["secrets"]);
+  });
+
+  it("notices a secret put back into a plain app setting", () => {
+    const input = {
+      ...settingsInput(),
+      appBicep: app.replace(
+        /name: 'WEBHOOK_SECRET'\s*value: [^\n]+/,
+        "name: 'WEBHOOK_SECRET'\n value: webhookSecret",
+      ),
+    };
+    expect(settingProblems(input)).toEqual([
+      "WEBHOOK_SECRET is a secret but infra/app.bicep sets it to webhookSecret, not a Key Vault reference",
+    ]);
+  });
+
+  it("the vault is in RBAC mode with purge protection, and the app's identity reads secrets with it", () => {
+    expect(vault).toMatch(/enableRbacAuthorization: true/);
+    expect(vault).toMatch(/enablePurgeProtection: true/);
+    expect(vault).toMatch(/secretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'/);
+    expect(builtinRoles.find((r) => r.id === "4633458b-17de-408a-b874-0445c86b69e6")?.name).toBe(
+      "Key Vault Secrets User",
+    );
+    expect(vault).toMatch(
+      /roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', secretsUserRoleId\)\s*principalId: principalId/,
+    );
+    // The principal is the app's own identity, and the references resolve with that identity.
+    expect(app).toMatch(
+      /module vault 'key-vault\.bicep'[\s\S]*?principalId: identity\.properties\.principalId/,
+    );
+    expect(app).toMatch(/keyVaultReferenceIdentity: identity\.id/);
+    expect(app).toMatch(/type: 'UserAssigned'\s*userAssignedIdentities: \{ '\$\{identity\.id\}': \{\} \}/);
+  });
+});
+
+describe("redeploys", () => {
+  const main = templates["main.bicep"]!;
+  const reader = templates["reader-assignment.bicep"]!;
+
+  it("names the management-group Reader assignment after the principal, in a module at management-group scope", () => {
+    expect(reader).toMatch(/^targetScope = 'managementGroup'$/m);
+    expect(reader).toMatch(/name: guid\(managementGroup\(\)\.id, readerRoleId, principalId\)/);
+    expect(main).toMatch(
+      /module reader 'reader-assignment\.bicep' = \{[\s\S]*?principalId: app\.outputs\.principalId/,
+    );
+    expect(resourceDeclarations(main)).toEqual([]);
+    // Every role assignment's name includes the principal it is for, or the principal's resource id
+    // when the scope goes with the identity's resource group.
+    for (const text of Object.values(templates))
+      for (const m of text.matchAll(/roleAssignments@[^']+' = [\s\S]*?name: (guid\([^\n]+\))/g))
+        expect(m[1]).toMatch(/principalId|identity\.id/);
+  });
+
+  it("gives every module deployment a name unique per location", () => {
+    const names = Object.values(templates).flatMap((t) =>
+      [...t.matchAll(/^module \w+ '[^']+' = \{\s*name: '([^']+)'/gm)].map((m) => m[1]!),
+    );
+    expect(names.length).toBe(4);
+    for (const name of names) expect(name).toContain("${location}");
+  });
+
+  it("lower-cases namePrefix and bounds its length", () => {
+    expect(main).toMatch(/@minLength\(3\)\s*@maxLength\(11\)\s*param namePrefix string/);
+    expect(main).toMatch(/var prefix = toLower\(namePrefix\)/);
+    // Nothing else reads the raw parameter.
+    expect(main.match(/\bnamePrefix\b/g)?.length).toBe(3);
+    expect(main).toMatch(/namePrefix: prefix/);
+  });
+});
+
+describe("App Service Authentication", () => {
+  const app = templates["app.bicep"]!;
+  const main = templates["main.bicep"]!;
+
+  it("requires an Entra ID sign-in for every request, for the app registration passed in", () => {
+    expect(app).toMatch(
+      /resource auth 'Microsoft\.Web\/sites\/config@[^']+' = \{\s*parent: app\s*name: 'authsettingsV2'/,
+    );
+    expect(app).toMatch(/platform: \{ enabled: true \}/);
+    expect(app).toMatch(/requireAuthentication: true\s*unauthenticatedClientAction: 'Return401'/);
+    expect(app).toMatch(
+      /azureActiveDirectory: \{\s*enabled: true\s*registration: \{\s*clientId: authClientId/,
+    );
+    expect(main).toMatch(/@minLength\(36\)\s*@maxLength\(36\)\s*param authClientId string\n/);
+    expect(main).toMatch(/authClientId: authClientId/);
+    const roles = JSON.parse(read(join(INFRA, "app-roles.json"))) as {
+      value: string;
+      allowedMemberTypes: string[];
+    }[];
+    expect(roles.map((r) => r.value)).toEqual(["Allowlist.Write"]);
+  });
+});

@@ -19,6 +19,7 @@ import { readEstateFile } from "../sandbox/estate";
 import { startSandbox } from "../sandbox/server";
 import { FORMATS, formatReport, type Format } from "./format";
 import { EXIT, type CliIo } from "./io";
+import { terminalText } from "../text";
 
 const USAGE = `Usage: cross-tenant-scanner <command> [options]
 
@@ -75,7 +76,10 @@ function stderrLogger(io: CliIo): Logger {
     const details = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    io.stderr(`${level === "info" ? "" : `${level}: `}${event}${details ? ` ${details}` : ""}\n`);
+    // Fields can hold outside text (names in error messages): no terminal controls get through.
+    io.stderr(
+      terminalText(`${level === "info" ? "" : `${level}: `}${event}${details ? ` ${details}` : ""}`) + "\n",
+    );
   };
 }
 
@@ -174,7 +178,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     throw new InputError(`Unknown command "${command}". Run 'cross-tenant-scanner help' for the commands.`);
   } catch (error) {
     if (error instanceof InputError || isParseArgsError(error)) {
-      io.stderr(`error: ${error.message}\n`);
+      io.stderr(`error: ${terminalText(error.message, true)}\n`);
       return EXIT.usage;
     }
     if (
@@ -186,7 +190,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       );
       return EXIT.incomplete;
     }
-    io.stderr(`error: the scan failed: ${errorMessage(error)}\n`);
+    io.stderr(`error: the scan failed: ${terminalText(errorMessage(error), true)}\n`);
     return EXIT.incomplete;
   }
 }

@@ -57,6 +57,8 @@ function visibleText(card: AdaptiveCard): string {
   return nodes(card.body)
     .flatMap((n) => {
       if (n.type === "TextBlock") return [String(n.text)];
+      if (n.type === "RichTextBlock")
+        return (n.inlines as { text: string }[]).map((run) => run.text).join("");
       if (n.type !== "FactSet") return [];
       return (n.facts as { title: string; value: string }[]).map((f) => `${f.title}: ${f.value}`);
     })

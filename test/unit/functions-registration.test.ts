@@ -117,7 +117,7 @@ describe("a misconfigured app", () => {
         AzureWebJobsStorage: "UseDevelopmentStorage=true",
         TEAMS_MIN_SEVERITY: "urgent",
       });
-      expect(() => runtime()).toThrow(/TEAMS_MIN_SEVERITY="urgent": must be high, medium, low or info/);
+      expect(() => runtime()).toThrow(/TEAMS_MIN_SEVERITY: must be high, medium, low or info/);
       delete process.env.TEAMS_MIN_SEVERITY;
       delete process.env.AzureWebJobsStorage;
       expect(() => runtime()).toThrow(/AzureWebJobsStorage is not set/);

@@ -47,15 +47,21 @@ export function forDestination(alert: AlertMessage, destination: Destination): A
 }
 
 export const SIGNATURE_HEADER = "x-signature-256";
+export const SIGNATURE_TIMESTAMP_HEADER = "x-signature-timestamp";
 
-/** HMAC-SHA256 of the exact body, as `sha256=<hex>`: receivers recompute it with the shared secret. */
-export const signature = (secret: string, body: string) =>
-  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+/**
+ * HMAC-SHA256 of `${timestamp}.${body}`, as `sha256=<hex>`: receivers recompute it with the shared
+ * secret (examples/verify-webhook-signature.js) and refuse old timestamps, so a captured request
+ * cannot be replayed later. `timestamp` is Unix time in seconds.
+ */
+export const signature = (secret: string, timestamp: string, body: string) =>
+  `sha256=${createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")}`;
 
 export function requestFor(
   alert: AlertMessage,
   destination: Destination,
   config: Config,
+  now: Date = new Date(),
 ): { body: string; headers: Record<string, string> } {
   if (destination.name === "teams") {
     return {
@@ -64,12 +70,18 @@ export function requestFor(
     };
   }
   const body = JSON.stringify(alert);
+  const timestamp = String(Math.floor(now.getTime() / 1000));
   return {
     body,
     headers: {
       "x-alert-kind": alert.kind,
       "x-idempotency-key": alert.idempotencyKey,
-      ...(destination.secret ? { [SIGNATURE_HEADER]: signature(destination.secret, body) } : {}),
+      ...(destination.secret
+        ? {
+            [SIGNATURE_TIMESTAMP_HEADER]: timestamp,
+            [SIGNATURE_HEADER]: signature(destination.secret, timestamp, body),
+          }
+        : {}),
     },
   };
 }
@@ -115,7 +127,8 @@ async function post(alert: AlertMessage, destination: Destination, deps: Dispatc
         ...(deps.agent ? { agent: deps.agent } : {}),
       });
       if (result.status >= 200 && result.status < 300) return { ok: true };
-      reason = `HTTP ${result.status}${result.body ? `: ${result.body.slice(0, 200)}` : ""}`;
+      // The receiver's answer body is not logged: it is the receiver's text, and may echo secrets.
+      reason = `HTTP ${result.status}`;
       const retryable = result.status === 408 || result.status === 429 || result.status >= 500;
       if (!retryable) return { ok: false, permanent: true, reason };
       wait = result.retryAfterMs;

@@ -4,8 +4,6 @@ export interface PostResult {
   status: number;
   /** From Retry-After (seconds or an HTTP date), when the receiver sent one. */
   retryAfterMs?: number;
-  /** The start of the receiver's answer, for the log (never the URL). */
-  body: string;
 }
 
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
@@ -40,16 +38,12 @@ export function postJson(
         ...(options.agent ? { agent: options.agent } : {}),
       },
       (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          if (text.length < 500) text += chunk;
-        });
+        // Only the status counts; the body is read and dropped, never kept or logged.
+        res.resume();
         res.on("end", () => {
           const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
           resolve({
             status: res.statusCode ?? 0,
-            body: text.slice(0, 500),
             ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
           });
         });

@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { InvocationContext } from "@azure/functions";
-import { dispatchAlert, signature, SIGNATURE_HEADER } from "../../src/alerts/dispatch";
+import {
+  dispatchAlert,
+  signature,
+  SIGNATURE_HEADER,
+  SIGNATURE_TIMESTAMP_HEADER,
+} from "../../src/alerts/dispatch";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
 import { alertMessageSchema, type AlertMessage } from "../../src/alerts/message";
 import { replayPoison } from "../../src/alerts/replay";
@@ -104,7 +109,9 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
       severity: "high",
       finding: { remoteTenantName: "Foreign Org" },
     });
-    expect(webhook!.headers[SIGNATURE_HEADER]).toBe(signature(SECRET, webhook!.body));
+    const timestamp = String(webhook!.headers[SIGNATURE_TIMESTAMP_HEADER]);
+    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(60);
+    expect(webhook!.headers[SIGNATURE_HEADER]).toBe(signature(SECRET, timestamp, webhook!.body));
     const card = JSON.parse(sink.delivered("/teams")[0]!.body);
     expect(card).toMatchObject({
       type: "message",

@@ -66,6 +66,8 @@ async function demo(outputDir: string): Promise<void> {
       WEBHOOK_URL: `${sink.url}/webhook`,
       WEBHOOK_SECRET: "demo-secret",
       ALERT_ALLOWED_HOSTS: "127.0.0.1",
+      // The local sink listens on 127.0.0.1, which the send-time guard refuses otherwise.
+      ALERT_ALLOW_PRIVATE_ADDRESSES: "true",
       // The demo has no App Service Authentication in front of it: the function key guards writes.
       ALLOWLIST_WRITE_AUTH: "function-key",
     });

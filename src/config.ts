@@ -1,3 +1,4 @@
+import { getDomain } from "tldts";
 import { z } from "zod";
 import { InputError } from "./errors";
 import { GUID_PATTERN } from "./validation";
@@ -43,9 +44,20 @@ const optionalHttpsUrl = z
   .string()
   .refine((s) => s === "" || httpsUrl.safeParse(s).success, { message: "must be an https URL (or empty)" });
 const severity = z.enum(["high", "medium", "low", "info"], { message: "must be high, medium, low or info" });
+/**
+ * `*.x` may only cover names under one registrable domain: `x` must not itself be a public suffix
+ * (Public Suffix List, private section included), else `*.com` or `*.azurewebsites.net` would let
+ * in hosts that anyone can register.
+ */
+const withinOneDomain = (pattern: string) =>
+  !pattern.startsWith("*.") || getDomain(pattern.slice(2), { allowPrivateDomains: true }) !== null;
 const hostPattern = z
   .string()
-  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, "must be host names, each optionally starting with '*.'");
+  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, "must be host names, each optionally starting with '*.'")
+  .refine(
+    withinOneDomain,
+    "a '*.' pattern must stay within one registrable domain ('*.com' or '*.azurewebsites.net' would let anyone's host in)",
+  );
 
 /** Microsoft's own tenants (Microsoft corporate and AME); networks there are Microsoft-operated. */
 export const DEFAULT_MICROSOFT_TENANT_IDS = [

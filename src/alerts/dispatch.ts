@@ -10,6 +10,7 @@ import { alertCard, teamsPayload } from "./card";
 import { POISON_QUEUE } from "./emit";
 import { alertMessageSchema, atLeast, type AlertMessage } from "./message";
 import { postJson } from "./post";
+import { WebhookRefusedError } from "./webhook-guard";
 
 export interface Destination {
   name: "teams" | "webhook";
@@ -100,6 +101,8 @@ export interface DispatchDeps {
   sleep?: (ms: number) => Promise<void>;
   /** First wait between tries when the receiver gives no Retry-After; doubles each try. */
   backoffMs?: number;
+  /** Resolves webhook host names (tests stand in for DNS). */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 export interface DispatchResult {
@@ -125,6 +128,11 @@ async function post(alert: AlertMessage, destination: Destination, deps: Dispatc
         headers,
         timeoutMs: deps.config.ALERT_TIMEOUT_SECONDS * 1000,
         ...(deps.agent ? { agent: deps.agent } : {}),
+        guard: {
+          allowedHosts: deps.config.ALERT_ALLOWED_HOSTS,
+          allowPrivateAddresses: deps.config.ALERT_ALLOW_PRIVATE_ADDRESSES,
+          ...(deps.resolve ? { resolve: deps.resolve } : {}),
+        },
       });
       if (result.status >= 200 && result.status < 300) return { ok: true };
       // The receiver's answer body is not logged: it is the receiver's text, and may echo secrets.
@@ -134,6 +142,8 @@ async function post(alert: AlertMessage, destination: Destination, deps: Dispatc
       wait = result.retryAfterMs;
     } catch (error) {
       reason = errorMessage(error);
+      // A refused host or address is configuration, not an outage: trying again changes nothing.
+      if (error instanceof WebhookRefusedError) return { ok: false, permanent: true, reason };
     }
     deps.log("warn", "alert-post-failed", {
       destination: destination.name,

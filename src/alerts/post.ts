@@ -1,4 +1,6 @@
 import { request, type Agent } from "node:https";
+import type { LookupAddress } from "node:dns";
+import { checkedAddress, type SendGuard } from "./webhook-guard";
 
 export interface PostResult {
   status: number;
@@ -14,16 +16,25 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 }
 
 /**
- * POSTs JSON over https and reports the answer. Redirects are not followed (a 3xx is just an
- * answer); the URL never appears in errors, since webhook URLs carry their own credentials.
+ * POSTs JSON over https and reports the answer. The host and the address it resolves to are
+ * checked first (`guard`, see webhook-guard.ts) and the connection goes to that checked address.
+ * Redirects are not followed (a 3xx is just an answer); the URL never appears in errors, since
+ * webhook URLs carry their own credentials.
  */
-export function postJson(
+export async function postJson(
   url: string,
   body: string,
-  options: { headers?: Record<string, string>; timeoutMs: number; agent?: Agent },
+  options: { headers?: Record<string, string>; timeoutMs: number; agent?: Agent; guard: SendGuard },
 ): Promise<PostResult> {
   const target = new URL(url);
-  if (target.protocol !== "https:") return Promise.reject(new Error("Webhook URLs must use https."));
+  if (target.protocol !== "https:") throw new Error("Webhook URLs must use https.");
+  const { address, family } = await checkedAddress(target, options.guard);
+  // Connect to the address just checked, not to whatever a second DNS lookup would say.
+  const pinned = (
+    _host: string,
+    lookupOptions: { all?: boolean },
+    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => (lookupOptions.all ? callback(null, [{ address, family }]) : callback(null, address, family));
   return new Promise((resolve, reject) => {
     const req = request(
       target,
@@ -35,6 +46,7 @@ export function postJson(
           ...options.headers,
         },
         timeout: options.timeoutMs,
+        lookup: pinned as never,
         ...(options.agent ? { agent: options.agent } : {}),
       },
       (res) => {

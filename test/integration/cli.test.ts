@@ -212,6 +212,14 @@ describe("bad input", () => {
     expect(stderr).toContain("$.entries[0].expiresOn");
   });
 
+  it("exits 2 on a malformed AzureWebJobsStorage, naming the setting and not its value", async () => {
+    const value = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=U0VDUkVUS0VZ;TableEndpoint=::bad";
+    const { code, stderr } = await cli(["allowlist", "list"], undefined, { AzureWebJobsStorage: value });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/AzureWebJobsStorage is not a usable storage connection string/);
+    expect(stderr).not.toContain("U0VDUkVUS0VZ");
+  });
+
   it("exits 2 on a missing file, an unknown option or an unknown format", async () => {
     expect((await cli(["scan", "--estate", "/nonexistent/estate.json"])).code).toBe(2);
     expect((await cli(["scan", "--estate", ESTATE, "--colour"])).code).toBe(2);

@@ -111,4 +111,21 @@ entries:
     expect(read!.owner).toHaveLength(256);
     expect(read!.reason.length).toBeLessThanOrEqual(1024);
   });
+
+  it("refuses a huge or deeply nested file at once, before the YAML parser", () => {
+    const started = Date.now();
+    expect(() => parseAllowlist("[".repeat(4 * 1024 * 1024 - 1), "deep.yaml")).toThrow(
+      /nests \[ or \{ more than 32 levels/,
+    );
+    expect(() => parseAllowlist(" ".repeat(4 * 1024 * 1024 + 1), "big.yaml")).toThrow(
+      /larger than 4194304 bytes/,
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Brackets in quoted text and comments do not count.
+    const quoted = `schemaVersion: 1 # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\nentries:\n  - tenantId: "${T}"\n    owner: a\n    reason: "${"[".repeat(100)}"\n`;
+    expect(parseAllowlist(quoted, "quoted.yaml")[0]!.reason).toBe("[".repeat(100));
+    // An apostrophe inside plain text opens no quote that could hide brackets after it.
+    const apostrophe = `owner: O'Brien\nx: ${"[".repeat(100_000)}`;
+    expect(() => parseAllowlist(apostrophe, "apostrophe.yaml")).toThrow(/nests \[ or \{ more than 32 levels/);
+  });
 });

@@ -163,6 +163,46 @@ describe("alert cards", () => {
   });
 });
 
+describe("outside text on cards", () => {
+  it("renders a hostile tenant, VNet and reason as text, as Teams would with its markdown", () => {
+    const hostile = "[click](https://127.0.0.1/p) **bold** <b>x</b> _it_ www.evil.example a@b.example";
+    const finding = demoFinding({
+      remoteTenantName: hostile,
+      remoteVnetId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/${hostile}`,
+    });
+    const entry = {
+      id: "e",
+      owner: hostile,
+      reason: hostile,
+      expiresOn: "2026-12-06",
+      matches: "tenantId=x",
+    };
+    const all = alertsOfEveryKind();
+    const cards = ALERT_KINDS.map((kind) => {
+      const alert = all[kind];
+      return cardOf({
+        ...alert,
+        title: hostile,
+        ...(alert.finding ? { finding } : {}),
+        ...(alert.entry ? { entry } : {}),
+        ...(alert.digest
+          ? {
+              digest: {
+                ...alert.digest,
+                items: alert.digest.items.map((item) => ({ ...item, text: hostile })),
+              },
+            }
+          : {}),
+      });
+    });
+    for (const page of renderOutsideJest(cards)) {
+      const card = page.slice(page.indexOf('<div id="card">'));
+      expect(card).not.toMatch(/<a\b|<strong>|<em>|<b>/);
+      expect(card).toContain("[click](https://127.0.0.1/p) **bold** &lt;b&gt;x&lt;/b&gt; _it_");
+    }
+  });
+});
+
 describe("the Teams size limit", () => {
   const fits = (card: AdaptiveCard) => {
     expect(payloadBytes(card)).toBeLessThan(TEAMS_MAX_BYTES);

@@ -135,3 +135,18 @@ export function requireWriter(request: ApiRequest, role: string, auth: WriteAuth
   }
   return caller;
 }
+
+/**
+ * What the app says at start when allowlist writes will be refused: ALLOWLIST_WRITE_AUTH is role,
+ * but the platform does not require authentication. Undefined when writes can work.
+ */
+export function allowlistWritesWarning(
+  mode: WriteAuth,
+  platform: AppServiceAuth | undefined,
+): string | undefined {
+  if (mode !== "role" || platform?.state === "required") return undefined;
+  return (
+    `ALLOWLIST_WRITE_AUTH is role, but ${platform?.reason ?? "App Service Authentication is off"}: ` +
+    `PUT and DELETE /api/allowlist are refused until authentication is required, or ALLOWLIST_WRITE_AUTH is function-key.`
+  );
+}

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from "../config";
 import { InputError } from "../errors";
 import type { Logger } from "../log";
 import { storageFromEnv, type Storage } from "../store/storage";
-import { appServiceAuthOf, type AppServiceAuth } from "../api/principal";
+import { allowlistWritesWarning, appServiceAuthOf, type AppServiceAuth } from "../api/principal";
 
 /** What the functions work with: settings, the storage account and the way to Azure. */
 export interface Runtime {
@@ -61,13 +61,7 @@ export function contextLogger(context: InvocationContext): Logger {
 // A misconfigured app fails when the host starts it, with the setting's name, not at the first trigger.
 app.hook.appStart(() => {
   const { config, appServiceAuth } = runtime();
-  if (config.ALLOWLIST_WRITE_AUTH === "role" && appServiceAuth?.state !== "required") {
-    // The host collects the worker's stderr into its logs; no invocation logger exists yet.
-    console.warn(
-      JSON.stringify({
-        event: "allowlist-writes-refused",
-        reason: `ALLOWLIST_WRITE_AUTH is role, but ${appServiceAuth?.reason ?? "App Service Authentication is off"}: PUT and DELETE /api/allowlist are refused until authentication is required, or ALLOWLIST_WRITE_AUTH is function-key.`,
-      }),
-    );
-  }
+  const warning = allowlistWritesWarning(config.ALLOWLIST_WRITE_AUTH, appServiceAuth);
+  // The host collects the worker's stderr into its logs; no invocation logger exists yet.
+  if (warning) console.warn(JSON.stringify({ event: "allowlist-writes-refused", reason: warning }));
 });

@@ -71,6 +71,8 @@ let scan: SandboxScan;
 let report: ScanReport;
 let hostileFinding: PeeringFinding;
 let state: TestStorage;
+/** The scan's structured log events, as the Functions host would record them. */
+const scanLogs: string[] = [];
 const markdown = new MarkdownIt({ html: true, linkify: true });
 /** Tags that only markup from outside could make (our own output uses tables, lists, headings, bold, code). */
 const FOREIGN_TAGS = /<(a|img|em|s|del|script|b)\b/i;
@@ -78,7 +80,10 @@ const FOREIGN_TAGS = /<(a|img|em|s|del|script|b)\b/i;
 beforeAll(async () => {
   state = await testStorage();
   scan = await sandboxScan(ESTATE.build());
-  report = await scan.scan({ allowlist: [ENTRY] });
+  report = await scan.scan({
+    allowlist: [ENTRY],
+    log: (level, event, fields) => scanLogs.push(JSON.stringify({ level, event, ...fields })),
+  });
   hostileFinding = report.findings.find((f) => f.resourceId.endsWith("/to-hostile"))!;
 });
 afterAll(async () => {
@@ -93,6 +98,8 @@ describe("hostile names enter a finding cleaned", () => {
     expect(hostileFinding.remoteVnetId).toContain("[x](javascript:alert(1))");
     expect(JSON.stringify(report)).not.toMatch(/\\u001b|\\u0000|\\ud800/i);
     for (const f of report.findings) expectPrintable(JSON.stringify(f));
+    expect(scanLogs.length).toBeGreaterThan(0);
+    for (const line of scanLogs) expectPrintable(line);
   });
 
   it("--format json, table, csv and markdown, and the logs, through the CLI", async () => {

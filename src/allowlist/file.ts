@@ -18,13 +18,15 @@ export const MAX_ALLOWLIST_BYTES = 4 * 1024 * 1024;
 /** Allowlists need two levels of `[`/`{`; the YAML parser's time and memory grow steeply with depth. */
 const MAX_FLOW_DEPTH = 32;
 
+const isSpace = (c: string | undefined) => c === " " || c === "\t" || c === "\r" || c === "\n";
+
 /**
- * How deep `[` and `{` nest outside quoted text and comments: a cheap linear look before the
- * YAML parser, which took seconds and gigabytes on a few megabytes of `[[[`.
+ * Whether `[` and `{` nest deeper than `max` outside quoted text and comments: a cheap linear
+ * look before the YAML parser, which took seconds and gigabytes on a few megabytes of `[[[`. It
+ * stops at the first level too deep.
  */
-function flowDepth(text: string): number {
+function nestsDeeperThan(text: string, max: number): boolean {
   let depth = 0;
-  let deepest = 0;
   let quote: string | undefined;
   // A quote opens a quoted scalar only where a scalar can start (O'Brien's apostrophe does not).
   let last = "\n";
@@ -37,15 +39,16 @@ function flowDepth(text: string): number {
       continue;
     }
     if ((c === '"' || c === "'") && ":,[{-?\n".includes(last)) quote = c;
-    else if (c === "#" && (last === "\n" || /\s/.test(text[i - 1] ?? "\n"))) {
+    else if (c === "#" && (last === "\n" || isSpace(text[i - 1]))) {
       while (i < text.length && text[i] !== "\n") i++;
       last = "\n";
       continue;
-    } else if (c === "[" || c === "{") deepest = Math.max(deepest, ++depth);
-    else if ((c === "]" || c === "}") && depth > 0) depth--;
-    if (c === "\n" || !/\s/.test(c)) last = c;
+    } else if (c === "[" || c === "{") {
+      if (++depth > max) return true;
+    } else if ((c === "]" || c === "}") && depth > 0) depth--;
+    if (c === "\n" || !isSpace(c)) last = c;
   }
-  return deepest;
+  return false;
 }
 
 /**
@@ -58,7 +61,7 @@ export function parseAllowlist(text: string, source: string): AllowlistEntry[] {
       `${source} is larger than ${MAX_ALLOWLIST_BYTES} bytes; an allowlist is far smaller.`,
     );
   }
-  if (flowDepth(text) > MAX_FLOW_DEPTH) {
+  if (nestsDeeperThan(text, MAX_FLOW_DEPTH)) {
     throw new InputError(
       `${source} nests [ or { more than ${MAX_FLOW_DEPTH} levels deep; an allowlist needs two (quote text that contains brackets).`,
     );

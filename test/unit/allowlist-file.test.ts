@@ -120,7 +120,8 @@ entries:
     expect(() => parseAllowlist(" ".repeat(4 * 1024 * 1024 + 1), "big.yaml")).toThrow(
       /larger than 4194304 bytes/,
     );
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Without the guard the YAML parser takes seconds and gigabytes on this input, or crashes.
+    expect(Date.now() - started).toBeLessThan(5000);
     // Brackets in quoted text and comments do not count.
     const quoted = `schemaVersion: 1 # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\nentries:\n  - tenantId: "${T}"\n    owner: a\n    reason: "${"[".repeat(100)}"\n`;
     expect(parseAllowlist(quoted, "quoted.yaml")[0]!.reason).toBe("[".repeat(100));

@@ -1,5 +1,6 @@
 import type * as Jsdom from "jsdom";
 import type * as AdaptiveCards from "adaptivecards";
+import MarkdownIt from "markdown-it";
 import type { AdaptiveCard } from "../src/alerts/card";
 
 // The package main is ESM with extension-less imports, which Node cannot load; the UMD bundle
@@ -8,9 +9,12 @@ import type { AdaptiveCard } from "../src/alerts/card";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const AC = require("adaptivecards/dist/adaptivecards.js") as typeof AdaptiveCards;
 
-// Our cards carry plain text; without a processor the library warns about markdown on every render.
-AC.AdaptiveCard.onProcessMarkdown = (_text, result) => {
-  result.didProcess = false;
+// Teams renders TextBlocks and facts as markdown (a CommonMark subset, no HTML), so the preview
+// does too: outside text then shows as Teams shows it, its backslash escapes resolved.
+const markdown = new MarkdownIt({ html: false, linkify: false });
+AC.AdaptiveCard.onProcessMarkdown = (text, result) => {
+  result.outputHtml = markdown.renderInline(text);
+  result.didProcess = true;
 };
 
 /** Close to the host config Teams uses in its light theme, so the preview looks like a channel post. */

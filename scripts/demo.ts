@@ -40,9 +40,14 @@ const out = (text = "") => process.stdout.write(`${text}\n`);
 
 /** The first lines of text on a card: its title and the alert's sentence. */
 function cardTitle(card: AdaptiveCard): string {
-  const texts = card.body.flatMap((element) =>
-    typeof element === "object" && element !== null && "text" in element ? [String(element.text)] : [],
-  );
+  // Titles are TextBlocks; the alert's sentence is outside text, in a RichTextBlock's runs.
+  const texts = card.body.flatMap((element) => {
+    if (typeof element !== "object" || element === null) return [];
+    if ("text" in element) return [String(element.text)];
+    if ("inlines" in element && Array.isArray(element.inlines))
+      return [element.inlines.map((run: { text?: unknown }) => String(run.text)).join("")];
+    return [];
+  });
   return texts.slice(0, 2).join(" — ");
 }
 
@@ -61,6 +66,10 @@ async function demo(outputDir: string): Promise<void> {
       WEBHOOK_URL: `${sink.url}/webhook`,
       WEBHOOK_SECRET: "demo-secret",
       ALERT_ALLOWED_HOSTS: "127.0.0.1",
+      // The local sink listens on 127.0.0.1, which the send-time guard refuses otherwise.
+      ALERT_ALLOW_PRIVATE_ADDRESSES: "true",
+      // The demo has no App Service Authentication in front of it: the function key guards writes.
+      ALLOWLIST_WRITE_AUTH: "function-key",
     });
     const serve = async (estate: Estate) => {
       await sandbox?.close();
@@ -144,6 +153,7 @@ async function demo(outputDir: string): Promise<void> {
         method: "PUT",
         url: `https://localhost/api/allowlist/${WOODGROVE_EXCEPTION}`,
         params: { id: WOODGROVE_EXCEPTION },
+        headers: { "content-type": "application/json" },
         body: {
           string: JSON.stringify({
             tenantId: "5f1e4c2a-7b3d-4e8f-9a6b-2c1d0e9f8a7b",

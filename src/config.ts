@@ -1,3 +1,4 @@
+import { getDomain } from "tldts";
 import { z } from "zod";
 import { InputError } from "./errors";
 import { GUID_PATTERN } from "./validation";
@@ -12,6 +13,8 @@ interface Setting<T> {
   parse: z.ZodType<T>;
   /** Never echoed in messages or logs (webhook URLs carry their own credentials). */
   secret?: boolean;
+  /** Taken byte for byte: not trimmed (a key's spaces are part of the key). */
+  verbatim?: boolean;
 }
 
 const list = (item: z.ZodType<string, string>) =>
@@ -41,9 +44,20 @@ const optionalHttpsUrl = z
   .string()
   .refine((s) => s === "" || httpsUrl.safeParse(s).success, { message: "must be an https URL (or empty)" });
 const severity = z.enum(["high", "medium", "low", "info"], { message: "must be high, medium, low or info" });
+/**
+ * `*.x` may only cover names under one registrable domain: `x` must not itself be a public suffix
+ * (Public Suffix List, private section included), else `*.com` or `*.azurewebsites.net` would let
+ * in hosts that anyone can register.
+ */
+const withinOneDomain = (pattern: string) =>
+  !pattern.startsWith("*.") || getDomain(pattern.slice(2), { allowPrivateDomains: true }) !== null;
 const hostPattern = z
   .string()
-  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, "must be host names, each optionally starting with '*.'");
+  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, "must be host names, each optionally starting with '*.'")
+  .refine(
+    withinOneDomain,
+    "a '*.' pattern must stay within one registrable domain ('*.com' or '*.azurewebsites.net' would let anyone's host in)",
+  );
 
 /** Microsoft's own tenants (Microsoft corporate and AME); networks there are Microsoft-operated. */
 export const DEFAULT_MICROSOFT_TENANT_IDS = [
@@ -137,10 +151,11 @@ export const SETTINGS = {
     secret: true,
   },
   WEBHOOK_SECRET: {
-    doc: "Key of the HMAC-SHA256 signature sent in X-Signature-256 to WEBHOOK_URL. Empty: unsigned.",
+    doc: "Key of the HMAC-SHA256 signature sent in X-Signature-256 to WEBHOOK_URL, taken byte for byte (not trimmed). Empty: unsigned.",
     default: "",
     parse: z.string(),
     secret: true,
+    verbatim: true,
   },
   WEBHOOK_MIN_SEVERITY: {
     doc: "Least severe alert sent to WEBHOOK_URL.",
@@ -177,6 +192,16 @@ export const SETTINGS = {
     default: "https://portal.azure.com",
     parse: httpsUrl,
   },
+  ALLOWLIST_WRITE_AUTH: {
+    doc: "Who may change the allowlist through the API: 'role' (a caller App Service Authentication signed in, with the app role Allowlist.Write; writes are refused while authentication is off or allows anonymous callers) or 'function-key' (the function key is enough).",
+    default: "role",
+    parse: z.enum(["role", "function-key"], { message: "must be role or function-key" }),
+  },
+  ALERT_ALLOW_PRIVATE_ADDRESSES: {
+    doc: "For tests and the local demo only: let webhooks reach loopback, link-local and private addresses. Never set it in Azure.",
+    default: "false",
+    parse: bool,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -187,12 +212,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
-    const raw = env[name]?.trim() || setting.default;
+    const raw = (setting.verbatim ? env[name] : env[name]?.trim()) || setting.default;
     const result = setting.parse.safeParse(raw);
     if (result.success) config[name] = result.data;
     else {
-      const shown = setting.secret ? name : `${name}=${JSON.stringify(raw)}`;
-      problems.push(`${shown}: ${result.error.issues[0]?.message ?? "invalid"}`);
+      // The name, never the value: a value in the wrong setting can be a secret (a webhook URL's sig=).
+      problems.push(`${name}: ${result.error.issues[0]?.message ?? "invalid"}`);
     }
   }
   if (problems.length === 0) problems.push(...webhookHostProblems(config as Config));

@@ -8,6 +8,7 @@ import {
 import type { Severity } from "../scanners/peering/finding";
 import { PEERING_CHECK } from "../scanners/peering/metadata";
 import { parseResourceId } from "../azure/resource-id";
+import { escapeMarkdown, terminalText } from "../text";
 
 /** An Adaptive Card as Teams Workflows accept it; 1.4 is the newest version every Teams client renders. */
 export interface AdaptiveCard {
@@ -154,8 +155,21 @@ function card(body: unknown[], actions: unknown[] = []): AdaptiveCard {
   };
 }
 
+/** Our own words: TextBlocks render markdown in Teams, so outside text never goes here unescaped. */
 function textBlock(text: string, style: Record<string, unknown> = {}) {
   return { type: "TextBlock", text, wrap: true, ...style };
+}
+
+/**
+ * Outside text (names, titles, error messages) shown as it is: a TextRun of a RichTextBlock does
+ * not render markdown, so `[x](url)` stays text. `run` styles the text, `block` places it.
+ */
+function plainText(text: string, run: Record<string, unknown> = {}, block: Record<string, unknown> = {}) {
+  return {
+    type: "RichTextBlock",
+    inlines: [{ type: "TextRun", text: terminalText(text), ...run }],
+    ...block,
+  };
 }
 
 function heading(text: string) {
@@ -168,10 +182,20 @@ function factSet(facts: Fact[]) {
   return { type: "FactSet", facts: facts.map(([title, value]) => ({ title, value })) };
 }
 
-/** A fact cut to the fact limit (titles too: stats keys come from the alert). */
+/**
+ * A fact cut to the fact limit (titles too: stats keys come from the alert). Teams renders
+ * markdown in fact titles and values, so both are escaped.
+ */
 function fact(title: string, value: string, limits: Limits): Fact {
-  return [clip(title, limits.fact), clip(value, limits.fact)];
+  return [escapeMarkdown(clip(title, limits.fact)), escapeMarkdown(clip(value, limits.fact))];
 }
+
+/** A fact whose value mixes our words with outside text the caller has escaped. */
+function composedFact(title: string, value: string): Fact {
+  return [title, value];
+}
+
+const md = (text: string, max: number) => escapeMarkdown(clip(text, max));
 
 function openUrl(title: string, url: string) {
   return { type: "Action.OpenUrl", title, url };
@@ -189,16 +213,16 @@ function titleBlock(text: string, alert: AlertMessage) {
 function header(alert: AlertMessage, limits: Limits): unknown[] {
   return [
     titleBlock(`${alert.severity.toUpperCase()} · ${KIND_LABEL[alert.kind]}`, alert),
-    textBlock(clip(alert.title, limits.text), { spacing: "Small" }),
+    plainText(clip(alert.title, limits.text), {}, { spacing: "Small" }),
   ];
 }
 
 function footer(alert: AlertMessage, limits: Limits) {
-  return textBlock(`Scan ${clip(alert.scanId, limits.fact)} · ${formatTime(alert.createdAt)}`, {
-    size: "Small",
-    isSubtle: true,
-    spacing: "Medium",
-  });
+  return plainText(
+    `Scan ${clip(alert.scanId, limits.fact)} · ${formatTime(alert.createdAt)}`,
+    { size: "Small", isSubtle: true },
+    { spacing: "Medium" },
+  );
 }
 
 function findingCard(alert: AlertMessage, options: CardOptions, limits: Limits): AdaptiveCard {
@@ -218,7 +242,7 @@ function findingCard(alert: AlertMessage, options: CardOptions, limits: Limits):
 
 function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
   const allowlist = finding.allowlistEntryId
-    ? `${finding.status} (entry ${finding.allowlistEntryId})`
+    ? `${finding.status} (entry ${md(finding.allowlistEntryId, limits.fact)})`
     : `${finding.status} (no allowlist entry)`;
   const risks = finding.riskFactors.length > 0 ? finding.riskFactors.join(", ") : "none";
   return [
@@ -227,20 +251,19 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
     fact("Local subscription", finding.localSubscriptionId, limits),
     fact("Remote VNet", nameOf(finding.remoteVnetId), limits),
     fact("Remote subscription", finding.remoteSubscriptionId || "unknown", limits),
-    fact("Remote tenant", remoteTenant(finding), limits),
+    composedFact("Remote tenant", remoteTenant(finding, limits)),
     fact("Peering state", finding.peeringState, limits),
     fact("Risk factors", risks, limits),
-    ["Remote prefixes", clipList(finding.remoteAddressPrefixes, limits.list) || "none"],
-    fact("Allowlist", allowlist, limits),
+    ["Remote prefixes", escapeMarkdown(clipList(finding.remoteAddressPrefixes, limits.list)) || "none"],
+    composedFact("Allowlist", allowlist),
     fact("First seen", formatTime(finding.firstSeen), limits),
   ];
 }
 
-function remoteTenant(finding: FindingAlert): string {
+function remoteTenant(finding: FindingAlert, limits: Limits): string {
   if (finding.remoteTenantId === null) return "unresolved";
-  return finding.remoteTenantName
-    ? `${finding.remoteTenantName} (${finding.remoteTenantId})`
-    : finding.remoteTenantId;
+  const id = md(finding.remoteTenantId, limits.fact);
+  return finding.remoteTenantName ? `${md(finding.remoteTenantName, limits.fact)} (${id})` : id;
 }
 
 function entrySection(alert: AlertMessage, limits: Limits): unknown[] {
@@ -267,7 +290,9 @@ function scanSection(alert: AlertMessage, limits: Limits): unknown[] {
   if (errors.length > 0) {
     section.push(heading(`Errors (${errors.length})`));
     for (const error of errors.slice(0, limits.errors)) {
-      section.push(textBlock(clip(`${error.source}: ${error.message}`, limits.text), { spacing: "Small" }));
+      section.push(
+        plainText(clip(`${error.source}: ${error.message}`, limits.text), {}, { spacing: "Small" }),
+      );
     }
     if (errors.length > limits.errors) section.push(moreNote(errors.length - limits.errors));
   }
@@ -284,7 +309,7 @@ function scanSection(alert: AlertMessage, limits: Limits): unknown[] {
 function digestHeader(alert: AlertMessage, limits: Limits): unknown[] {
   const total = alert.digest?.total ?? 0;
   const noun = total === 1 ? "alert" : "alerts";
-  return [titleBlock(`${total} ${noun} from scan ${clip(alert.scanId, limits.fact)}`, alert)];
+  return [titleBlock(`${total} ${noun} from scan ${md(alert.scanId, limits.fact)}`, alert)];
 }
 
 function digestSection(alert: AlertMessage, limits: Limits): unknown[] {
@@ -322,7 +347,7 @@ function digestRow(item: DigestItem, limits: Limits, first: boolean) {
         width: "stretch",
         items: [
           textBlock(KIND_LABEL[item.kind], { weight: "Bolder", size: "Small" }),
-          textBlock(clip(item.text, limits.text), { size: "Small", spacing: "None" }),
+          plainText(clip(item.text, limits.text), { size: "Small" }, { spacing: "None" }),
         ],
       },
     ],
@@ -337,8 +362,8 @@ function moreNote(count: number) {
 function fallbackCard(alert: AlertMessage): AdaptiveCard {
   return card([
     titleBlock(`${alert.severity.toUpperCase()} · ${KIND_LABEL[alert.kind]}`, alert),
-    textBlock(clip(alert.title, 80)),
-    textBlock(`This alert is too large to show in Teams; see scan ${clip(alert.scanId, 80)}.`, {
+    plainText(clip(alert.title, 80)),
+    plainText(`This alert is too large to show in Teams; see scan ${clip(alert.scanId, 80)}.`, {
       isSubtle: true,
     }),
   ]);

@@ -10,6 +10,7 @@ import { alertCard, teamsPayload } from "./card";
 import { POISON_QUEUE } from "./emit";
 import { alertMessageSchema, atLeast, type AlertMessage } from "./message";
 import { postJson } from "./post";
+import { WebhookRefusedError } from "./webhook-guard";
 
 export interface Destination {
   name: "teams" | "webhook";
@@ -47,15 +48,21 @@ export function forDestination(alert: AlertMessage, destination: Destination): A
 }
 
 export const SIGNATURE_HEADER = "x-signature-256";
+export const SIGNATURE_TIMESTAMP_HEADER = "x-signature-timestamp";
 
-/** HMAC-SHA256 of the exact body, as `sha256=<hex>`: receivers recompute it with the shared secret. */
-export const signature = (secret: string, body: string) =>
-  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+/**
+ * HMAC-SHA256 of `${timestamp}.${body}`, as `sha256=<hex>`: receivers recompute it with the shared
+ * secret (examples/verify-webhook-signature.js) and refuse old timestamps, so a captured request
+ * cannot be replayed later. `timestamp` is Unix time in seconds.
+ */
+export const signature = (secret: string, timestamp: string, body: string) =>
+  `sha256=${createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")}`;
 
 export function requestFor(
   alert: AlertMessage,
   destination: Destination,
   config: Config,
+  now: Date = new Date(),
 ): { body: string; headers: Record<string, string> } {
   if (destination.name === "teams") {
     return {
@@ -64,12 +71,18 @@ export function requestFor(
     };
   }
   const body = JSON.stringify(alert);
+  const timestamp = String(Math.floor(now.getTime() / 1000));
   return {
     body,
     headers: {
       "x-alert-kind": alert.kind,
       "x-idempotency-key": alert.idempotencyKey,
-      ...(destination.secret ? { [SIGNATURE_HEADER]: signature(destination.secret, body) } : {}),
+      ...(destination.secret
+        ? {
+            [SIGNATURE_TIMESTAMP_HEADER]: timestamp,
+            [SIGNATURE_HEADER]: signature(destination.secret, timestamp, body),
+          }
+        : {}),
     },
   };
 }
@@ -88,6 +101,8 @@ export interface DispatchDeps {
   sleep?: (ms: number) => Promise<void>;
   /** First wait between tries when the receiver gives no Retry-After; doubles each try. */
   backoffMs?: number;
+  /** Resolves webhook host names (tests stand in for DNS). */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 export interface DispatchResult {
@@ -113,14 +128,22 @@ async function post(alert: AlertMessage, destination: Destination, deps: Dispatc
         headers,
         timeoutMs: deps.config.ALERT_TIMEOUT_SECONDS * 1000,
         ...(deps.agent ? { agent: deps.agent } : {}),
+        guard: {
+          allowedHosts: deps.config.ALERT_ALLOWED_HOSTS,
+          allowPrivateAddresses: deps.config.ALERT_ALLOW_PRIVATE_ADDRESSES,
+          ...(deps.resolve ? { resolve: deps.resolve } : {}),
+        },
       });
       if (result.status >= 200 && result.status < 300) return { ok: true };
-      reason = `HTTP ${result.status}${result.body ? `: ${result.body.slice(0, 200)}` : ""}`;
+      // The receiver's answer body is not logged: it is the receiver's text, and may echo secrets.
+      reason = `HTTP ${result.status}`;
       const retryable = result.status === 408 || result.status === 429 || result.status >= 500;
       if (!retryable) return { ok: false, permanent: true, reason };
       wait = result.retryAfterMs;
     } catch (error) {
       reason = errorMessage(error);
+      // A refused host or address is configuration, not an outage: trying again changes nothing.
+      if (error instanceof WebhookRefusedError) return { ok: false, permanent: true, reason };
     }
     deps.log("warn", "alert-post-failed", {
       destination: destination.name,

@@ -1,11 +1,11 @@
 import { request, type Agent } from "node:https";
+import type { LookupAddress } from "node:dns";
+import { checkedAddress, type SendGuard } from "./webhook-guard";
 
 export interface PostResult {
   status: number;
   /** From Retry-After (seconds or an HTTP date), when the receiver sent one. */
   retryAfterMs?: number;
-  /** The start of the receiver's answer, for the log (never the URL). */
-  body: string;
 }
 
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
@@ -16,16 +16,25 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 }
 
 /**
- * POSTs JSON over https and reports the answer. Redirects are not followed (a 3xx is just an
- * answer); the URL never appears in errors, since webhook URLs carry their own credentials.
+ * POSTs JSON over https and reports the answer. The host and the address it resolves to are
+ * checked first (`guard`, see webhook-guard.ts) and the connection goes to that checked address.
+ * Redirects are not followed (a 3xx is just an answer); the URL never appears in errors, since
+ * webhook URLs carry their own credentials.
  */
-export function postJson(
+export async function postJson(
   url: string,
   body: string,
-  options: { headers?: Record<string, string>; timeoutMs: number; agent?: Agent },
+  options: { headers?: Record<string, string>; timeoutMs: number; agent?: Agent; guard: SendGuard },
 ): Promise<PostResult> {
   const target = new URL(url);
-  if (target.protocol !== "https:") return Promise.reject(new Error("Webhook URLs must use https."));
+  if (target.protocol !== "https:") throw new Error("Webhook URLs must use https.");
+  const { address, family } = await checkedAddress(target, options.guard);
+  // Connect to the address just checked, not to whatever a second DNS lookup would say.
+  const pinned = (
+    _host: string,
+    lookupOptions: { all?: boolean },
+    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => (lookupOptions.all ? callback(null, [{ address, family }]) : callback(null, address, family));
   return new Promise((resolve, reject) => {
     const req = request(
       target,
@@ -37,19 +46,16 @@ export function postJson(
           ...options.headers,
         },
         timeout: options.timeoutMs,
+        lookup: pinned as never,
         ...(options.agent ? { agent: options.agent } : {}),
       },
       (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          if (text.length < 500) text += chunk;
-        });
+        // Only the status counts; the body is read and dropped, never kept or logged.
+        res.resume();
         res.on("end", () => {
           const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
           resolve({
             status: res.statusCode ?? 0,
-            body: text.slice(0, 500),
             ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
           });
         });

@@ -1,10 +1,24 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { PRINTABLE, PRINTABLE_MESSAGE, printableText } from "../text";
 import { GUID_PATTERN } from "../validation";
 
 const ARM_ID = /^\/subscriptions\/[^/]+(\/.+)?$/i;
 const VNET_ID =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+$/i;
+
+/**
+ * Longest value of each text field, in characters (documented in the README). 100 entries at
+ * these lengths stay far below Table Storage's limits: 64 KiB a property, 1 MiB an entity.
+ */
+export const ENTRY_LIMITS = { owner: 256, reason: 1024, ticket: 128, resourceId: 1024 } as const;
+
+const resourceId = (pattern: RegExp, message: string) =>
+  z
+    .string()
+    .max(ENTRY_LIMITS.resourceId, `must be at most ${ENTRY_LIMITS.resourceId} characters`)
+    .regex(PRINTABLE, PRINTABLE_MESSAGE)
+    .regex(pattern, message);
 
 const isoDate = z
   .string()
@@ -26,16 +40,14 @@ export const allowlistEntryInputSchema = z
       .optional(),
     tenantId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
     subscriptionId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
-    remoteVnetId: z.string().regex(VNET_ID, "must be a virtual network resource id").optional(),
-    localScope: z
-      .string()
-      .regex(ARM_ID, "must be a resource id prefix starting with /subscriptions/")
+    remoteVnetId: resourceId(VNET_ID, "must be a virtual network resource id").optional(),
+    localScope: resourceId(ARM_ID, "must be a resource id prefix starting with /subscriptions/")
       .transform((s) => s.replace(/\/+$/, ""))
       .optional(),
     expiresOn: isoDate.optional(),
-    owner: z.string().trim().min(1, "is required"),
-    reason: z.string().trim().min(1, "is required"),
-    ticket: z.string().trim().min(1).optional(),
+    owner: printableText(ENTRY_LIMITS.owner),
+    reason: printableText(ENTRY_LIMITS.reason),
+    ticket: printableText(ENTRY_LIMITS.ticket).optional(),
   })
   .superRefine((entry, ctx) => {
     const keys = MATCH_KEYS.filter((key) => entry[key] !== undefined);

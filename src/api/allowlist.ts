@@ -1,16 +1,29 @@
 import { allowlistEntryInputSchema } from "../allowlist/entry";
 import { AllowlistStore } from "../store/allowlist-store";
 import type { ApiDeps } from "./deps";
-import { ApiError, methodNotAllowed, parseBody, type ApiRequest, type ApiResponse } from "./http";
-import { requireRole } from "./principal";
+import {
+  ApiError,
+  methodNotAllowed,
+  NO_QUERY,
+  parseBody,
+  parseQuery,
+  type ApiRequest,
+  type ApiResponse,
+} from "./http";
+import { requireWriter, type WriteAuthorisation } from "./principal";
 
 export const WRITE_ROLE = "Allowlist.Write";
 const ENTRY_ID = /^[a-z0-9-]{1,64}$/;
 
 /** `GET /api/allowlist`, and `GET`, `PUT`, `DELETE /api/allowlist/{id}`: the stored allowlist, entry by entry. */
 export async function allowlistApi(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+  parseQuery(NO_QUERY, request.query);
   const store = new AllowlistStore(deps.storage);
   const id = request.params.id;
+  const auth: WriteAuthorisation = {
+    mode: deps.config.ALLOWLIST_WRITE_AUTH,
+    platform: deps.appServiceAuth ?? { state: "off", reason: "App Service Authentication is off" },
+  };
   if (!id) {
     if (request.method !== "GET") throw methodNotAllowed(request, ["GET"]);
     return { status: 200, body: { entries: await store.list() } };
@@ -30,7 +43,7 @@ export async function allowlistApi(request: ApiRequest, deps: ApiDeps): Promise<
       return { status: 200, body: entry };
     }
     case "PUT": {
-      const caller = requireRole(request, WRITE_ROLE);
+      const caller = requireWriter(request, WRITE_ROLE, auth);
       const body = parseBody(allowlistEntryInputSchema, request);
       if (body.id !== undefined && body.id !== id) {
         throw new ApiError(400, "Bad request", `The body's id '${body.id}' differs from the path's '${id}'.`);
@@ -39,7 +52,7 @@ export async function allowlistApi(request: ApiRequest, deps: ApiDeps): Promise<
       return { status: result.added > 0 ? 201 : 200, body: await find() };
     }
     case "DELETE": {
-      const caller = requireRole(request, WRITE_ROLE);
+      const caller = requireWriter(request, WRITE_ROLE, auth);
       if (!(await store.remove(id, caller.name)))
         throw new ApiError(404, "Not found", `The allowlist has no entry '${id}'.`);
       return { status: 204 };

@@ -2,6 +2,7 @@ import type { AzureConnection } from "../azure/connection";
 import type { Config } from "../config";
 import type { Logger } from "../log";
 import type { Storage } from "../store/storage";
+import type { AppServiceAuth } from "./principal";
 
 /** What the API routes work with. */
 export interface ApiDeps {
@@ -9,4 +10,6 @@ export interface ApiDeps {
   storage: Storage;
   connection: AzureConnection;
   log: Logger;
+  /** Absent counts as off: allowlist writes under ALLOWLIST_WRITE_AUTH=role are then refused. */
+  appServiceAuth?: AppServiceAuth;
 }

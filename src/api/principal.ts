@@ -1,6 +1,12 @@
 import { z } from "zod";
+import { cleanText, MAX_NAME_LENGTH } from "../text";
 import { ApiError, type ApiRequest } from "./http";
 
+/**
+ * Only the claim types Entra ID and App Service Authentication use. The principal's own
+ * `role_typ` and `name_typ` are ignored: whoever could write the header could otherwise choose
+ * which claim counts as a role.
+ */
 const ROLE_CLAIMS = ["roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"];
 const NAME_CLAIMS = [
   "name",
@@ -9,22 +15,71 @@ const NAME_CLAIMS = [
 ];
 
 const principalSchema = z.object({
-  claims: z.array(z.object({ typ: z.string(), val: z.string() })),
-  name_typ: z.string().optional(),
-  role_typ: z.string().optional(),
+  claims: z.array(z.object({ typ: z.string(), val: z.string() })).min(1),
 });
 
 export interface Caller {
-  /** Whether App Service Authentication vouched for the caller (x-ms-client-principal was sent). */
-  authenticated: boolean;
   name: string;
   roles: string[];
 }
 
-/** The caller as App Service Authentication describes it in the base64 JSON of x-ms-client-principal. */
-export function callerOf(request: ApiRequest): Caller {
-  const header = request.header("x-ms-client-principal");
-  if (!header) return { authenticated: false, name: "api (function key)", roles: [] };
+/** How allowlist writes are authorised (setting ALLOWLIST_WRITE_AUTH). */
+export type WriteAuth = "role" | "function-key";
+
+/**
+ * What the platform's own app settings say of App Service Authentication
+ * (learn.microsoft.com/azure/app-service/reference-app-settings, "Authentication &
+ * authorization"): `WEBSITE_AUTH_ENABLED` is injected read-only when it is on, and
+ * `WEBSITE_AUTH_V2_CONFIG_JSON` carries the v2 configuration (`globalValidation`), or the classic
+ * `WEBSITE_AUTH_UNAUTHENTICATED_ACTION` does. Only "required" means every request reaching the
+ * app was authenticated, so that `x-ms-client-principal` came from the platform, not the caller.
+ */
+export interface AppServiceAuth {
+  state: "required" | "anonymous-allowed" | "off";
+  /** Which settings said so, for the log and the refusal. */
+  reason: string;
+}
+
+/** v2's UnauthenticatedClientActionV2 as the platform serialises it: a name or its enum number. */
+const ALLOW_ANONYMOUS = new Set(["allowanonymous", "1"]);
+
+export function appServiceAuthOf(env: Record<string, string | undefined>): AppServiceAuth {
+  if (env.WEBSITE_AUTH_ENABLED?.trim().toLowerCase() !== "true") {
+    return { state: "off", reason: "WEBSITE_AUTH_ENABLED is not True: App Service Authentication is off" };
+  }
+  let v2: { globalValidation?: { requireAuthentication?: unknown; unauthenticatedClientAction?: unknown } } =
+    {};
+  try {
+    v2 = JSON.parse(env.WEBSITE_AUTH_V2_CONFIG_JSON?.trim() || "{}") as typeof v2;
+  } catch {
+    return { state: "off", reason: "WEBSITE_AUTH_V2_CONFIG_JSON is not JSON" };
+  }
+  const validation = v2?.globalValidation;
+  if (validation) {
+    // v2: requireAuthentication decides; the action says what happens to the unauthenticated.
+    const action = String(validation.unauthenticatedClientAction ?? "").toLowerCase();
+    return validation.requireAuthentication === true && !ALLOW_ANONYMOUS.has(action)
+      ? { state: "required", reason: "App Service Authentication requires authentication" }
+      : {
+          state: "anonymous-allowed",
+          reason:
+            "App Service Authentication lets unauthenticated requests through (requireAuthentication is not true)",
+        };
+  }
+  // Classic (v1) configuration.
+  const action = env.WEBSITE_AUTH_UNAUTHENTICATED_ACTION?.trim().toLowerCase() ?? "";
+  return action !== "" && !ALLOW_ANONYMOUS.has(action)
+    ? { state: "required", reason: "App Service Authentication requires authentication" }
+    : {
+        state: "anonymous-allowed",
+        reason: "App Service Authentication lets unauthenticated requests through (AllowAnonymous)",
+      };
+}
+
+/** The caller App Service Authentication describes in the base64 JSON of x-ms-client-principal, or none. */
+export function callerOf(request: ApiRequest): Caller | undefined {
+  const header = request.header("x-ms-client-principal")?.trim();
+  if (!header) return undefined;
   let parsed;
   try {
     parsed = principalSchema.parse(JSON.parse(Buffer.from(header, "base64").toString("utf8")));
@@ -32,21 +87,46 @@ export function callerOf(request: ApiRequest): Caller {
     throw new ApiError(401, "Unauthorized", "The x-ms-client-principal header could not be read.");
   }
   const values = (types: string[]) => parsed.claims.filter((c) => types.includes(c.typ)).map((c) => c.val);
+  const name = values(NAME_CLAIMS).find((v) => v.trim() !== "");
   return {
-    authenticated: true,
-    name:
-      values([...(parsed.name_typ ? [parsed.name_typ] : []), ...NAME_CLAIMS])[0] ?? "authenticated caller",
-    roles: values([...(parsed.role_typ ? [parsed.role_typ] : []), ...ROLE_CLAIMS]),
+    name: name ? cleanText(name.trim(), MAX_NAME_LENGTH) : "authenticated caller",
+    roles: values(ROLE_CLAIMS),
   };
 }
 
+export interface WriteAuthorisation {
+  mode: WriteAuth;
+  platform: AppServiceAuth;
+}
+
 /**
- * Behind App Service Authentication a write needs the app role; without it the function key
- * is what protects the endpoint.
+ * Who may change the allowlist, failing closed. `role`: a principal from App Service
+ * Authentication carrying `role`, and only while the platform requires authentication (else the
+ * header could be forged). `function-key`: the function key the host checked is enough.
  */
-export function requireRole(request: ApiRequest, role: string): Caller {
+export function requireWriter(request: ApiRequest, role: string, auth: WriteAuthorisation): Caller {
+  const trusted = auth.platform.state === "required";
+  if (auth.mode === "function-key") {
+    const caller = trusted ? callerOf(request) : undefined;
+    return caller ?? { name: "api (function key)", roles: [] };
+  }
   const caller = callerOf(request);
-  if (caller.authenticated && !caller.roles.includes(role)) {
+  if (!caller) {
+    throw new ApiError(
+      401,
+      "Unauthorized",
+      `Changing the allowlist needs a signed-in caller with the app role '${role}' (ALLOWLIST_WRITE_AUTH=role); the request carried no x-ms-client-principal.`,
+    );
+  }
+  if (!trusted) {
+    throw new ApiError(
+      503,
+      "Allowlist writes are off",
+      `ALLOWLIST_WRITE_AUTH is role, but ${auth.platform.reason}, so the caller cannot be trusted. ` +
+        `Turn on App Service Authentication with "require authentication", or set ALLOWLIST_WRITE_AUTH=function-key.`,
+    );
+  }
+  if (!caller.roles.includes(role)) {
     throw new ApiError(
       403,
       "Forbidden",
@@ -54,4 +134,19 @@ export function requireRole(request: ApiRequest, role: string): Caller {
     );
   }
   return caller;
+}
+
+/**
+ * What the app says at start when allowlist writes will be refused: ALLOWLIST_WRITE_AUTH is role,
+ * but the platform does not require authentication. Undefined when writes can work.
+ */
+export function allowlistWritesWarning(
+  mode: WriteAuth,
+  platform: AppServiceAuth | undefined,
+): string | undefined {
+  if (mode !== "role" || platform?.state === "required") return undefined;
+  return (
+    `ALLOWLIST_WRITE_AUTH is role, but ${platform?.reason ?? "App Service Authentication is off"}: ` +
+    `PUT and DELETE /api/allowlist are refused until authentication is required, or ALLOWLIST_WRITE_AUTH is function-key.`
+  );
 }

@@ -6,7 +6,16 @@ import { ScanLease } from "../store/scan-lease";
 import { ScanRunsStore } from "../store/scan-runs";
 import { GUID_PATTERN } from "../validation";
 import type { ApiDeps } from "./deps";
-import { ApiError, methodNotAllowed, parseBody, parseQuery, type ApiRequest, type ApiResponse } from "./http";
+import {
+  ApiError,
+  methodNotAllowed,
+  NO_QUERY,
+  parseBody,
+  parseQuery,
+  queryInteger,
+  type ApiRequest,
+  type ApiResponse,
+} from "./http";
 
 const scanRequestSchema = z.strictObject({
   scope: z
@@ -21,7 +30,7 @@ const scanRequestSchema = z.strictObject({
   dryRun: z.boolean().optional(),
 });
 
-const listQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+const listQuerySchema = z.strictObject({ limit: queryInteger(1, 100).default(20) });
 
 const SCAN_ID = /^[\w.-]{1,80}$/;
 const location = (scanId: string) => `/api/scans/${scanId}`;
@@ -83,6 +92,7 @@ async function getScan(scanId: string, deps: ApiDeps): Promise<ApiResponse> {
 
 export async function scansApi(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   const id = request.params.id;
+  if (!(request.method === "GET" && !id)) parseQuery(NO_QUERY, request.query);
   if (request.method === "POST" && !id) return startScan(request, deps);
   if (request.method === "GET" && id) return getScan(id, deps);
   if (request.method === "GET") {

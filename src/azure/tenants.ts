@@ -1,5 +1,6 @@
 import { errorMessage } from "../errors";
 import type { Logger } from "../log";
+import { cleanText, MAX_NAME_LENGTH } from "../text";
 import { GUID_PATTERN } from "../validation";
 import type { AzureConnection } from "./connection";
 import type { AzureGet } from "./http";
@@ -41,10 +42,14 @@ export class TenantResolver {
     return this.cached(`subscription:${key}`, () => this.askArm(subscriptionId));
   }
 
-  /** The tenant's display name from Microsoft Graph, or null where Graph does not say. */
+  /**
+   * The tenant's display name from Microsoft Graph, or null where Graph does not say. That tenant's
+   * administrator writes it: it is cleaned here, where it enters, also when it comes from the cache.
+   */
   async tenantName(tenantId: string): Promise<string | null> {
     if (!this.options.namesFromGraph || this.graphDenied) return null;
-    return this.cached(`tenant-name:${tenantId.toLowerCase()}`, () => this.askGraph(tenantId));
+    const name = await this.cached(`tenant-name:${tenantId.toLowerCase()}`, () => this.askGraph(tenantId));
+    return name === null ? null : cleanText(name, MAX_NAME_LENGTH);
   }
 
   /** Looks up through the cache; a lookup that failed (rather than found nothing) is not cached. */

@@ -2,6 +2,7 @@ import { parseResourceId } from "../azure/resource-id";
 import type { ScanReport } from "../scan/report";
 import type { PeeringFinding } from "../scanners/peering/finding";
 import { deletePeeringCommand } from "../scanners/peering/metadata";
+import { codeSpan, csvCell, escapeMarkdown, terminalText } from "../text";
 import { paint, renderTable, type Column, type Style } from "./table";
 
 export const FORMATS = ["table", "json", "csv", "markdown"] as const;
@@ -53,7 +54,7 @@ function table(report: ScanReport, color: boolean): string {
       ? [...renderTable(report.findings, COLUMNS, color), ""]
       : ["No cross-tenant peerings found."];
   for (const error of report.errors)
-    out.push(paint("red", `error (${error.source}): ${error.message}`, color));
+    out.push(paint("red", terminalText(`error (${error.source}): ${error.message}`), color));
   out.push(summaryLine(report));
   return out.join("\n") + "\n";
 }
@@ -82,29 +83,31 @@ const CSV_FIELDS = [
   "summary",
 ] as const satisfies readonly (keyof PeeringFinding)[];
 
-const csvCell = (value: unknown) => {
-  const text = Array.isArray(value) ? value.join(";") : value === null ? "" : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
+const csvValue = (value: unknown) =>
+  csvCell(Array.isArray(value) ? value.join(";") : value === null ? "" : String(value));
 
+/** Every data cell quoted and defused against formulas (src/text.ts); the header is our own words. */
 function csv(report: ScanReport): string {
-  const rows = report.findings.map((f) => CSV_FIELDS.map((k) => csvCell(f[k])).join(","));
+  const rows = report.findings.map((f) => CSV_FIELDS.map((k) => csvValue(f[k])).join(","));
   return [CSV_FIELDS.join(","), ...rows].join("\r\n") + "\r\n";
 }
 
-const mdCell = (text: string) => text.replace(/\|/g, "\\|");
-
 function markdown(report: ScanReport): string {
   const out = [
-    `# Cross-tenant peering scan ${report.scanId}`,
+    `# Cross-tenant peering scan ${escapeMarkdown(report.scanId)}`,
     "",
-    `Home tenant \`${report.homeTenantId}\`, ${report.startedAt} to ${report.finishedAt}.`,
+    `Home tenant ${codeSpan(report.homeTenantId)}, ${report.startedAt} to ${report.finishedAt}.`,
     "",
     summaryLine(report),
     "",
   ];
   if (report.errors.length > 0) {
-    out.push("## Errors", "", ...report.errors.map((e) => `- **${e.source}**: ${mdCell(e.message)}`), "");
+    out.push(
+      "## Errors",
+      "",
+      ...report.errors.map((e) => `- **${escapeMarkdown(e.source)}**: ${escapeMarkdown(e.message)}`),
+      "",
+    );
   }
   if (report.findings.length > 0) {
     out.push(
@@ -112,13 +115,14 @@ function markdown(report: ScanReport): string {
       "",
       `| ${COLUMNS.map((c) => c.title.toLowerCase()).join(" | ")} |`,
       `|${COLUMNS.map(() => " --- |").join("")}`,
-      ...report.findings.map((f) => `| ${COLUMNS.map((c) => mdCell(c.cell(f))).join(" | ")} |`),
+      ...report.findings.map((f) => `| ${COLUMNS.map((c) => escapeMarkdown(c.cell(f))).join(" | ")} |`),
       "",
     );
     const toFix = report.findings.filter((f) => f.status !== "allowed");
     if (toFix.length > 0) {
       out.push("## What to do", "");
-      for (const f of toFix) out.push(`- ${mdCell(f.summary)}`, `  \`${deletePeeringCommand(f)}\``);
+      for (const f of toFix)
+        out.push(`- ${escapeMarkdown(f.summary)}`, `  ${codeSpan(deletePeeringCommand(f))}`);
       out.push("");
     }
   }

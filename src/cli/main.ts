@@ -19,6 +19,7 @@ import { readEstateFile } from "../sandbox/estate";
 import { startSandbox } from "../sandbox/server";
 import { FORMATS, formatReport, type Format } from "./format";
 import { EXIT, type CliIo } from "./io";
+import { terminalText } from "../text";
 
 const USAGE = `Usage: cross-tenant-scanner <command> [options]
 
@@ -29,7 +30,8 @@ Commands:
   allowlist export         Print the stored allowlist as YAML (--format json for JSON).
   allowlist list           Show the stored allowlist, expiry highlighted.
   findings [--status S]    Stored findings (S: new, open, allowed, expired-exception, resolved).
-  alerts replay-poison     Move alerts that could not be delivered back to the alerts queue.
+  alerts replay-poison     Move alerts that could not be delivered back to the alerts queue, each at
+                           most once a run (--max N: at most N); messages that are not alerts stay.
 
 Options of scan:
   --allowlist FILE         Judge peerings against this allowlist file (JSON or YAML), not the stored one.
@@ -75,7 +77,10 @@ function stderrLogger(io: CliIo): Logger {
     const details = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    io.stderr(`${level === "info" ? "" : `${level}: `}${event}${details ? ` ${details}` : ""}\n`);
+    // Fields can hold outside text (names in error messages): no terminal controls get through.
+    io.stderr(
+      terminalText(`${level === "info" ? "" : `${level}: `}${event}${details ? ` ${details}` : ""}`) + "\n",
+    );
   };
 }
 
@@ -136,14 +141,24 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+const REPLAY_USAGE = "Usage: cross-tenant-scanner alerts replay-poison [--max N]";
+
 async function alertsCommand(args: string[], io: CliIo, storage: Storage): Promise<number> {
-  if (args.length !== 1 || args[0] !== "replay-poison") {
-    throw new InputError("Usage: cross-tenant-scanner alerts replay-poison");
+  const [subcommand, ...rest] = args;
+  if (subcommand !== "replay-poison") throw new InputError(REPLAY_USAGE);
+  const { values } = parseArgs({ args: rest, options: { max: { type: "string" } }, strict: true });
+  if (values.max !== undefined && !/^[1-9]\d{0,8}$/.test(values.max)) {
+    throw new InputError(`--max must be a whole number of at least 1, not "${values.max}".\n${REPLAY_USAGE}`);
   }
-  const moved = await replayPoison(storage);
+  const result = await replayPoison(storage, values.max ? { max: Number(values.max) } : {});
+  const skipped = result.invalid.length + result.failedAgain + result.notLookedAt;
   io.stderr(
-    `Moved ${moved} message(s) from alerts-poison back to the alerts queue in ${storage.describe}.\n`,
+    `Moved ${result.moved} message(s) from alerts-poison back to the alerts queue in ${storage.describe}; ` +
+      `skipped ${skipped}: ${result.invalid.length} not alert messages, ${result.failedAgain} failed again during this run, ` +
+      `${result.notLookedAt} not looked at (--max, or not there at the start). Skipped messages stay in alerts-poison.\n`,
   );
+  for (const { messageId, reason } of result.invalid)
+    io.stderr(`  not replayed: message ${messageId}: ${reason}\n`);
   return EXIT.ok;
 }
 
@@ -174,7 +189,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     throw new InputError(`Unknown command "${command}". Run 'cross-tenant-scanner help' for the commands.`);
   } catch (error) {
     if (error instanceof InputError || isParseArgsError(error)) {
-      io.stderr(`error: ${error.message}\n`);
+      io.stderr(`error: ${terminalText(error.message, true)}\n`);
       return EXIT.usage;
     }
     if (
@@ -186,7 +201,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       );
       return EXIT.incomplete;
     }
-    io.stderr(`error: the scan failed: ${errorMessage(error)}\n`);
+    io.stderr(`error: the scan failed: ${terminalText(errorMessage(error), true)}\n`);
     return EXIT.incomplete;
   }
 }

@@ -1,4 +1,5 @@
 import { styleText } from "node:util";
+import { terminalText } from "../text";
 
 export type Style = Parameters<typeof styleText>[0];
 
@@ -12,9 +13,9 @@ export interface Column<T> {
 export const paint = (style: Style | undefined, text: string, color: boolean) =>
   color && style ? styleText(style, text, { validateStream: false }) : text;
 
-/** Aligned columns for people: a bold header, then one line per row. */
+/** Aligned columns for people: a bold header, then one line per row; cells never carry terminal controls. */
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], color: boolean): string[] {
-  const cells = rows.map((row) => columns.map((c) => c.cell(row)));
+  const cells = rows.map((row) => columns.map((c) => terminalText(c.cell(row))));
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((r) => r[i]!.length)));
   const line = (values: string[], styles: (Style | undefined)[]) =>
     values

@@ -2,7 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { allowlistApi } from "../api/allowlist";
 import type { ApiDeps } from "../api/deps";
 import { findingsApi } from "../api/findings";
-import { answer, MAX_BODY_BYTES, problem, type ApiRequest, type ApiResponse } from "../api/http";
+import { answer, MAX_BODY_BYTES, problem, serverFault, type ApiRequest, type ApiResponse } from "../api/http";
 import { scansApi } from "../api/scans";
 import { contextLogger, runtime } from "./runtime";
 
@@ -33,7 +33,14 @@ function httpHandler(route: Route) {
       header: (name) => request.headers.get(name),
       body,
     };
-    return toHttp(await answer(() => route(apiRequest, { ...runtime(), log }), log));
+    let deps: ApiDeps;
+    try {
+      deps = { ...runtime(), log };
+    } catch (error) {
+      // A misconfigured app is our fault, not the caller's: a 500, with the setting's name in the log only.
+      return toHttp(serverFault(error, log));
+    }
+    return toHttp(await answer(() => route(apiRequest, deps), log));
   };
 }
 

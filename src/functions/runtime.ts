@@ -5,6 +5,7 @@ import { loadConfig, type Config } from "../config";
 import { InputError } from "../errors";
 import type { Logger } from "../log";
 import { storageFromEnv, type Storage } from "../store/storage";
+import { allowlistWritesWarning, appServiceAuthOf, type AppServiceAuth } from "../api/principal";
 
 /** What the functions work with: settings, the storage account and the way to Azure. */
 export interface Runtime {
@@ -13,6 +14,8 @@ export interface Runtime {
   connection: AzureConnection;
   /** https agent for webhooks; the demo's trusts its local sink. */
   agent?: Agent;
+  /** What the platform's app settings say of App Service Authentication; absent counts as off. */
+  appServiceAuth?: AppServiceAuth;
 }
 
 let current: Runtime | undefined;
@@ -25,7 +28,12 @@ function fromEnvironment(): Runtime {
       "AzureWebJobsStorage is not set: the functions keep their state in that storage account.",
     );
   }
-  return { config, storage, connection: liveConnection(config) };
+  return {
+    config,
+    storage,
+    connection: liveConnection(config),
+    appServiceAuth: appServiceAuthOf(process.env),
+  };
 }
 
 /** The runtime read from app settings once per process (a bad setting fails naming it). */
@@ -52,5 +60,8 @@ export function contextLogger(context: InvocationContext): Logger {
 
 // A misconfigured app fails when the host starts it, with the setting's name, not at the first trigger.
 app.hook.appStart(() => {
-  runtime();
+  const { config, appServiceAuth } = runtime();
+  const warning = allowlistWritesWarning(config.ALLOWLIST_WRITE_AUTH, appServiceAuth);
+  // The host collects the worker's stderr into its logs; no invocation logger exists yet.
+  if (warning) console.warn(JSON.stringify({ event: "allowlist-writes-refused", reason: warning }));
 });

@@ -5,13 +5,19 @@ import { errorMessage } from "../errors";
 import { silentLogger, withFields, type Logger } from "../log";
 import { homeTenantOf, type AzureConnection } from "../azure/connection";
 import { azureGetter } from "../azure/http";
-import { createResourceGraphClient, resourceGraphQuery, type ScanScope } from "../azure/resource-graph";
+import {
+  createResourceGraphClient,
+  resourceGraphQuery,
+  type QueryAll,
+  type ScanScope,
+} from "../azure/resource-graph";
 import { subscriptionRowSchema, SUBSCRIPTIONS_QUERY } from "../azure/subscription-inventory";
 import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
 import { TenantResolver } from "../azure/tenants";
 import type { ScanError } from "../scanners/scanner";
 import { needsAction, sortFindings, type ScanReport } from "./report";
 import { SCANNERS } from "./scanners";
+import { cleanDeep } from "../text";
 
 export interface ScanOptions {
   connection: AzureConnection;
@@ -51,11 +57,14 @@ export async function runScan(options: ScanOptions): Promise<ScanReport> {
   const homeTenantId = await homeTenantOf(connection);
   log("info", "scan-started", { homeTenantId, scope: scopeOf(config) });
 
-  const queryAll = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
+  const readAll = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
     pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
     onPage: (page) => log("info", "resource-graph-page", { ...page }),
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
+  // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
+  const queryAll: QueryAll = async (name, query, rowSchema) =>
+    cleanDeep(await readAll(name, query, rowSchema));
 
   const errors: ScanError[] = [];
   const known = new Map<string, string>();
@@ -95,7 +104,8 @@ export async function runScan(options: ScanOptions): Promise<ScanReport> {
     finishedAt: now().toISOString(),
     homeTenantId,
     complete: errors.length === 0,
-    errors,
+    // Messages of Azure's errors can quote outside text back.
+    errors: cleanDeep(errors),
     stats: {
       subscriptions: known.size,
       virtualNetworks,

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { z } from "zod";
-import { allowlistEntryInputSchema, type AllowlistEntry } from "../allowlist/entry";
+import { allowlistEntryInputSchema, ENTRY_LIMITS, type AllowlistEntry } from "../allowlist/entry";
 import { byId, canonicalEntry } from "../allowlist/export";
 import { describeIssues } from "../validation";
 import type { Storage } from "./storage";
-import { chunks, isConcurrencyConflict, statusOf } from "./tables";
+import { cleanText } from "../text";
+import { batches, chunks, isConcurrencyConflict, statusOf } from "./tables";
 
 /** An allowlist entry as kept in Table Storage: who added it and when, and when its content last changed. */
 export type StoredAllowlistEntry = AllowlistEntry & {
@@ -218,8 +219,10 @@ export class AllowlistStore {
   ): Promise<ReplaceResult> {
     const table = await this.storage.table(this.tableName);
     const live = await this.readLive(table);
-    const incoming = normalised(next(live.entries), actor);
-    const { stored, result } = merge(live.entries, incoming, actor, now.toISOString());
+    // Who made the change comes from a request header or the environment: outside text too.
+    const by = cleanText(actor, ENTRY_LIMITS.owner);
+    const incoming = normalised(next(live.entries), by);
+    const { stored, result } = merge(live.entries, incoming, by, now.toISOString());
     if (result.added + result.changed + result.removed === 0) return result;
 
     const version = (live.pointer?.version ?? 0) + 1;
@@ -286,11 +289,11 @@ export class AllowlistStore {
     );
   }
 
+  /** Batches are split by count and by bytes; the pointer flip afterwards is what makes the change atomic. */
   private async write(table: TableClient, partition: string, entries: StoredAllowlistEntry[]): Promise<void> {
-    for (const chunk of chunks(entries)) {
-      await table.submitTransaction(
-        chunk.map((entry): TransactionAction => ["create", rowOfEntry(partition, entry)]),
-      );
+    const rows = entries.map((entry) => rowOfEntry(partition, entry));
+    for (const batch of batches(rows, (row) => `Allowlist entry ${row.rowKey}`)) {
+      await table.submitTransaction(batch.map((row): TransactionAction => ["create", row]));
     }
   }
 

@@ -46,7 +46,18 @@ export function storageFromEnv(env: Record<string, string | undefined>): Storage
       );
     }
     const host = connectionString.match(/AccountName=([^;]+)/i)?.[1] ?? "development storage";
-    return storageOf(fromConnectionString(connectionString), `storage account ${host}`);
+    const clients = fromConnectionString(connectionString);
+    try {
+      // The SDKs read the connection string when a client is made: a bad one is bad input, found now.
+      clients.table("probe");
+      clients.queue("probe");
+    } catch {
+      // Not the SDK's message: it could quote the connection string, which holds the account key.
+      throw new InputError(
+        "AzureWebJobsStorage is not a usable storage connection string (expected DefaultEndpointsProtocol=https;AccountName=...;AccountKey=..., or UseDevelopmentStorage=true).",
+      );
+    }
+    return storageOf(clients, `storage account ${host}`);
   }
   const account = env.AzureWebJobsStorage__accountName?.trim();
   const serviceUri = (service: "table" | "queue") =>

@@ -165,11 +165,25 @@ describe("alerts replay-poison", () => {
     const queued = async () =>
       (await (await storage.queue("alerts")).getProperties()).approximateMessagesCount ?? 0;
     const before = await queued();
-    await (await storage.queue("alerts-poison")).sendMessage(Buffer.from("{}").toString("base64"));
+    const poison = await storage.queue("alerts-poison");
+    const alert = {
+      schemaVersion: 1,
+      kind: "scan-failed",
+      idempotencyKey: "scan-failed:x",
+      scanId: "x",
+      createdAt: "2026-11-29T10:00:00.000Z",
+      severity: "high",
+      title: "Scan x failed: test",
+    };
+    await poison.sendMessage(Buffer.from(JSON.stringify(alert)).toString("base64"));
+    await poison.sendMessage(Buffer.from("{}").toString("base64"));
     const { code, stderr } = await cli(["alerts", "replay-poison"]);
     expect(code).toBe(0);
     expect(stderr).toMatch(/Moved 1 message\(s\) from alerts-poison back to the alerts queue/);
+    expect(stderr).toMatch(/skipped 1: 1 not alert messages/);
+    expect(stderr).toMatch(/not replayed: message [\w-]+: not an alert message v1/);
     expect(await queued()).toBe(before + 1);
+    expect((await cli(["alerts", "replay-poison", "--max", "0x10"])).code).toBe(2);
   });
 });
 
@@ -196,6 +210,14 @@ describe("bad input", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("$.entries[1].owner");
     expect(stderr).toContain("$.entries[0].expiresOn");
+  });
+
+  it("exits 2 on a malformed AzureWebJobsStorage, naming the setting and not its value", async () => {
+    const value = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=U0VDUkVUS0VZ;TableEndpoint=::bad";
+    const { code, stderr } = await cli(["allowlist", "list"], undefined, { AzureWebJobsStorage: value });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/AzureWebJobsStorage is not a usable storage connection string/);
+    expect(stderr).not.toContain("U0VDUkVUS0VZ");
   });
 
   it("exits 2 on a missing file, an unknown option or an unknown format", async () => {

@@ -137,9 +137,10 @@ describe("delivery rules", () => {
     expect(forDestination(digestOf("s1", [alert(2)]), teams)).toBeUndefined();
   });
 
-  it("signs the exact body with HMAC-SHA256", () => {
-    expect(signature("key", "The quick brown fox jumps over the lazy dog")).toBe(
-      "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
+  it("signs the timestamp and the exact body with HMAC-SHA256", () => {
+    // openssl dgst -sha256 -hmac key <<< "1764410400.The quick brown fox jumps over the lazy dog" (no newline)
+    expect(signature("key", "1764410400", "The quick brown fox jumps over the lazy dog")).toBe(
+      "sha256=ddef8ca513119279f7b8b65125e1e40d69a5d7231b65d1709bdc70fb553302cc",
     );
   });
 

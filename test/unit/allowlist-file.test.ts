@@ -69,4 +69,64 @@ entries:
     expect(problems("schemaVersion: 2\nentries: []\n")).toEqual(["$.schemaVersion: must be 1"]);
     expect(() => parseAllowlist("entries: [", "x.yaml")).toThrow(/x.yaml is neither JSON nor YAML/);
   });
+
+  it("refuses text fields over their limits and with control, bidi or invisible characters", () => {
+    const entry = (fields: Record<string, string>) =>
+      JSON.stringify({ schemaVersion: 1, entries: [{ tenantId: T, owner: "o", reason: "r", ...fields }] });
+    const scope = `/subscriptions/${T}/resourceGroups/rg`;
+    const cases: [Record<string, string>, string][] = [
+      [{ owner: "x".repeat(257) }, "$.entries[0].owner: must be at most 256 characters"],
+      [{ reason: "x".repeat(1025) }, "$.entries[0].reason: must be at most 1024 characters"],
+      [{ ticket: "x".repeat(129) }, "$.entries[0].ticket: must be at most 128 characters"],
+      [
+        { localScope: `${scope}/${"x".repeat(1024)}` },
+        "$.entries[0].localScope: must be at most 1024 characters",
+      ],
+      [{ owner: "eve\u0000" }, "$.entries[0].owner: must be printable text on one line"],
+      [{ reason: "ok\u001b[2J" }, "$.entries[0].reason: must be printable text on one line"],
+      [{ ticket: "T-1\u202e" }, "$.entries[0].ticket: must be printable text on one line"],
+      [{ reason: "lone \ud800 half" }, "$.entries[0].reason: must be printable text on one line"],
+      [{ localScope: `${scope}\n/x` }, "$.entries[0].localScope: must be printable text on one line"],
+    ];
+    for (const [fields, message] of cases) {
+      expect(problems(entry(fields)).join("\n")).toContain(message);
+    }
+  });
+
+  it("accepts every field at its longest, and text in any script", () => {
+    const [read] = parseAllowlist(
+      JSON.stringify({
+        schemaVersion: 1,
+        entries: [
+          {
+            tenantId: T,
+            owner: "ö".repeat(256),
+            reason: "理由 😀 ".repeat(146).slice(0, 1024),
+            ticket: "t".repeat(128),
+          },
+        ],
+      }),
+      "long.json",
+    );
+    expect(read!.owner).toHaveLength(256);
+    expect(read!.reason.length).toBeLessThanOrEqual(1024);
+  });
+
+  it("refuses a huge or deeply nested file at once, before the YAML parser", () => {
+    const started = Date.now();
+    expect(() => parseAllowlist("[".repeat(4 * 1024 * 1024 - 1), "deep.yaml")).toThrow(
+      /nests \[ or \{ more than 32 levels/,
+    );
+    expect(() => parseAllowlist(" ".repeat(4 * 1024 * 1024 + 1), "big.yaml")).toThrow(
+      /larger than 4194304 bytes/,
+    );
+    // Without the guard the YAML parser takes seconds and gigabytes on this input, or crashes.
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Brackets in quoted text and comments do not count.
+    const quoted = `schemaVersion: 1 # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\nentries:\n  - tenantId: "${T}"\n    owner: a\n    reason: "${"[".repeat(100)}"\n`;
+    expect(parseAllowlist(quoted, "quoted.yaml")[0]!.reason).toBe("[".repeat(100));
+    // An apostrophe inside plain text opens no quote that could hide brackets after it.
+    const apostrophe = `owner: O'Brien\nx: ${"[".repeat(100_000)}`;
+    expect(() => parseAllowlist(apostrophe, "apostrophe.yaml")).toThrow(/nests \[ or \{ more than 32 levels/);
+  });
 });

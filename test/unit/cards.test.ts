@@ -57,6 +57,8 @@ function visibleText(card: AdaptiveCard): string {
   return nodes(card.body)
     .flatMap((n) => {
       if (n.type === "TextBlock") return [String(n.text)];
+      if (n.type === "RichTextBlock")
+        return (n.inlines as { text: string }[]).map((run) => run.text).join("");
       if (n.type !== "FactSet") return [];
       return (n.facts as { title: string; value: string }[]).map((f) => `${f.title}: ${f.value}`);
     })
@@ -158,6 +160,46 @@ describe("alert cards", () => {
     expect(factValue(card, "Remote prefixes")).toBe("10.0.0.0/16, 10.1.0.0/16");
     expect(factValue(card, "Allowlist")).toBe("expired-exception (entry tenant-a-pilot)");
     expect(factValue(card, "First seen")).toBe("2026-11-28 06:01 UTC");
+  });
+});
+
+describe("outside text on cards", () => {
+  it("renders a hostile tenant, VNet and reason as text, as Teams would with its markdown", () => {
+    const hostile = "[click](https://127.0.0.1/p) **bold** <b>x</b> _it_ www.evil.example a@b.example";
+    const finding = demoFinding({
+      remoteTenantName: hostile,
+      remoteVnetId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/${hostile}`,
+    });
+    const entry = {
+      id: "e",
+      owner: hostile,
+      reason: hostile,
+      expiresOn: "2026-12-06",
+      matches: "tenantId=x",
+    };
+    const all = alertsOfEveryKind();
+    const cards = ALERT_KINDS.map((kind) => {
+      const alert = all[kind];
+      return cardOf({
+        ...alert,
+        title: hostile,
+        ...(alert.finding ? { finding } : {}),
+        ...(alert.entry ? { entry } : {}),
+        ...(alert.digest
+          ? {
+              digest: {
+                ...alert.digest,
+                items: alert.digest.items.map((item) => ({ ...item, text: hostile })),
+              },
+            }
+          : {}),
+      });
+    });
+    for (const page of renderOutsideJest(cards)) {
+      const card = page.slice(page.indexOf('<div id="card">'));
+      expect(card).not.toMatch(/<a\b|<strong>|<em>|<b>/);
+      expect(card).toContain("[click](https://127.0.0.1/p) **bold** &lt;b&gt;x&lt;/b&gt; _it_");
+    }
   });
 });
 

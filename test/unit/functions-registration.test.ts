@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from "@jest/globals";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { allowlistWritesWarning } from "../../src/api/principal";
 import { runtime, useRuntime } from "../../src/functions/runtime";
 
 const ROOT = join(__dirname, "../../..");
@@ -109,7 +110,7 @@ describe("what `func start` loads", () => {
 });
 
 describe("a misconfigured app", () => {
-  it("fails at start with the name of the bad setting", () => {
+  it("fails at start with the name of the bad setting, and says when allowlist writes are off", () => {
     const saved = { ...process.env };
     useRuntime(undefined);
     try {
@@ -117,10 +118,26 @@ describe("a misconfigured app", () => {
         AzureWebJobsStorage: "UseDevelopmentStorage=true",
         TEAMS_MIN_SEVERITY: "urgent",
       });
-      expect(() => runtime()).toThrow(/TEAMS_MIN_SEVERITY="urgent": must be high, medium, low or info/);
+      expect(() => runtime()).toThrow(/TEAMS_MIN_SEVERITY: must be high, medium, low or info/);
       delete process.env.TEAMS_MIN_SEVERITY;
       delete process.env.AzureWebJobsStorage;
       expect(() => runtime()).toThrow(/AzureWebJobsStorage is not set/);
+      process.env.AzureWebJobsStorage = "UseDevelopmentStorage=true";
+      useRuntime(undefined);
+      // Locally there is no App Service Authentication: under the default role, writes are refused.
+      expect(allowlistWritesWarning(runtime().config.ALLOWLIST_WRITE_AUTH, runtime().appServiceAuth)).toMatch(
+        /^ALLOWLIST_WRITE_AUTH is role, but WEBSITE_AUTH_ENABLED is not True: App Service Authentication is off: PUT and DELETE/,
+      );
+      Object.assign(process.env, {
+        WEBSITE_AUTH_ENABLED: "True",
+        WEBSITE_AUTH_V2_CONFIG_JSON:
+          '{"globalValidation":{"requireAuthentication":true,"unauthenticatedClientAction":"Return401"}}',
+      });
+      useRuntime(undefined);
+      expect(runtime().appServiceAuth).toMatchObject({ state: "required" });
+      expect(
+        allowlistWritesWarning(runtime().config.ALLOWLIST_WRITE_AUTH, runtime().appServiceAuth),
+      ).toBeUndefined();
     } finally {
       process.env = saved;
       useRuntime(undefined);

@@ -1,0 +1,117 @@
+/**
+ * Text from outside (Azure, Microsoft Graph, files, requests) is data, never markup. It is
+ * cleaned once where it enters a finding or an allowlist entry (`cleanText`, or refused by
+ * `printableText` where a person can fix it), then escaped for each output it reaches
+ * (`escapeMarkdown`, `csvCell`, `terminalText`). A foreign tenant's administrator picks the
+ * display name Graph returns, and partners pick their resource and subscription names.
+ */
+import { z } from "zod";
+
+/**
+ * What changes how text is shown rather than what it says: C0 and C1 control characters (ESC
+ * starts terminal sequences, 0x9B is a one-byte CSI), bidi embeddings, overrides and isolates
+ * (they reorder what a reader sees), invisible separators and marks, and lone surrogates (not
+ * text at all).
+ */
+const UNSAFE_CLASS =
+  "\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E" +
+  "\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB\\uD800-\\uDFFF";
+// With the `u` flag a surrogate pair is one code point, so the surrogate range only meets lone halves.
+const UNSAFE = new RegExp(`[${UNSAFE_CLASS}]`, "gu");
+
+/** Text free of unsafe characters; a regex, so that the JSON Schemas carry the rule as a `pattern`. */
+export const PRINTABLE = new RegExp(`^[^${UNSAFE_CLASS}]*$`, "u");
+
+export const PRINTABLE_MESSAGE =
+  "must be printable text on one line (no control, bidi or invisible characters)";
+
+/** What stands in for an unsafe character: visible, and inert in every output. */
+export const REPLACEMENT = "\uFFFD";
+
+/** Longest outside name kept: Entra display names and ARM names are far shorter. */
+export const MAX_NAME_LENGTH = 256;
+/** Longest outside text of any kind kept (resource ids, error messages). */
+export const MAX_TEXT_LENGTH = 4096;
+
+/** `text` with every unsafe character replaced, and cut (on a code point) to `max` code units. */
+export function cleanText(text: string, max = MAX_TEXT_LENGTH): string {
+  const clean = text.replace(UNSAFE, REPLACEMENT);
+  if (clean.length <= max) return clean;
+  const end = /[\uD800-\uDBFF]/.test(clean.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${clean.slice(0, end)}…`;
+}
+
+/** Every string inside `value` (objects, arrays) cleaned; for rows as a service returns them. */
+export function cleanDeep<T>(value: T, max = MAX_TEXT_LENGTH): T {
+  if (typeof value === "string") return cleanText(value, max) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => cleanDeep(item, max)) as T;
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cleanDeep(item, max)])) as T;
+  }
+  return value;
+}
+
+export const isPrintable = (text: string): boolean => PRINTABLE.test(text);
+
+/**
+ * A one-line text field people write (allowlist owner, reason, ticket): trimmed, 1 to `max`
+ * characters, no control, bidi or invisible characters (they are refused, not changed, so that
+ * what was approved is what is stored).
+ */
+export const printableText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "is required")
+    .max(max, `must be at most ${max} characters`)
+    .regex(PRINTABLE, PRINTABLE_MESSAGE);
+
+/**
+ * Text for a terminal: unsafe characters (ESC and the other controls) become U+FFFD, so nothing
+ * read from storage or a service can move the cursor, recolour or retitle the terminal. Our own
+ * multi-line messages keep their line breaks with `keepNewlines`.
+ */
+export const terminalText = (text: string, keepNewlines = false): string =>
+  keepNewlines
+    ? text
+        .split("\n")
+        .map((line) => line.replace(UNSAFE, REPLACEMENT))
+        .join("\n")
+    : text.replace(UNSAFE, REPLACEMENT);
+
+/**
+ * Text shown literally where markdown is rendered: GitHub-flavoured markdown files and tables,
+ * and Adaptive Card TextBlocks and facts in Teams (a CommonMark subset). Backslash escapes
+ * (CommonMark 2.4) defuse emphasis, links, images, code, HTML and table cells; a leading list
+ * or heading marker is escaped too; `://`, `//`, `www.` and `@` are broken so no autolink
+ * (web, protocol-relative or e-mail) forms.
+ */
+export function escapeMarkdown(text: string): string {
+  return terminalText(text)
+    .replace(/[\\`*_{}[\]()<>|~&]/g, "\\$&")
+    .replace(/^([-+#])/, "\\$1")
+    .replace(/^(\d{1,9})([.)])(?=\s|$)/, "$1\\$2")
+    .replace(/:(?=\/\/)/g, "\\:")
+    .replace(/\/(?=\/)/g, "\\/")
+    .replace(/\b(www)\./gi, "$1\\.")
+    .replace(/@/g, "\\@");
+}
+
+/**
+ * One CSV cell (RFC 4180) that no spreadsheet runs as a formula: OWASP's CSV-injection guidance
+ * prefixes a cell starting with `=`, `+`, `-`, `@`, tab or carriage return with `'`, and quotes
+ * every cell, doubling its quotes.
+ */
+export function csvCell(text: string): string {
+  const inert = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return `"${inert.replace(/"/g, '""')}"`;
+}
+
+/** `text` as a markdown code span: shown literally, with a fence longer than any backtick run inside. */
+export function codeSpan(text: string): string {
+  const safe = terminalText(text);
+  const longest = Math.max(0, ...(safe.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = safe.startsWith("`") || safe.endsWith("`") ? " " : "";
+  return `${fence}${pad}${safe}${pad}${fence}`;
+}

@@ -115,7 +115,7 @@ export const SETTINGS = {
       .regex(/^\S+( \S+){5}$/, "must be an NCRONTAB expression of six fields, e.g. '0 0 * * * *'"),
   },
   HTTP_SCAN_WAIT_SECONDS: {
-    doc: "How long POST /api/scans waits for the report before answering 202 with the scan's location.",
+    doc: "The longest POST /api/scans?wait= may wait for the queued scan's report before answering 202 with its location.",
     default: "100",
     parse: z.coerce.number().positive().max(220),
   },

@@ -4,6 +4,7 @@ import { isExpired } from "../allowlist/match";
 import { matchKeyOf } from "../allowlist/entry";
 import type { Config } from "../config";
 import type { Logger } from "../log";
+import type { SubscriptionRecord } from "../scan/coverage";
 import type { ScanReport } from "../scan/report";
 import { AlertOutbox } from "../store/alert-outbox";
 import { FindingsStore } from "../store/findings-store";
@@ -64,6 +65,39 @@ export function scanAlerts(
     });
   }
   return alerts;
+}
+
+/**
+ * One alert per subscription that went out of sight, keyed by the verification it lost so every
+ * retry of the same loss is one alert, and a later loss (after it came back) is a new one.
+ */
+export function coverageLostAlerts(
+  report: ScanReport,
+  lost: readonly SubscriptionRecord[],
+  unresolvedFindings: ReadonlyMap<string, number>,
+): AlertMessage[] {
+  return lost.map((record) => {
+    const findings = unresolvedFindings.get(record.subscriptionId) ?? 0;
+    const since = record.lastVerifiedAt ? ` (last verified ${record.lastVerifiedAt})` : "";
+    return {
+      schemaVersion: 1,
+      kind: "coverage-lost",
+      idempotencyKey: `coverage-lost:${record.subscriptionId}:${record.lastVerifiedScanId || "never"}`,
+      scanId: report.scanId,
+      createdAt: report.finishedAt,
+      severity: "medium",
+      title:
+        `Subscription ${record.subscriptionId} is no longer visible to the scan${since}; ` +
+        `its ${findings} unresolved finding(s) are kept as stale, not resolved. Check the scanner's Reader access and the management group.`,
+      coverage: {
+        subscriptionId: record.subscriptionId,
+        lastVerified: record.lastVerifiedAt || null,
+        lostSince: record.lostSince ?? report.finishedAt,
+        findings,
+        scope: report.coverage?.scope ?? { managementGroups: [], subscriptions: [] },
+      },
+    };
+  });
 }
 
 export function scanFailedAlert(scanId: string, at: Date, message: string): AlertMessage {

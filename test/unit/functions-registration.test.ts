@@ -58,6 +58,7 @@ describe("what `func start` loads", () => {
       "alertDispatcher",
       "allowlist",
       "findings",
+      "scanRequests",
       "scans",
       "scheduledScan",
     ]);
@@ -68,6 +69,11 @@ describe("what `func start` loads", () => {
     expect(trigger(byName("alertDispatcher"))).toMatchObject({
       type: "queueTrigger",
       queueName: "alerts",
+      connection: "AzureWebJobsStorage",
+    });
+    expect(trigger(byName("scanRequests"))).toMatchObject({
+      type: "queueTrigger",
+      queueName: "scan-requests",
       connection: "AzureWebJobsStorage",
     });
     expect(trigger(byName("scans"))).toMatchObject({

@@ -177,6 +177,11 @@ export const SETTINGS = {
     default: "https://portal.azure.com",
     parse: httpsUrl,
   },
+  AZURE_REQUEST_TIMEOUT_SECONDS: {
+    doc: "How long one Azure request (a Resource Graph page, a tenant lookup) may take before it counts as failed.",
+    default: "60",
+    parse: z.coerce.number().positive().max(600),
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -5,6 +5,7 @@ import { silentLogger } from "../log";
 import { LEASE_MS, ScanLease } from "../store/scan-lease";
 import { ScanRunsStore, type PendingRun } from "../store/scan-runs";
 import { describeIssues } from "../validation";
+import { reportAbandoned } from "./leased-scan";
 import { dryScan, runRecordedScan, type RecordedScanOptions } from "./record-scan";
 import { newScanId } from "./run-scan";
 
@@ -135,6 +136,9 @@ export async function runRequestedScan(
     return "deferred";
   }
   try {
+    if (lease.takenOver?.scanId !== request.scanId) {
+      await reportAbandoned(options.storage, lease.takenOver, now(), log);
+    }
     if (!before) {
       // The queued record was lost (or the message came from elsewhere): record it now.
       await runs.queued({
@@ -173,6 +177,9 @@ export async function runRequestedScan(
     });
     return "failed";
   } finally {
-    await lease.release();
+    // A lease that cannot be released (storage gone) runs out by itself; the scan's outcome stands.
+    await lease
+      .release()
+      .catch((error: unknown) => log("warn", "lease-not-released", { error: errorMessage(error) }));
   }
 }

@@ -129,6 +129,11 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     );
     await atStage("run-recorded");
   } catch (error) {
+    // Best effort: storage that is down takes this alert with it, and the next scan reports the
+    // abandoned run when it takes over the lease.
+    await new AlertOutbox(storage)
+      .add([scanFailedAlert(scanId, new Date(), `its results could not be stored: ${errorMessage(error)}`)])
+      .catch(() => undefined);
     throw new Error(
       `The scan ran but its findings could not be stored in ${storage.describe}: ${errorMessage(error)}`,
       {

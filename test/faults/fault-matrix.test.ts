@@ -14,8 +14,12 @@ import { startFaultProxy, type FaultRule } from "../../src/sandbox/faults";
 import { drainQueue } from "../../src/sandbox/queue-host";
 import { startSandbox } from "../../src/sandbox/server";
 import { startWebhookSink, type SinkAnswer } from "../../src/sandbox/webhook-sink";
-import { runRecordedScan, SCAN_STAGES, type ScanStage } from "../../src/scan/record-scan";
+import { runLeasedScan } from "../../src/scan/leased-scan";
+import { SCAN_STAGES, type ScanStage } from "../../src/scan/record-scan";
+import type { ScanReport } from "../../src/scan/report";
+import { ScanRunsStore } from "../../src/store/scan-runs";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import { AllowlistStore } from "../../src/store/allowlist-store";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
@@ -161,6 +165,13 @@ interface CellResult {
   stateMatchesFaultFree: boolean;
 }
 
+/** The ports a running Azurite listens on, to restart it on the same ones. */
+function portsOf(azurite: RunningAzurite): { blob: number; queue: number; table: number } {
+  const port = (service: string) =>
+    Number(azurite.connectionString.match(new RegExp(`${service}Endpoint=http://127.0.0.1:(\\d+)`))![1]);
+  return { blob: port("Blob"), queue: port("Queue"), table: port("Table") };
+}
+
 /** Stops Azurite when the N-th storage transaction ($batch) of the armed cycle goes out. */
 function transactionTrap() {
   let armed: (() => Promise<void>) | undefined;
@@ -191,17 +202,14 @@ function duplicatePairs(alerts: AlertMessage[]): number {
 }
 
 const results: CellResult[] = [];
+const allowlistImports: { fault: string; stage: string; importFailed: boolean; partialImport: boolean }[] =
+  [];
 const FAULT_FREE: { state?: string } = {};
 
 async function runCell(cell: Cell): Promise<CellResult> {
   const dir = mkdtempSync(join(tmpdir(), "faults-"));
   let azurite: RunningAzurite = await startAzurite({ location: dir });
-  const ports = Object.fromEntries(
-    ["Blob", "Queue", "Table"].map((s) => [
-      s.toLowerCase(),
-      Number(azurite.connectionString.match(new RegExp(`${s}Endpoint=http://127.0.0.1:(\\d+)`))![1]),
-    ]),
-  ) as { blob: number; queue: number; table: number };
+  const ports = portsOf(azurite);
   const trap = transactionTrap();
   const storage: Storage = storageFromConnectionString(azurite.connectionString, "fault matrix", {
     retryOptions: { maxRetries: 1, retryDelayInMs: 20, maxRetryDelayInMs: 50 },
@@ -225,29 +233,47 @@ async function runCell(cell: Cell): Promise<CellResult> {
   let cycles = 0;
   let injected = 0;
 
+  /**
+   * One scan as the timer runs it (under the scan lease) at `at`. A crash stops it at a stage
+   * boundary for good: nothing after that point runs, the lease is not released.
+   */
   async function scan(
     estate: Estate,
     config: Config,
-    rules: FaultRule[] = [],
-    atStage?: (s: ScanStage) => Promise<void>,
-  ) {
+    at: string,
+    fault: { rules?: FaultRule[]; atStage?: (s: ScanStage) => Promise<void>; crashAt?: ScanStage } = {},
+  ): Promise<ScanReport | "crashed"> {
     cycles += 1;
     const sandbox = await startSandbox({ estate });
-    const proxy = await startFaultProxy(sandbox, rules);
+    const proxy = await startFaultProxy(sandbox, fault.rules ?? []);
+    let crashed!: () => void;
+    const crash = new Promise<"crashed">((resolve) => (crashed = () => resolve("crashed")));
     try {
       const connection = {
         ...sandboxConnection(proxy, estate, config),
         retryOptions: { maxRetries: config.AZURE_MAX_RETRIES, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
       };
-      return await runRecordedScan({
+      const running = runLeasedScan({
         connection,
         config,
         storage,
         trigger: "timer",
+        scanId: `scan-${cycles}`,
         allowlist: [],
+        now: () => new Date(at),
         sleep: async () => {},
-        ...(atStage ? { atStage } : {}),
+        atStage: async (stage) => {
+          if (stage === fault.crashAt) {
+            crashed();
+            await new Promise<never>(() => {}); // the process is gone
+          }
+          await fault.atStage?.(stage);
+        },
+      }).then((result) => {
+        if (!result.ran) throw new Error(`the scan was skipped: ${result.running.scanId} holds the lease`);
+        return result.report;
       });
+      return await Promise.race([running, crash]);
     } finally {
       injected += proxy.injected;
       await proxy.close();
@@ -277,7 +303,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
 
   try {
     const clean = loadConfig(base);
-    await scan(world(false), clean);
+    await scan(world(false), clean, "2026-11-01T00:00:00Z");
     await deliver(clean);
 
     // The fault cycle.
@@ -289,15 +315,19 @@ async function runCell(cell: Cell): Promise<CellResult> {
     };
     if (cell.storageStop === "mid-transaction") trap.arm(stopStorage);
     try {
-      const report = await scan(world(true), faulty, cell.rules, async (stage) => {
-        if (stage === cell.crashAt) throw new Error(`crash after ${stage}`);
-        if (cell.storageStop === "before-enqueue" && stage === "run-recorded") await stopStorage();
+      const report = await scan(world(true), faulty, "2026-11-01T01:00:00Z", {
+        ...(cell.rules ? { rules: cell.rules } : {}),
+        ...(cell.crashAt ? { crashAt: cell.crashAt } : {}),
+        atStage: async (stage) => {
+          if (cell.storageStop === "before-enqueue" && stage === "run-recorded") await stopStorage();
+        },
       });
-      outcome = report.complete;
+      outcome = report === "crashed" ? "crashed" : report.complete;
     } catch (error) {
-      outcome = cell.crashAt ? "crashed" : "failed";
-      if (!cell.crashAt && !cell.storageStop) throw error;
+      outcome = "failed";
+      if (!cell.storageStop) throw error;
     }
+    const faultRun = stopped.now ? undefined : await new ScanRunsStore(storage).get("scan-2");
     if (stopped.now) {
       azurite = await startAzurite({ location: dir, ports });
       stopped.now = false;
@@ -308,8 +338,10 @@ async function runCell(cell: Cell): Promise<CellResult> {
 
     // Recovery: the fault has cleared; what was held back goes out now.
     await replayPoison(storage);
-    await scan(world(true), clean);
+    // An hour later: a lease left by a crash has run out.
+    await scan(world(true), clean, "2026-11-01T02:00:00Z");
     await deliver(clean);
+    const recorded = faultRun ?? (await new ScanRunsStore(storage).get("scan-2"));
 
     const deliveredAlerts = sink
       .delivered("/webhook")
@@ -348,7 +380,11 @@ async function runCell(cell: Cell): Promise<CellResult> {
         .sort(),
     );
     if (cell.fault === "none") FAULT_FREE.state = state;
-    const scanAlerted = deliveredAlerts.some((a) => a.kind === "scan-incomplete" || a.kind === "scan-failed");
+    const scanAlerted = deliveredAlerts.some(
+      (a) => a.scanId === "scan-2" && (a.kind === "scan-incomplete" || a.kind === "scan-failed"),
+    );
+    // A scan that could not finish: incomplete, or stopped before recording its run.
+    const unfinished = outcome === false || (outcome !== true && recorded?.status !== "finished");
     return {
       fault: cell.fault,
       stage: cell.stage,
@@ -361,7 +397,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
       duplicated: inTime.length - new Set(inTime).size + duplicatePairs(deliveredAlerts),
       resentSameKey: lateKeys.filter((k) => inTime.includes(k)).length,
       falseResolutions,
-      incompleteAlerted: outcome === false ? scanAlerted : "n/a",
+      incompleteAlerted: unfinished ? scanAlerted : "n/a",
       stateMatchesFaultFree: state === FAULT_FREE.state,
     };
   } finally {
@@ -398,7 +434,11 @@ describe("fault matrix", () => {
           r.stateMatchesFaultFree,
         ].join(" | "),
       );
-      process.stdout.write(`\n${[header, ...rows].join("\n")}\n`);
+      const imports = allowlistImports.map(
+        (r) =>
+          `allowlist import | ${r.fault} ${r.stage} | import failed: ${r.importFailed} | partial import: ${r.partialImport}`,
+      );
+      process.stdout.write(`\n${[header, ...rows, "", ...imports].join("\n")}\n`);
     }
   });
 
@@ -417,4 +457,47 @@ describe("fault matrix", () => {
       if (cell.rules) expect(result.injected).toBeGreaterThan(0);
     },
   );
+
+  it("storage stopped mid allowlist import: the old allowlist stays whole, the retry imports all", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "faults-"));
+    let azurite = await startAzurite({ location: dir });
+    const ports = portsOf(azurite);
+    const trap = transactionTrap();
+    const storage = storageFromConnectionString(azurite.connectionString, "fault matrix", {
+      retryOptions: { maxRetries: 1, retryDelayInMs: 20, maxRetryDelayInMs: 50 },
+      additionalPolicies: [{ policy: trap.policy, position: "perCall" }],
+    });
+    const entries = (n: number, reason: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        id: `entry-${i}`,
+        tenantId: guid(100 + i, "f0"),
+        owner: "netops@contoso.com",
+        reason,
+      }));
+    try {
+      const store = () => new AllowlistStore(storage);
+      await store().replaceAll(entries(3, "old"), "test");
+      trap.arm(() => azurite.stop());
+      const failed = await store()
+        .replaceAll(entries(150, "new"), "test")
+        .then(() => false)
+        .catch(() => true);
+      azurite = await startAzurite({ location: dir, ports });
+      const after = await store().list();
+      const partial = !(after.length === 3 && after.every((e) => e.reason === "old"));
+      allowlistImports.push({
+        fault: "storage stopped",
+        stage: "mid-import",
+        importFailed: failed,
+        partialImport: partial,
+      });
+      expect(failed).toBe(true);
+      expect(partial).toBe(false);
+      await store().replaceAll(entries(150, "new"), "test");
+      expect((await store().list()).filter((e) => e.reason === "new")).toHaveLength(150);
+    } finally {
+      await azurite.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

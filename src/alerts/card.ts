@@ -236,15 +236,6 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
     ["Remote prefixes", clipList(finding.remoteAddressPrefixes, limits.list) || "none"],
     fact("Allowlist", allowlist, limits),
     fact("First seen", formatTime(finding.firstSeen), limits),
-    ...(finding.coverage === "stale"
-      ? [
-          fact(
-            "Coverage",
-            `stale, last verified ${formatTime(finding.lastVerified ?? finding.firstSeen)}`,
-            limits,
-          ),
-        ]
-      : []),
   ];
 }
 

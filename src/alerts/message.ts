@@ -15,12 +15,7 @@ export const ALERT_KINDS = [
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
-const findingAlertSchema = peeringFindingSchema.extend({
-  firstSeen: z.string(),
-  /** "stale" when the finding's subscription is out of the scan's sight; `lastVerified` says since when. */
-  coverage: z.literal("stale").optional(),
-  lastVerified: z.string().optional(),
-});
+const findingAlertSchema = peeringFindingSchema.extend({ firstSeen: z.string() });
 
 /** A subscription that held unresolved findings and went out of the scan's sight. */
 const coverageLostSchema = z.object({

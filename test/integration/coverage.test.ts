@@ -9,6 +9,8 @@ import type { ScanReport } from "../../src/scan/report";
 import { FindingsStore } from "../../src/store/findings-store";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { listFindings } from "../../src/scan/findings-view";
+import { FINDING_COLUMNS } from "../../src/cli/findings-command";
+import { renderTable } from "../../src/cli/table";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { testStorage, type TestStorage } from "../helpers/azurite";
 
@@ -148,6 +150,8 @@ describe("coverage: a scan resolves only what it looked at", () => {
       coverage: { state: "stale" },
       lastSeen: "2026-11-01T00:00:00.000Z",
     });
+    const table = renderTable(listed, FINDING_COLUMNS, false).join("\n");
+    expect(table.split("\n").filter((line) => line.includes("open (stale)"))).toHaveLength(2);
   });
 
   it("a dry run answers what it saw and touches nothing", async () => {

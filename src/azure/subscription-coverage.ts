@@ -3,9 +3,9 @@ import type { VisibleSubscription } from "../scan/coverage";
 import type { QueryAll } from "./resource-graph";
 
 /**
- * Subscription ids per coverage query. Resource Graph refuses very long query texts; 100 quoted
- * GUIDs keep the text near 4.5 KB, and the candidates are the subscriptions holding findings,
- * which are few next to the estate.
+ * Subscription ids per coverage query: 100 quoted GUIDs keep each query text near 4.5 KB. Resource
+ * Graph documents no query-text limit we could find, so the batch stays modest; the candidates
+ * are only the subscriptions holding findings, few next to the estate.
  */
 export const COVERAGE_BATCH = 100;
 
@@ -27,7 +27,9 @@ export function subscriptionCoverageQuery(subscriptionIds: readonly string[]): s
 
 export const coverageRowSchema = z.object({
   subscriptionId: z.string().min(1),
-  // Absent or null outside a management group hierarchy; `name` is the group's id.
+  // `properties.managementGroupAncestorsChain`: the subscription's groups, parent first, each with
+  // `name` (the group id) and `displayName` (learn.microsoft.com/azure/governance/management-groups/
+  // resource-graph-samples). Absent or null outside a management group hierarchy.
   managementGroups: z
     .array(z.looseObject({ name: z.string() }))
     .nullish()
@@ -39,7 +41,10 @@ export async function visibleSubscriptions(
   queryAll: QueryAll,
   subscriptionIds: Iterable<string>,
 ): Promise<VisibleSubscription[]> {
-  const ids = [...new Set([...subscriptionIds].map((id) => id.toLowerCase()))].sort();
+  // Only GUIDs can be subscriptions; anything else (never from Resource Graph) stays unverified.
+  const ids = [...new Set([...subscriptionIds].map((id) => id.toLowerCase()))]
+    .filter((id) => GUID.test(id))
+    .sort();
   const visible: VisibleSubscription[] = [];
   for (let i = 0; i < ids.length; i += COVERAGE_BATCH) {
     const batch = ids.slice(i, i + COVERAGE_BATCH);

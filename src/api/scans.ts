@@ -6,7 +6,8 @@ import { GUID_PATTERN } from "../validation";
 import type { ApiDeps } from "./deps";
 import { ApiError, methodNotAllowed, parseBody, parseQuery, type ApiRequest, type ApiResponse } from "./http";
 
-const scanRequestSchema = z.strictObject({
+/** The body of `POST /api/scans`. */
+export const scanBodySchema = z.strictObject({
   scope: z
     .strictObject({
       managementGroups: z
@@ -40,7 +41,7 @@ async function startScan(request: ApiRequest, deps: ApiDeps): Promise<ApiRespons
     }),
     request.query,
   );
-  const { scope, dryRun } = parseBody(scanRequestSchema, request);
+  const { scope, dryRun } = parseBody(scanBodySchema, request);
   const asked = {
     scope: scope
       ? { managementGroups: scope.managementGroups ?? [], subscriptions: scope.subscriptions ?? [] }

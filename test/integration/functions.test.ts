@@ -15,6 +15,7 @@ import { readEstateFile } from "../../src/sandbox/estate";
 import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
 import type { ScanReport } from "../../src/scan/report";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import { AlertOutbox } from "../../src/store/alert-outbox";
 import { ScanLease } from "../../src/store/scan-lease";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
@@ -212,6 +213,39 @@ describe("HTTP API", () => {
     expect(await new ScanLease(storage).running()).toBeUndefined();
   });
 
+  it("a queued scan that cannot reach Azure ends as failed, with the reason and a scan-failed alert", async () => {
+    const response = await http(scansHttp, {
+      method: "POST",
+      path: "scans",
+      body: JSON.stringify({ scope: { managementGroups: ["no-such-group"] } }),
+    });
+    const id = String(response.jsonBody!.scanId);
+    const queue = await storage.queue(SCAN_REQUESTS_QUEUE);
+    const [message] = (await queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
+    await queue.deleteMessage(message!.messageId, message!.popReceipt);
+    const payload = JSON.parse(Buffer.from(message!.messageText, "base64").toString("utf8")) as unknown;
+    const deps = runtimeDeps();
+    const unreachable = {
+      ...deps.connection,
+      credential: {
+        getToken: () => Promise.reject(new Error("AADSTS700016: application not found in the directory")),
+      },
+    };
+    expect(await runRequestedScan(payload, { ...deps, connection: unreachable })).toBe("failed");
+    const run = await http(scansHttp, { method: "GET", path: `scans/${id}`, params: { id } });
+    expect(run.jsonBody).toMatchObject({
+      status: "failed",
+      failure: expect.stringContaining("AADSTS700016"),
+    });
+    const outbox = await new AlertOutbox(storage).list();
+    expect(outbox.some((a) => a.kind === "scan-failed" && a.scanId === id)).toBe(false);
+    const alerts = (await (await storage.queue("alerts")).peekMessages({ numberOfMessages: 32 }))
+      .peekedMessageItems;
+    expect(
+      alerts.some((m) => Buffer.from(m.messageText, "base64").toString("utf8").includes(`scan-failed:${id}`)),
+    ).toBe(true);
+  });
+
   it("a scan asked for while another holds the lease waits on the queue, then runs", async () => {
     const lease = await new ScanLease(storage).acquire("busy-scan", "timer");
     if (!lease.acquired) throw new Error("lease not acquired");
@@ -266,7 +300,7 @@ describe("HTTP API", () => {
   it("GET /api/scans lists runs newest first, GET /api/scans/{id} reads one", async () => {
     const list = await http(scansHttp, { method: "GET", path: "scans?limit=2" });
     expect(list.status).toBe(200);
-    const scans = list.jsonBody!.scans as { scanId: string; startedAt: string }[];
+    const scans = list.jsonBody!.scans as { scanId: string; startedAt: string; status: string }[];
     expect(scans).toHaveLength(2);
     expect(scans[0]!.startedAt >= scans[1]!.startedAt).toBe(true);
     const one = await http(scansHttp, {
@@ -274,7 +308,8 @@ describe("HTTP API", () => {
       path: `scans/${scans[1]!.scanId}`,
       params: { id: scans[1]!.scanId },
     });
-    expect(one.jsonBody).toMatchObject({ status: "finished", scanId: scans[1]!.scanId });
+    expect(one.jsonBody).toMatchObject({ status: scans[1]!.status, scanId: scans[1]!.scanId });
+    expect(["finished", "failed"]).toContain(scans[1]!.status);
     expect(
       (await http(scansHttp, { method: "GET", path: "scans/nope", params: { id: "nope" } })).status,
     ).toBe(404);

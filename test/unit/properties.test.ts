@@ -9,7 +9,9 @@ import { tenantFromWwwAuthenticate } from "../../src/azure/tenants";
 import { InputError } from "../../src/errors";
 import { parseEstate } from "../../src/sandbox/estate";
 import { decideCoverage, nextRecords, type SubscriptionRecord } from "../../src/scan/coverage";
-import { parseScanRequest, scanRequestSchema } from "../../src/scan/queued-scan";
+import { parseScanRequest } from "../../src/scan/queued-scan";
+import { scanBodySchema } from "../../src/api/scans";
+import { allowlistEntryInputSchema } from "../../src/allowlist/entry";
 import { reconcile, type StoredFinding } from "../../src/scan/reconcile";
 import { peeringRowSchema } from "../../src/scanners/peering/query";
 import { findingId, type PeeringFinding } from "../../src/scanners/peering/finding";
@@ -177,7 +179,16 @@ describe("properties of the pure core", () => {
         parsesOrRefuses(() => parseAllowlist(JSON.stringify(value), "allowlist"));
         parsesOrRefuses(() => parseScanRequest(value));
         parsesOrRefuses(() =>
-          parseBody(scanRequestSchema, {
+          parseBody(allowlistEntryInputSchema, {
+            method: "PUT",
+            params: {},
+            query: new URLSearchParams(),
+            header: () => null,
+            body: JSON.stringify(value),
+          }),
+        );
+        parsesOrRefuses(() =>
+          parseBody(scanBodySchema, {
             method: "POST",
             params: {},
             query: new URLSearchParams(),

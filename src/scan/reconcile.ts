@@ -55,9 +55,6 @@ export interface ScanFacts {
   coverage?: CoverageFacts;
 }
 
-/** Events that change what a finding is, as opposed to whether it could be looked at. */
-const DELTA_EVENTS = new Set<HistoryEvent["event"]>(["new", "reopened", "resolved", "changed"]);
-
 export const MAX_HISTORY = 50;
 
 const stateOf = (finding: PeeringFinding): FindingState =>
@@ -114,15 +111,13 @@ function lastVerifiedOf(stored: StoredFinding, scan: ScanFacts): string {
 export function deltaOf(writes: readonly StoredFinding[]): Delta {
   const delta: Delta = { new: [], resolved: [], reopened: [], changed: [] };
   for (const write of writes) {
+    // "stale" and "verified" say whether the finding could be looked at, not what it is.
     const event = write.history[write.history.length - 1]!.event;
     if (event === "new" || event === "reopened" || event === "resolved" || event === "changed")
       delta[event].push(write.finding.id);
   }
   return delta;
 }
-
-/** Whether the write's latest event changed the finding itself (and may call for an alert). */
-export const isDeltaEvent = (event: HistoryEvent["event"]) => DELTA_EVENTS.has(event);
 
 /**
  * Compares this scan's findings with the stored ones and returns only what must be written

@@ -169,7 +169,13 @@ export function queueMessages(alerts: readonly AlertMessage[], threshold: number
  * Puts every pending alert on the queue, then marks it sent. A crash in between sends it again
  * next time; the dispatcher recognises the copy by its idempotency key.
  */
-export async function flushAlerts(storage: Storage, config: Config, log: Logger): Promise<number> {
+export async function flushAlerts(
+  storage: Storage,
+  config: Config,
+  log: Logger,
+  /** Called once the messages are on the queue and before they are marked sent (a crash seam for tests). */
+  afterEnqueue?: () => void | Promise<void>,
+): Promise<number> {
   const findings = new FindingsStore(storage);
   const outbox = new AlertOutbox(storage);
   const pending = await findings.withPendingAlerts();
@@ -179,6 +185,7 @@ export async function flushAlerts(storage: Storage, config: Config, log: Logger)
   const queue = await storage.queue(ALERTS_QUEUE);
   const messages = queueMessages(alerts, config.ALERT_DIGEST_THRESHOLD);
   for (const message of messages) await queue.sendMessage(encodeQueueMessage(message));
+  await afterEnqueue?.();
   for (const stored of pending) await findings.clearPendingAlerts(stored);
   await outbox.remove(scanLevel);
   log("info", "alerts-enqueued", { alerts: alerts.length, messages: messages.length });

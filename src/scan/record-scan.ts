@@ -20,6 +20,7 @@ export const SCAN_STAGES = [
   "findings-saved",
   "coverage-saved",
   "run-recorded",
+  "alerts-enqueued",
 ] as const;
 export type ScanStage = (typeof SCAN_STAGES)[number];
 
@@ -153,7 +154,9 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
 /** Alerts that cannot be queued now stay pending and go out after the next scan. */
 async function sendAlerts(options: RecordedScanOptions): Promise<void> {
   try {
-    await flushAlerts(options.storage, options.config, options.log ?? silentLogger);
+    await flushAlerts(options.storage, options.config, options.log ?? silentLogger, () =>
+      options.atStage?.("alerts-enqueued"),
+    );
   } catch (error) {
     (options.log ?? silentLogger)("warn", "alerts-not-enqueued", {
       reason: errorMessage(error),

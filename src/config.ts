@@ -129,7 +129,7 @@ export const SETTINGS = {
       .regex(/^\S+( \S+){5}$/, "must be an NCRONTAB expression of six fields, e.g. '0 0 * * * *'"),
   },
   HTTP_SCAN_WAIT_SECONDS: {
-    doc: "How long POST /api/scans waits for the report before answering 202 with the scan's location.",
+    doc: "The longest POST /api/scans?wait= may wait for the queued scan's report before answering 202 with its location.",
     default: "100",
     parse: z.coerce.number().positive().max(220),
   },
@@ -201,6 +201,11 @@ export const SETTINGS = {
     doc: "For tests and the local demo only: let webhooks reach loopback, link-local and private addresses. Never set it in Azure.",
     default: "false",
     parse: bool,
+  },
+  AZURE_REQUEST_TIMEOUT_SECONDS: {
+    doc: "How long one Azure request (a Resource Graph page, a tenant lookup) may take before it counts as failed.",
+    default: "60",
+    parse: z.coerce.number().positive().max(600),
   },
 } satisfies Record<string, Setting<unknown>>;
 

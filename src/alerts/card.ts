@@ -69,6 +69,7 @@ const KIND_LABEL: Record<AlertKind, string> = {
   "exception-expiring": "Allowlist exception expiring",
   "scan-incomplete": "Scan incomplete",
   "scan-failed": "Scan failed",
+  "coverage-lost": "Subscription out of sight",
   digest: "Digest",
 };
 
@@ -139,6 +140,8 @@ function buildCard(alert: AlertMessage, options: CardOptions, limits: Limits): A
     case "scan-incomplete":
     case "scan-failed":
       return card([...header(alert, limits), ...scanSection(alert, limits), footer(alert, limits)]);
+    case "coverage-lost":
+      return card([...header(alert, limits), ...coverageSection(alert, limits), footer(alert, limits)]);
     case "digest":
       return card([...digestHeader(alert, limits), ...digestSection(alert, limits), footer(alert, limits)]);
   }
@@ -257,6 +260,27 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
     ["Remote prefixes", escapeMarkdown(clipList(finding.remoteAddressPrefixes, limits.list)) || "none"],
     composedFact("Allowlist", allowlist),
     fact("First seen", formatTime(finding.firstSeen), limits),
+  ];
+}
+
+/** The subscription the scan lost sight of, and what that means for its findings. */
+function coverageSection(alert: AlertMessage, limits: Limits): unknown[] {
+  const lost = alert.coverage;
+  if (!lost) return [];
+  const scope =
+    lost.scope.managementGroups.length > 0
+      ? `management groups ${lost.scope.managementGroups.join(", ")}`
+      : lost.scope.subscriptions.length > 0
+        ? `subscriptions ${lost.scope.subscriptions.join(", ")}`
+        : "every subscription the scanner can read";
+  return [
+    factSet([
+      fact("Subscription", lost.subscriptionId, limits),
+      fact("Last verified", lost.lastVerified ? formatTime(lost.lastVerified) : "never", limits),
+      fact("Out of sight since", formatTime(lost.lostSince), limits),
+      fact("Stale findings", String(lost.findings), limits),
+      fact("Scan scope", scope, limits),
+    ]),
   ];
 }
 

@@ -4,6 +4,7 @@ import { isExpired } from "../allowlist/match";
 import { matchKeyOf } from "../allowlist/entry";
 import type { Config } from "../config";
 import type { Logger } from "../log";
+import type { SubscriptionRecord } from "../scan/coverage";
 import type { ScanReport } from "../scan/report";
 import { AlertOutbox } from "../store/alert-outbox";
 import { FindingsStore } from "../store/findings-store";
@@ -64,6 +65,39 @@ export function scanAlerts(
     });
   }
   return alerts;
+}
+
+/**
+ * One alert per subscription that went out of sight, keyed by the verification it lost so every
+ * retry of the same loss is one alert, and a later loss (after it came back) is a new one.
+ */
+export function coverageLostAlerts(
+  report: ScanReport,
+  lost: readonly SubscriptionRecord[],
+  unresolvedFindings: ReadonlyMap<string, number>,
+): AlertMessage[] {
+  return lost.map((record) => {
+    const findings = unresolvedFindings.get(record.subscriptionId) ?? 0;
+    const since = record.lastVerifiedAt ? ` (last verified ${record.lastVerifiedAt})` : "";
+    return {
+      schemaVersion: 1,
+      kind: "coverage-lost",
+      idempotencyKey: `coverage-lost:${record.subscriptionId}:${record.lastVerifiedScanId || "never"}`,
+      scanId: report.scanId,
+      createdAt: report.finishedAt,
+      severity: "medium",
+      title:
+        `Subscription ${record.subscriptionId} is no longer visible to the scan${since}; ` +
+        `its ${findings} unresolved finding(s) are kept as stale, not resolved. Check the scanner's Reader access and the management group.`,
+      coverage: {
+        subscriptionId: record.subscriptionId,
+        lastVerified: record.lastVerifiedAt || null,
+        lostSince: record.lostSince ?? report.finishedAt,
+        findings,
+        scope: report.coverage?.scope ?? { managementGroups: [], subscriptions: [] },
+      },
+    };
+  });
 }
 
 export function scanFailedAlert(scanId: string, at: Date, message: string): AlertMessage {
@@ -135,7 +169,13 @@ export function queueMessages(alerts: readonly AlertMessage[], threshold: number
  * Puts every pending alert on the queue, then marks it sent. A crash in between sends it again
  * next time; the dispatcher recognises the copy by its idempotency key.
  */
-export async function flushAlerts(storage: Storage, config: Config, log: Logger): Promise<number> {
+export async function flushAlerts(
+  storage: Storage,
+  config: Config,
+  log: Logger,
+  /** Called once the messages are on the queue and before they are marked sent (a crash seam for tests). */
+  afterEnqueue?: () => void | Promise<void>,
+): Promise<number> {
   const findings = new FindingsStore(storage);
   const outbox = new AlertOutbox(storage);
   const pending = await findings.withPendingAlerts();
@@ -145,6 +185,7 @@ export async function flushAlerts(storage: Storage, config: Config, log: Logger)
   const queue = await storage.queue(ALERTS_QUEUE);
   const messages = queueMessages(alerts, config.ALERT_DIGEST_THRESHOLD);
   for (const message of messages) await queue.sendMessage(encodeQueueMessage(message));
+  await afterEnqueue?.();
   for (const stored of pending) await findings.clearPendingAlerts(stored);
   await outbox.remove(scanLevel);
   log("info", "alerts-enqueued", { alerts: alerts.length, messages: messages.length });

@@ -10,11 +10,23 @@ export const ALERT_KINDS = [
   "exception-expiring",
   "scan-incomplete",
   "scan-failed",
+  "coverage-lost",
   "digest",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 const findingAlertSchema = peeringFindingSchema.extend({ firstSeen: z.string() });
+
+/** A subscription that held unresolved findings and went out of the scan's sight. */
+const coverageLostSchema = z.object({
+  subscriptionId: z.string(),
+  /** When a scan last saw it; null when no scan recorded it before. */
+  lastVerified: z.string().nullable(),
+  lostSince: z.string(),
+  /** Its unresolved findings, kept as they were and marked stale. */
+  findings: z.number().int(),
+  scope: z.object({ managementGroups: z.array(z.string()), subscriptions: z.array(z.string()) }),
+});
 
 const entrySchema = z.object({
   id: z.string(),
@@ -48,6 +60,7 @@ export const alertMessageSchema = z.object({
   title: z.string(),
   finding: findingAlertSchema.optional(),
   entry: entrySchema.optional(),
+  coverage: coverageLostSchema.optional(),
   scan: z
     .object({
       complete: z.boolean(),

@@ -21,6 +21,10 @@ export function alertKindOf(write: StoredFinding): AlertKind | undefined {
       return needsAction(last.state) ? "violation-reopened" : undefined;
     case "resolved":
       return needsAction(previous) ? "finding-resolved" : undefined;
+    case "stale":
+    case "verified":
+      // Coverage, not the finding, changed: the scan alerts once per subscription instead.
+      return undefined;
     case "changed":
       if (last.state === "expired-exception" && previous !== "expired-exception") return "exception-expired";
       return last.state === "open" && previous === "allowed" ? "violation-new" : undefined;

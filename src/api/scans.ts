@@ -1,9 +1,7 @@
 import { z } from "zod";
-import { runLeasedScan, type LeasedScanResult } from "../scan/leased-scan";
-import { newScanId } from "../scan/run-scan";
-import { errorMessage } from "../errors";
+import { requestScan } from "../scan/queued-scan";
 import { ScanLease } from "../store/scan-lease";
-import { ScanRunsStore } from "../store/scan-runs";
+import { ScanRunsStore, type ScanRunRecord } from "../store/scan-runs";
 import { GUID_PATTERN } from "../validation";
 import type { ApiDeps } from "./deps";
 import {
@@ -17,7 +15,8 @@ import {
   type ApiResponse,
 } from "./http";
 
-const scanRequestSchema = z.strictObject({
+/** The body of `POST /api/scans`. */
+export const scanBodySchema = z.strictObject({
   scope: z
     .strictObject({
       managementGroups: z
@@ -32,62 +31,68 @@ const scanRequestSchema = z.strictObject({
 
 const listQuerySchema = z.strictObject({ limit: queryInteger(1, 100).default(20) });
 
+/** How often a waiting `POST /api/scans?wait=` looks at the scan's record. */
+const POLL_MS = 250;
+
 const SCAN_ID = /^[\w.-]{1,80}$/;
 const location = (scanId: string) => `/api/scans/${scanId}`;
 
-/** `POST /api/scans`: runs a scan and answers with its report, or 202 and where to look if it takes long. */
+/**
+ * `POST /api/scans[?wait=seconds]`: records a queued scan and puts it on the `scan-requests`
+ * queue, where the queue function runs it; answers 202 and where to look, or, when asked to
+ * wait and the scan finishes in time, 200 with its report. A scan of the same scope already
+ * queued or running is answered instead of queuing another.
+ */
 async function startScan(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-  const { scope, dryRun } = parseBody(scanRequestSchema, request);
-  const config = scope
-    ? {
-        ...deps.config,
-        SCAN_MANAGEMENT_GROUPS: scope.managementGroups ?? [],
-        SCAN_SUBSCRIPTIONS: scope.subscriptions ?? [],
-      }
-    : deps.config;
-  const scanId = newScanId(new Date());
-  const scan = runLeasedScan({ ...deps, config, trigger: "http", scanId, dryRun: dryRun ?? false });
-  const waited = await new Promise<LeasedScanResult | undefined>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(undefined), config.HTTP_SCAN_WAIT_SECONDS * 1000);
-    scan.then(
-      (result) => {
-        clearTimeout(timer);
-        resolve(result);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-  if (!waited) {
-    scan.catch((error: unknown) => deps.log("error", "scan-failed", { scanId, error: errorMessage(error) }));
-    return { status: 202, headers: { location: location(scanId) }, body: { scanId, status: "running" } };
-  }
-  return reportOrConflict(waited);
-}
-
-function reportOrConflict(result: LeasedScanResult): ApiResponse {
-  if (result.ran) return { status: 200, body: result.report };
-  const { scanId, trigger, startedAt } = result.running;
-  throw new ApiError(
-    409,
-    "Conflict",
-    `Scan ${scanId} (${trigger}) is running since ${startedAt}; try again when it has finished.`,
-    {
-      location: location(scanId),
-    },
+  const { wait } = parseQuery(
+    z.strictObject({
+      wait: z.coerce.number().int().min(0).max(deps.config.HTTP_SCAN_WAIT_SECONDS).optional(),
+    }),
+    request.query,
   );
+  const { scope, dryRun } = parseBody(scanBodySchema, request);
+  const asked = {
+    scope: scope
+      ? { managementGroups: scope.managementGroups ?? [], subscriptions: scope.subscriptions ?? [] }
+      : {
+          managementGroups: deps.config.SCAN_MANAGEMENT_GROUPS,
+          subscriptions: deps.config.SCAN_SUBSCRIPTIONS,
+        },
+    dryRun: dryRun ?? false,
+  };
+  const { run, existing } = await requestScan(deps, asked);
+  if (existing) deps.log("info", "scan-already-requested", { scanId: run.scanId, status: run.status });
+
+  if (wait) {
+    const runs = new ScanRunsStore(deps.storage);
+    const deadline = Date.now() + wait * 1000;
+    while (Date.now() < deadline) {
+      const now = await runs.get(run.scanId);
+      if (now?.status === "finished") {
+        return { status: 200, body: (await runs.report(run.scanId)) ?? now };
+      }
+      if (now?.status === "failed") return { status: 200, body: now };
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))),
+      );
+    }
+  }
+  return {
+    status: 202,
+    headers: { location: location(run.scanId) },
+    body: { scanId: run.scanId, status: run.status, requestedAt: run.requestedAt },
+  };
 }
 
-/** `GET /api/scans/{id}`: a running scan, or the record of a finished one. */
+/** `GET /api/scans/{id}`: where a scan stands (`queued`, `running`, `finished` or `failed`). */
 async function getScan(scanId: string, deps: ApiDeps): Promise<ApiResponse> {
   if (!SCAN_ID.test(scanId)) throw new ApiError(400, "Bad request", `'${scanId}' is not a scan id.`);
+  const run: ScanRunRecord | undefined = await new ScanRunsStore(deps.storage).get(scanId);
+  if (run) return { status: 200, body: run };
+  // A timer scan has no record until it finishes; the lease names it while it runs.
   const running = await new ScanLease(deps.storage).running();
-  if (running?.scanId === scanId) return { status: 200, body: { status: "running", ...running } };
-  const run = await new ScanRunsStore(deps.storage).get(scanId);
-  if (!run) throw new ApiError(404, "Not found", `There is no scan ${scanId}.`);
-  return { status: 200, body: { status: "finished", ...run } };
+  if (running?.scanId === scanId) return { status: 200, body: { ...running, status: "running" } };
+  throw new ApiError(404, "Not found", `There is no scan ${scanId}.`);
 }
 
 export async function scansApi(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
@@ -97,7 +102,7 @@ export async function scansApi(request: ApiRequest, deps: ApiDeps): Promise<ApiR
   if (request.method === "GET" && id) return getScan(id, deps);
   if (request.method === "GET") {
     const { limit } = parseQuery(listQuerySchema, request.query);
-    return { status: 200, body: { scans: await new ScanRunsStore(deps.storage).latest(limit) } };
+    return { status: 200, body: { scans: await new ScanRunsStore(deps.storage).recent(limit) } };
   }
   throw methodNotAllowed(request, id ? ["GET"] : ["GET", "POST"]);
 }

@@ -1,6 +1,6 @@
 import { DefaultAzureCredential } from "@azure/identity";
 import type { TokenCredential } from "@azure/core-auth";
-import type { PipelineRetryOptions } from "@azure/core-rest-pipeline";
+import type { PipelinePolicy, PipelineRetryOptions } from "@azure/core-rest-pipeline";
 import type { Config } from "../config";
 
 /**
@@ -14,10 +14,23 @@ export interface AzureConnection {
   /** PEM of an extra certificate authority to trust (the sandbox's); live Azure needs none. */
   tlsCa?: string;
   retryOptions: PipelineRetryOptions;
+  /** How long one request may take; a hung page otherwise holds the scan (and its lease) until the host kills it. */
+  requestTimeoutMs?: number;
 }
 
 export function retryOptionsFrom(config: Config): PipelineRetryOptions {
   return { maxRetries: config.AZURE_MAX_RETRIES };
+}
+
+/** Gives every request of a pipeline the connection's timeout. */
+export function timeoutPolicy(timeoutMs: number): PipelinePolicy {
+  return {
+    name: "request-timeout",
+    sendRequest: (request, next) => {
+      request.timeout = timeoutMs;
+      return next(request);
+    },
+  };
 }
 
 export function liveConnection(config: Config): AzureConnection {
@@ -26,6 +39,7 @@ export function liveConnection(config: Config): AzureConnection {
     armEndpoint: config.ARM_ENDPOINT,
     graphEndpoint: config.GRAPH_ENDPOINT,
     retryOptions: retryOptionsFrom(config),
+    requestTimeoutMs: config.AZURE_REQUEST_TIMEOUT_SECONDS * 1000,
   };
 }
 

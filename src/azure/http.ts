@@ -7,7 +7,7 @@ import {
   type Pipeline,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import type { AzureConnection } from "./connection";
+import { timeoutPolicy, type AzureConnection } from "./connection";
 
 export type AzureGet = (url: string, auth?: { scope: string }) => Promise<PipelineResponse>;
 
@@ -27,6 +27,7 @@ export function azureGetter(connection: AzureConnection): AzureGet {
         redirectOptions: { maxRetries: 0 },
         ...(connection.tlsCa ? { tlsOptions: { ca: connection.tlsCa } } : {}),
       });
+      if (connection.requestTimeoutMs) pipeline.addPolicy(timeoutPolicy(connection.requestTimeoutMs));
       if (scope)
         pipeline.addPolicy(
           bearerTokenAuthenticationPolicy({ credential: connection.credential, scopes: scope }),

@@ -1,6 +1,6 @@
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import type { z } from "zod";
-import type { AzureConnection } from "./connection";
+import { timeoutPolicy, type AzureConnection } from "./connection";
 import { jsonPath } from "../validation";
 
 /** Which part of the estate a scan covers; empty means every subscription the identity can read. */
@@ -40,6 +40,13 @@ export function createResourceGraphClient(connection: AzureConnection): Resource
     endpoint: connection.armEndpoint,
     retryOptions: connection.retryOptions,
     ...(connection.tlsCa ? { tlsOptions: { ca: connection.tlsCa } } : {}),
+    ...(connection.requestTimeoutMs
+      ? {
+          additionalPolicies: [
+            { policy: timeoutPolicy(connection.requestTimeoutMs), position: "perCall" as const },
+          ],
+        }
+      : {}),
   });
 }
 

@@ -10,7 +10,8 @@ const nameOf = (id: string) => parseResourceId(id)?.name ?? id;
 
 /** The findings table for people (the CLI's `findings` and the demo). */
 export const FINDING_COLUMNS: Column<ListedFinding>[] = [
-  { title: "STATE", cell: (s) => s.state },
+  // A stale finding keeps its state, but nobody has looked since LAST SEEN.
+  { title: "STATE", cell: (s) => (s.coverage ? `${s.state} (stale)` : s.state) },
   { title: "SEVERITY", cell: (s) => s.finding.severity },
   { title: "LOCAL VNET", cell: (s) => nameOf(s.finding.localVnetId) },
   { title: "REMOTE VNET", cell: (s) => nameOf(s.finding.remoteVnetId) },

@@ -134,6 +134,13 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
       }),
     );
     io.stdout(formatReport(report, format, io.color && format === "table"));
+    const lost = report.coverage?.lostSubscriptions ?? [];
+    if (lost.length > 0) {
+      // Ids as JSON strings: quoted and escaped, whatever a stored id holds.
+      io.stderr(
+        `Out of sight: ${lost.map((id) => JSON.stringify(id)).join(", ")}. Their findings are kept as they were (stale), not resolved; check the scanner's Reader access and the scope.\n`,
+      );
+    }
     if (!report.complete) return EXIT.incomplete;
     return report.stats.violations > 0 ? EXIT.violations : EXIT.ok;
   } finally {

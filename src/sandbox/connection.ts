@@ -12,5 +12,6 @@ export function sandboxConnection(sandbox: RunningSandbox, estate: Estate, confi
     graphEndpoint: sandbox.url,
     tlsCa: sandbox.ca,
     retryOptions: retryOptionsFrom(config),
+    requestTimeoutMs: config.AZURE_REQUEST_TIMEOUT_SECONDS * 1000,
   };
 }

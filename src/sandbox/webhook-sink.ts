@@ -12,6 +12,8 @@ export interface ReceivedPost {
 export interface SinkAnswer {
   status: number;
   headers?: Record<string, string>;
+  /** Answers this much later (to outlast the sender's timeout). */
+  delayMs?: number;
 }
 
 export interface RunningSink {
@@ -48,8 +50,13 @@ export async function startWebhookSink(
       const reply = answer(post, received.length);
       received.push(post);
       statuses.push(reply.status);
-      res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers });
-      res.end(reply.status < 300 ? "" : `sink answered ${reply.status}`);
+      const send = () => {
+        if (res.destroyed) return;
+        res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers });
+        res.end(reply.status < 300 ? "" : `sink answered ${reply.status}`);
+      };
+      if (reply.delayMs) setTimeout(send, reply.delayMs).unref();
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -25,7 +25,8 @@ export async function listFindings(
     .map(({ etag: _etag, pendingAlerts: _pending, ...s }): ListedFinding => ({
       ...s,
       state: s.state === "open" && s.firstScanId === latestScanId ? "new" : s.state,
-      lastSeen: s.state !== "resolved" && lastComplete ? lastComplete : s.lastSeen,
+      // A stale finding was last confirmed when its subscription was last seen, not by the latest scan.
+      lastSeen: s.state !== "resolved" && !s.coverage && lastComplete ? lastComplete : s.lastSeen,
     }))
     .filter(
       (s) =>

@@ -1,9 +1,13 @@
-import { AllowlistStore } from "../store/allowlist-store";
+import { errorMessage } from "../errors";
+import { scanFailedAlert } from "../alerts/emit";
+import { AlertOutbox } from "../store/alert-outbox";
 import { ScanLease, type LeaseHolder } from "../store/scan-lease";
-import { silentLogger } from "../log";
-import { runRecordedScan, type RecordedScanOptions } from "./record-scan";
+import { ScanRunsStore } from "../store/scan-runs";
+import type { Storage } from "../store/storage";
+import { silentLogger, type Logger } from "../log";
+import { dryScan, runRecordedScan, type RecordedScanOptions } from "./record-scan";
 import type { ScanReport } from "./report";
-import { newScanId, runScan } from "./run-scan";
+import { newScanId } from "./run-scan";
 
 export interface LeasedScanOptions extends RecordedScanOptions {
   /** Scan and report without keeping state or sending alerts. */
@@ -12,11 +16,36 @@ export interface LeasedScanOptions extends RecordedScanOptions {
 
 export type LeasedScanResult = { ran: true; report: ScanReport } | { ran: false; running: LeaseHolder };
 
+/**
+ * A scan whose lease ran out without a recorded run stopped mid-way (its instance was stopped or
+ * lost its storage): it could not say so itself, so the scan that takes the lease over does, with
+ * a `scan-failed` alert. A queued scan still waiting for its retry is left to that retry.
+ */
+export async function reportAbandoned(
+  storage: Storage,
+  abandoned: LeaseHolder | undefined,
+  now: Date,
+  log: Logger,
+): Promise<void> {
+  if (!abandoned) return;
+  const run = await new ScanRunsStore(storage).get(abandoned.scanId);
+  if (run) return;
+  log("warn", "scan-abandoned", { scanId: abandoned.scanId, since: abandoned.startedAt });
+  await new AlertOutbox(storage).add([
+    scanFailedAlert(
+      abandoned.scanId,
+      now,
+      `it started at ${abandoned.startedAt} (${abandoned.trigger}) and stopped before recording its results; its lease ran out at ${abandoned.expiresAt}. Nothing was marked resolved by it; the next scan covers the same ground.`,
+    ),
+  ]);
+}
+
 /** A scan of the Functions app: never two at once; the one that finds a scan running skips and says so. */
 export async function runLeasedScan(options: LeasedScanOptions): Promise<LeasedScanResult> {
   const log = options.log ?? silentLogger;
-  const scanId = options.scanId ?? newScanId((options.now ?? (() => new Date()))());
-  const lease = await new ScanLease(options.storage).acquire(scanId, options.trigger);
+  const now = options.now ?? (() => new Date());
+  const scanId = options.scanId ?? newScanId(now());
+  const lease = await new ScanLease(options.storage, () => now().getTime()).acquire(scanId, options.trigger);
   if (!lease.acquired) {
     log("warn", "scan-skipped", {
       reason: "another scan is running",
@@ -26,15 +55,15 @@ export async function runLeasedScan(options: LeasedScanOptions): Promise<LeasedS
     return { ran: false, running: lease.holder };
   }
   try {
+    await reportAbandoned(options.storage, lease.takenOver, now(), log);
     const report = options.dryRun
-      ? await runScan({
-          ...options,
-          scanId,
-          allowlist: options.allowlist ?? (await new AllowlistStore(options.storage).list()),
-        })
+      ? await dryScan({ ...options, scanId })
       : await runRecordedScan({ ...options, scanId });
     return { ran: true, report };
   } finally {
-    await lease.release();
+    // A lease that cannot be released (storage gone) runs out by itself; the scan's outcome stands.
+    await lease
+      .release()
+      .catch((error: unknown) => log("warn", "lease-not-released", { error: errorMessage(error) }));
   }
 }

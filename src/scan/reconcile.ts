@@ -1,5 +1,6 @@
 import type { AlertMessage } from "../alerts/message";
 import type { PeeringFinding } from "../scanners/peering/finding";
+import type { CoverageFacts } from "./coverage";
 
 /** Where a stored finding stands. "new" is not stored: a finding is new in the scan that first saw it. */
 export type FindingState = "open" | "allowed" | "expired-exception" | "resolved";
@@ -7,8 +8,16 @@ export type FindingState = "open" | "allowed" | "expired-exception" | "resolved"
 export interface HistoryEvent {
   at: string;
   scanId: string;
-  event: "new" | "reopened" | "resolved" | "changed";
+  /** "stale": its subscription went out of the scan's sight; "verified": seen again since. */
+  event: "new" | "reopened" | "resolved" | "changed" | "stale" | "verified";
   state: FindingState;
+}
+
+/** A finding the latest scans of its scope could not look at: kept as it was, not confirmed. */
+export interface StaleCoverage {
+  state: "stale";
+  /** When a scan last saw the finding's subscription (or the finding), before it went out of sight. */
+  lastVerified: string;
 }
 
 /** A finding as kept between scans: the last observation plus its lifecycle and history. */
@@ -20,6 +29,8 @@ export interface StoredFinding {
   lastSeen: string;
   lastScanId: string;
   history: HistoryEvent[];
+  /** Present while the finding's subscription is out of the scan's sight. */
+  coverage?: StaleCoverage;
   /** Alerts written with the finding and not yet on the queue (the outbox: they survive a crash). */
   pendingAlerts: AlertMessage[];
   /** Concurrency token of the stored version this was read from; absent for a finding not stored yet. */
@@ -37,6 +48,11 @@ export interface ScanFacts {
   scanId: string;
   at: string;
   complete: boolean;
+  /**
+   * Where the scan looked. Without it the scan counts as covering every stored finding's
+   * subscription (a whole-estate scan that did not check visibility).
+   */
+  coverage?: CoverageFacts;
 }
 
 export const MAX_HISTORY = 50;
@@ -70,9 +86,13 @@ function record(
   finding: PeeringFinding,
   scan: ScanFacts,
 ): StoredFinding {
-  const seen = event.event !== "resolved";
+  const seen = event.event !== "resolved" && event.event !== "stale";
+  const { coverage: _coverage, ...rest } = stored;
   return {
-    ...stored,
+    ...rest,
+    ...(event.event === "stale"
+      ? { coverage: { state: "stale", lastVerified: lastVerifiedOf(stored, scan) } }
+      : {}),
     finding,
     state: event.state,
     lastSeen: seen ? scan.at : stored.lastSeen,
@@ -81,17 +101,30 @@ function record(
   };
 }
 
+function lastVerifiedOf(stored: StoredFinding, scan: ScanFacts): string {
+  const sub = stored.finding.localSubscriptionId.toLowerCase();
+  const verified = scan.coverage?.lastVerified.get(sub);
+  return verified && verified > stored.lastSeen ? verified : stored.lastSeen;
+}
+
 /** What a set of writes means for the report: which findings are new, resolved, reopened or changed. */
 export function deltaOf(writes: readonly StoredFinding[]): Delta {
   const delta: Delta = { new: [], resolved: [], reopened: [], changed: [] };
-  for (const write of writes) delta[write.history[write.history.length - 1]!.event].push(write.finding.id);
+  for (const write of writes) {
+    // "stale" and "verified" say whether the finding could be looked at, not what it is.
+    const event = write.history[write.history.length - 1]!.event;
+    if (event === "new" || event === "reopened" || event === "resolved" || event === "changed")
+      delta[event].push(write.finding.id);
+  }
   return delta;
 }
 
 /**
  * Compares this scan's findings with the stored ones and returns only what must be written
  * (`deltaOf` says what the writes mean).
- * An unchanged finding needs no write. Only a complete scan resolves a finding it did not see.
+ * An unchanged finding needs no write. Only a complete scan resolves a finding it did not see,
+ * and only inside its coverage: a finding whose subscription the scan was asked to look at but
+ * could not see turns stale (kept as it was); one outside the asked scope is not touched.
  */
 export function reconcile(
   stored: ReadonlyMap<string, StoredFinding>,
@@ -124,16 +157,31 @@ export function reconcile(
       writes.push(
         record(before, { at: scan.at, scanId: scan.scanId, event: "changed", state }, finding, scan),
       );
+    } else if (before.coverage) {
+      writes.push(
+        record(before, { at: scan.at, scanId: scan.scanId, event: "verified", state }, finding, scan),
+      );
     }
   }
 
-  if (scan.complete) {
-    for (const before of stored.values()) {
-      if (before.state === "resolved" || seen.has(before.finding.id)) continue;
+  for (const before of stored.values()) {
+    if (before.state === "resolved" || seen.has(before.finding.id)) continue;
+    const sub = before.finding.localSubscriptionId.toLowerCase();
+    const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
+    if (covered && scan.complete) {
       writes.push(
         record(
           before,
           { at: scan.at, scanId: scan.scanId, event: "resolved", state: "resolved" },
+          before.finding,
+          scan,
+        ),
+      );
+    } else if (!before.coverage && scan.coverage?.unseen.has(sub)) {
+      writes.push(
+        record(
+          before,
+          { at: scan.at, scanId: scan.scanId, event: "stale", state: before.state },
           before.finding,
           scan,
         ),

@@ -1,4 +1,4 @@
-import { flushAlerts, scanAlerts, scanFailedAlert } from "../alerts/emit";
+import { coverageLostAlerts, flushAlerts, scanAlerts, scanFailedAlert } from "../alerts/emit";
 import { errorMessage } from "../errors";
 import { silentLogger } from "../log";
 import { AlertOutbox } from "../store/alert-outbox";
@@ -6,48 +6,135 @@ import { AllowlistStore } from "../store/allowlist-store";
 import { FindingsStore } from "../store/findings-store";
 import { ScanRunsStore, type Trigger } from "../store/scan-runs";
 import type { Storage } from "../store/storage";
+import { SubscriptionCoverageStore } from "../store/subscription-coverage";
 import { TableTenantCache } from "../store/tenant-cache-table";
+import { nextRecords } from "./coverage";
+import type { StoredFinding } from "./reconcile";
 import type { ScanReport } from "./report";
-import { newScanId, runScan, scopeOf, type ScanOptions } from "./run-scan";
+import { newScanId, scanWithCoverage, scopeOf, type ScanOptions } from "./run-scan";
+
+/** The boundaries between the steps of a recorded scan, in order. */
+export const SCAN_STAGES = [
+  "scanned",
+  "alerts-stored",
+  "findings-saved",
+  "coverage-saved",
+  "run-recorded",
+  "alerts-enqueued",
+] as const;
+export type ScanStage = (typeof SCAN_STAGES)[number];
 
 export interface RecordedScanOptions extends Omit<ScanOptions, "allowlist" | "tenantCache"> {
   storage: Storage;
   trigger: Trigger;
   /** An allowlist file's entries; without it the stored allowlist applies. */
   allowlist?: ScanOptions["allowlist"];
+  /** Called at each stage boundary; the fault tests throw here to abandon the run like a crash. */
+  atStage?: (stage: ScanStage) => void | Promise<void>;
+  /** For a scan asked through the API: when it was queued (its run record is keyed by it). */
+  requestedAt?: string;
 }
 
 /**
- * A scan that remembers: reads the stored allowlist and tenant cache, reconciles its findings
- * with the stored ones (their alerts written in the same entities), records the run, then puts
- * the alerts on the queue and reports what changed.
+ * A scan that keeps nothing but its run record: it reads the stored findings only to say which
+ * subscriptions it lost sight of, and answers what it saw.
+ */
+export async function dryScan(options: RecordedScanOptions): Promise<ScanReport> {
+  const { storage, config } = options;
+  const stored = await new FindingsStore(storage).list();
+  const { report } = await scanWithCoverage({
+    ...options,
+    allowlist: options.allowlist ?? (await new AllowlistStore(storage).list()),
+    storedSubscriptions: unresolvedBySubscription(stored).keys(),
+    knownSubscriptions: await new SubscriptionCoverageStore(storage).list(),
+  });
+  const none = { new: [], resolved: [], reopened: [], changed: [] };
+  await new ScanRunsStore(storage).record(report, options.trigger, scopeOf(config), none, {
+    ...(options.requestedAt ? { requestedAt: options.requestedAt } : {}),
+    dryRun: true,
+  });
+  return report;
+}
+
+/** Lower-case subscription -> its unresolved stored findings. */
+function unresolvedBySubscription(stored: readonly StoredFinding[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of stored) {
+    if (s.state === "resolved") continue;
+    const id = s.finding.localSubscriptionId.toLowerCase();
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * A scan that remembers: reads the stored allowlist, findings and tenant cache, reconciles its
+ * findings with the stored ones inside what the scan covered (their alerts written in the same
+ * entities), records the run, then puts the alerts on the queue and reports what changed.
+ * Each step can be repeated after a crash: alerts are stored before the state that would stop
+ * them being raised again, and their keys make the repeat one alert.
  */
 export async function runRecordedScan(options: RecordedScanOptions): Promise<ScanReport> {
   const { storage, trigger, config } = options;
   const log = options.log ?? silentLogger;
+  const atStage = options.atStage ?? (() => undefined);
   const scanId = options.scanId ?? newScanId((options.now ?? (() => new Date()))());
   const allowlist = options.allowlist ?? (await new AllowlistStore(storage).list());
   const tenantCache = new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000);
+  const findingsStore = new FindingsStore(storage);
+  const subscriptions = new SubscriptionCoverageStore(storage);
+  const stored = await findingsStore.list();
+  const known = await subscriptions.list();
+  const unresolved = unresolvedBySubscription(stored);
 
-  let report: ScanReport;
+  let outcome;
   try {
-    report = await runScan({ ...options, scanId, allowlist, tenantCache });
+    outcome = await scanWithCoverage({
+      ...options,
+      scanId,
+      allowlist,
+      tenantCache,
+      storedSubscriptions: unresolved.keys(),
+      knownSubscriptions: known,
+    });
   } catch (error) {
     await new AlertOutbox(storage).add([scanFailedAlert(scanId, new Date(), errorMessage(error))]);
     await sendAlerts(options);
     throw error;
   }
+  const { report, facts, visible } = outcome;
+  await atStage("scanned");
 
   let delta;
   try {
-    ({ delta } = await new FindingsStore(storage).save(report.findings, {
-      scanId: report.scanId,
-      at: report.finishedAt,
-      complete: report.complete,
-    }));
-    await new ScanRunsStore(storage).record(report, trigger, scopeOf(config), delta);
-    await new AlertOutbox(storage).add(scanAlerts(report, allowlist, config));
+    const records = nextRecords(known, visible ?? [], facts.unseen, { scanId, at: report.finishedAt });
+    await new AlertOutbox(storage).add([
+      ...scanAlerts(report, allowlist, config),
+      ...coverageLostAlerts(report, records.newlyLost, unresolved),
+    ]);
+    await atStage("alerts-stored");
+    ({ delta } = await findingsStore.save(
+      report.findings,
+      { scanId: report.scanId, at: report.finishedAt, complete: report.complete, coverage: facts },
+      stored,
+    ));
+    await atStage("findings-saved");
+    await subscriptions.save(records.writes);
+    await atStage("coverage-saved");
+    await new ScanRunsStore(storage).record(
+      report,
+      trigger,
+      scopeOf(config),
+      delta,
+      options.requestedAt ? { requestedAt: options.requestedAt } : {},
+    );
+    await atStage("run-recorded");
   } catch (error) {
+    // Best effort: storage that is down takes this alert with it, and the next scan reports the
+    // abandoned run when it takes over the lease.
+    await new AlertOutbox(storage)
+      .add([scanFailedAlert(scanId, new Date(), `its results could not be stored: ${errorMessage(error)}`)])
+      .catch(() => undefined);
     throw new Error(
       `The scan ran but its findings could not be stored in ${storage.describe}: ${errorMessage(error)}`,
       {
@@ -59,6 +146,7 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
   log("info", "scan-recorded", {
     scanId,
     ...Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, v.length])),
+    lostSubscriptions: report.coverage?.lostSubscriptions.length ?? 0,
   });
   return { ...report, delta };
 }
@@ -66,7 +154,9 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
 /** Alerts that cannot be queued now stay pending and go out after the next scan. */
 async function sendAlerts(options: RecordedScanOptions): Promise<void> {
   try {
-    await flushAlerts(options.storage, options.config, options.log ?? silentLogger);
+    await flushAlerts(options.storage, options.config, options.log ?? silentLogger, () =>
+      options.atStage?.("alerts-enqueued"),
+    );
   } catch (error) {
     (options.log ?? silentLogger)("warn", "alerts-not-enqueued", {
       reason: errorMessage(error),

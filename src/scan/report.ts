@@ -20,6 +20,17 @@ export const scanReportSchema = z.object({
     allowed: z.number().int(),
   }),
   findings: z.array(peeringFindingSchema),
+  /**
+   * What the scan covered: the scope it was asked for, the subscriptions holding findings that
+   * Resource Graph showed it, and those that held unresolved findings and are out of sight.
+   */
+  coverage: z
+    .object({
+      scope: z.object({ managementGroups: z.array(z.string()), subscriptions: z.array(z.string()) }),
+      subscriptions: z.array(z.string()),
+      lostSubscriptions: z.array(z.string()),
+    })
+    .optional(),
   /** What changed since the stored state; present when the scan keeps state. */
   delta: z
     .object({

@@ -18,6 +18,13 @@ import type { ScanError } from "../scanners/scanner";
 import { needsAction, sortFindings, type ScanReport } from "./report";
 import { SCANNERS } from "./scanners";
 import { cleanDeep } from "../text";
+import { visibleSubscriptions } from "../azure/subscription-coverage";
+import {
+  decideCoverage,
+  type CoverageFacts,
+  type SubscriptionRecord,
+  type VisibleSubscription,
+} from "./coverage";
 
 export interface ScanOptions {
   connection: AzureConnection;
@@ -30,6 +37,18 @@ export interface ScanOptions {
   scanId?: string;
   /** Waits out Resource Graph throttling; tests replace it. */
   sleep?: (ms: number) => Promise<void>;
+  /** Subscriptions holding stored unresolved findings: the scan checks it can still see them. */
+  storedSubscriptions?: Iterable<string>;
+  /** What earlier scans knew of those subscriptions. */
+  knownSubscriptions?: ReadonlyMap<string, SubscriptionRecord>;
+}
+
+/** A scan's report plus what reconciliation needs to know about where it looked. */
+export interface ScanOutcome {
+  report: ScanReport;
+  facts: CoverageFacts;
+  /** What Resource Graph showed of the checked subscriptions; null when asking failed. */
+  visible: VisibleSubscription[] | null;
 }
 
 export function newScanId(now: Date): string {
@@ -48,6 +67,11 @@ export function scopeOf(config: Config): ScanScope {
  * read is reported in `errors` with `complete: false`; a failure to authenticate throws.
  */
 export async function runScan(options: ScanOptions): Promise<ScanReport> {
+  return (await scanWithCoverage(options)).report;
+}
+
+/** `runScan`, also returning the coverage facts that decide what may be resolved. */
+export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcome> {
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const scanId = options.scanId ?? newScanId(startedAt);
@@ -96,6 +120,26 @@ export async function runScan(options: ScanOptions): Promise<ScanReport> {
     peerings += result.counts.peerings;
   }
 
+  // Coverage is asked after the inventory, so a subscription seen by both is seen by this scan.
+  const storedSubscriptions = [...(options.storedSubscriptions ?? [])];
+  const found = findings.map((f) => f.localSubscriptionId);
+  let visible: VisibleSubscription[] | null = null;
+  try {
+    visible = await visibleSubscriptions(queryAll, [...storedSubscriptions, ...found]);
+  } catch (error) {
+    errors.push({
+      source: "coverage",
+      message: `Checking which subscriptions are visible failed: ${errorMessage(error)}`,
+    });
+  }
+  const { facts, coverage } = decideCoverage({
+    scope: scopeOf(config),
+    stored: storedSubscriptions,
+    found,
+    visible,
+    known: options.knownSubscriptions ?? new Map(),
+  });
+
   const violations = findings.filter(needsAction).length;
   const report: ScanReport = {
     schemaVersion: 1,
@@ -115,7 +159,12 @@ export async function runScan(options: ScanOptions): Promise<ScanReport> {
       allowed: findings.length - violations,
     },
     findings: sortFindings(findings),
+    coverage,
   };
-  log(report.complete ? "info" : "warn", "scan-finished", { complete: report.complete, ...report.stats });
-  return report;
+  log(report.complete ? "info" : "warn", "scan-finished", {
+    complete: report.complete,
+    ...report.stats,
+    lostSubscriptions: coverage.lostSubscriptions.length,
+  });
+  return { report, facts, visible };
 }

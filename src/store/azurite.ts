@@ -14,7 +14,13 @@ export interface RunningAzurite {
  * in `location`. Telemetry is off (Azurite phones home by default) and API versions are not
  * checked (current SDKs are newer than Azurite knows).
  */
-export async function startAzurite(options: { location?: string } = {}): Promise<RunningAzurite> {
+export async function startAzurite(
+  options: {
+    location?: string;
+    /** Fixed ports, to restart on the same ones (default: free ports). */
+    ports?: { blob: number; queue: number; table: number };
+  } = {},
+): Promise<RunningAzurite> {
   let script: string;
   try {
     script = require.resolve("azurite/dist/src/azurite.js");
@@ -30,11 +36,11 @@ export async function startAzurite(options: { location?: string } = {}): Promise
     "--disableTelemetry",
     "--skipApiVersionCheck",
     "--blobPort",
-    "0",
+    String(options.ports?.blob ?? 0),
     "--queuePort",
-    "0",
+    String(options.ports?.queue ?? 0),
     "--tablePort",
-    "0",
+    String(options.ports?.table ?? 0),
     ...(options.location ? ["--location", options.location] : ["--inMemoryPersistence"]),
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });

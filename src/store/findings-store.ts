@@ -29,13 +29,16 @@ const entitySchema = z.object({
   history: z.string(),
   /** "" once the alerts went out (a Merge update cannot remove a property). */
   pendingAlerts: z.string().optional(),
+  /** "stale" while the finding's subscription is out of the scan's sight. */
+  coverage: z.string().optional(),
+  lastVerified: z.string().optional(),
 });
 
 const historySchema = z.array(
   z.object({
     at: z.string(),
     scanId: z.string(),
-    event: z.enum(["new", "reopened", "resolved", "changed"]),
+    event: z.enum(["new", "reopened", "resolved", "changed", "stale", "verified"]),
     state: z.enum(["open", "allowed", "expired-exception", "resolved"]),
   }),
 );
@@ -57,6 +60,9 @@ function toEntity(stored: StoredFinding) {
     lastScanId: stored.lastScanId,
     history: JSON.stringify(stored.history),
     pendingAlerts: stored.pendingAlerts.length > 0 ? JSON.stringify(stored.pendingAlerts) : "",
+    ...(stored.coverage
+      ? { coverage: stored.coverage.state, lastVerified: stored.coverage.lastVerified }
+      : {}),
   };
 }
 
@@ -74,6 +80,9 @@ function fromEntity(raw: TableEntityResult<Record<string, unknown>>): StoredFind
     lastScanId: e.lastScanId,
     history: historySchema.parse(JSON.parse(e.history)),
     pendingAlerts: e.pendingAlerts ? z.array(alertMessageSchema).parse(JSON.parse(e.pendingAlerts)) : [],
+    ...(e.coverage === "stale"
+      ? { coverage: { state: "stale", lastVerified: e.lastVerified ?? e.lastSeen } }
+      : {}),
     etag: e.etag,
   };
 }
@@ -142,8 +151,13 @@ export class FindingsStore {
    * carries the ETag it was computed from; when another scan wrote the partition meanwhile, the
    * partition is read again and reconciled anew, so no update is lost.
    */
-  async save(current: readonly PeeringFinding[], scan: ScanFacts): Promise<{ delta: Delta; writes: number }> {
-    const stored = await this.list();
+  async save(
+    current: readonly PeeringFinding[],
+    scan: ScanFacts,
+    /** The stored findings when the caller has just read them. */
+    storedNow?: StoredFinding[],
+  ): Promise<{ delta: Delta; writes: number }> {
+    const stored = storedNow ?? (await this.list());
     const storedByPartition = groupBy(stored, (s) => partitionOf(s.finding.id));
     const currentByPartition = groupBy(current, (f) => partitionOf(f.id));
     const partitions = new Set([...storedByPartition.keys(), ...currentByPartition.keys()]);

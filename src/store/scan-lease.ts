@@ -16,7 +16,13 @@ const holderSchema = z.object({
 export type LeaseHolder = z.infer<typeof holderSchema>;
 
 export type LeaseResult =
-  { acquired: true; release: () => Promise<void> } | { acquired: false; holder: LeaseHolder };
+  | {
+      acquired: true;
+      release: () => Promise<void>;
+      /** The holder of the expired lease this one replaced: a scan that stopped without releasing it. */
+      takenOver?: LeaseHolder;
+    }
+  | { acquired: false; holder: LeaseHolder };
 
 /**
  * One scan at a time across every instance: a lease row with an expiry, taken with ETags. A
@@ -68,8 +74,10 @@ export class ScanLease {
       if (!winner) throw error;
       return { acquired: false, holder: winner };
     }
+    const takenOver = current ? holderSchema.parse(current) : undefined;
     return {
       acquired: true,
+      ...(takenOver ? { takenOver } : {}),
       release: async () => {
         const mine = await this.holder();
         if (mine?.scanId !== scanId) return;

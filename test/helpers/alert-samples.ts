@@ -123,6 +123,20 @@ export function alertsOfEveryKind(): Record<AlertKind, AlertMessage> {
         ],
       },
     },
+    "coverage-lost": {
+      ...base("coverage-lost"),
+      severity: "medium",
+      title:
+        "Subscription 7c1a2b3d-0000-4000-8000-000000000042 is no longer visible to the scan (last verified " +
+        "2026-11-28T06:00:00.000Z); its 3 unresolved finding(s) are kept as stale, not resolved.",
+      coverage: {
+        subscriptionId: "7c1a2b3d-0000-4000-8000-000000000042",
+        lastVerified: "2026-11-28T06:00:00.000Z",
+        lostSince: "2026-11-29T06:00:00.000Z",
+        findings: 3,
+        scope: { managementGroups: ["contoso-landing-zones"], subscriptions: [] },
+      },
+    },
     digest: digestAlert(200),
   };
 }

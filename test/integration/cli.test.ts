@@ -156,6 +156,23 @@ describe("state between CLI runs", () => {
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
     expect(findings.stdout).toMatch(/3 finding\(s\)/);
+
+    // The scanner loses Reader on the home subscriptions: their findings stay, marked stale.
+    const estate = JSON.parse(readFileSync(ESTATE, "utf8")) as {
+      homeTenantId: string;
+      subscriptions: { tenantId: string; visibleToScanner?: boolean }[];
+    };
+    for (const s of estate.subscriptions) if (s.tenantId === estate.homeTenantId) s.visibleToScanner = false;
+    const blind = await cli(
+      ["scan", "--estate", tempFile("blind.json", JSON.stringify(estate)), "--allowlist", ALLOWLIST],
+      undefined,
+      env,
+    );
+    expect(blind.stderr).toMatch(/Out of sight: "[0-9a-f-]{36}"/);
+    expect(blind.stderr).toMatch(/kept as they were \(stale\), not resolved/);
+    const stale = await cli(["findings", "--status", "open"], undefined, env);
+    expect(stale.stdout).toMatch(/open \(stale\)/);
+    expect(stale.stdout).toMatch(/3 finding\(s\)/);
   });
 });
 

@@ -5,13 +5,17 @@ import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } fro
 import Ajv2020 from "ajv/dist/2020";
 import { loadConfig, type Config } from "../../src/config";
 import { allowlistHttp, findingsHttp, scansHttp } from "../../src/functions/http-api";
-import { useRuntime } from "../../src/functions/runtime";
+import { runtime, useRuntime } from "../../src/functions/runtime";
+import { scanRequests } from "../../src/functions/scan-requests";
+import { drainQueue } from "../../src/sandbox/queue-host";
+import { runRequestedScan, SCAN_REQUESTS_QUEUE } from "../../src/scan/queued-scan";
 import { scheduledScan } from "../../src/functions/scheduled-scan";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { readEstateFile } from "../../src/sandbox/estate";
 import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
 import type { ScanReport } from "../../src/scan/report";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import { AlertOutbox } from "../../src/store/alert-outbox";
 import { ScanLease } from "../../src/store/scan-lease";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
@@ -72,6 +76,29 @@ function http(
   >;
 }
 
+const runtimeDeps = () => {
+  const { config, connection } = runtime();
+  return { config, connection, storage };
+};
+
+/** Runs the scan-requests queue as the Functions host would, until the queued scans ran. */
+async function runQueuedScans() {
+  const queue = await storage.queue(SCAN_REQUESTS_QUEUE);
+  for (let i = 0; i < 50 && !(await queue.getProperties()).approximateMessagesCount; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return drainQueue(
+    queue,
+    await storage.queue(`${SCAN_REQUESTS_QUEUE}-poison`),
+    (m) => scanRequests(m, context("scanRequests")),
+    {
+      maxDequeueCount: 5,
+      visibilityTimeoutSeconds: 1,
+      timeoutMs: 30_000,
+    },
+  );
+}
+
 const runs = async () => (await new ScanRunsStore(storage).latest(100)).length;
 const timer = (isPastDue: boolean): Timer => ({
   schedule: { adjustForDST: true },
@@ -105,8 +132,10 @@ describe("timer function scheduledScan", () => {
 });
 
 describe("HTTP API", () => {
-  it("POST /api/scans returns a schema-valid report", async () => {
-    const response = await http(scansHttp, { method: "POST", path: "scans" });
+  it("POST /api/scans?wait= returns a schema-valid report once the queue function ran it", async () => {
+    const answer = http(scansHttp, { method: "POST", path: "scans?wait=60" });
+    expect(await runQueuedScans()).toEqual({ handled: 1, failures: 0, poisoned: 0 });
+    const response = await answer;
     expect(response.status).toBe(200);
     const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(
       JSON.parse(readFileSync(join(ROOT, "schemas/report.schema.json"), "utf8")),
@@ -122,14 +151,16 @@ describe("HTTP API", () => {
 
   it("POST /api/scans takes a scope and a dry run, which keeps nothing", async () => {
     const before = await runs();
-    const response = await http(scansHttp, {
+    const answer = http(scansHttp, {
       method: "POST",
-      path: "scans",
+      path: "scans?wait=60",
       body: JSON.stringify({
         scope: { subscriptions: ["31bdf544-8e8e-4f5b-bb31-3316a05e5581"] },
         dryRun: true,
       }),
     });
+    await runQueuedScans();
+    const response = await answer;
     expect(response.status).toBe(200);
     expect((response.jsonBody as unknown as ScanReport).stats).toMatchObject({
       subscriptions: 1,
@@ -138,49 +169,112 @@ describe("HTTP API", () => {
     expect(await runs()).toBe(before);
   });
 
-  it("POST /api/scans answers 409 while a scan runs", async () => {
-    const lease = await new ScanLease(storage).acquire("busy-scan", "timer");
-    if (!lease.acquired) throw new Error("lease not acquired");
-    try {
-      const response = await http(scansHttp, { method: "POST", path: "scans" });
-      expect(response.status).toBe(409);
-      expect(response.headers).toMatchObject({
-        "content-type": "application/problem+json",
-        location: "/api/scans/busy-scan",
-      });
-      expect(response.jsonBody).toMatchObject({ status: 409, detail: expect.stringContaining("busy-scan") });
-      const running = await http(scansHttp, {
-        method: "GET",
-        path: "scans/busy-scan",
-        params: { id: "busy-scan" },
-      });
-      expect(running.jsonBody).toMatchObject({ status: "running", trigger: "timer" });
-    } finally {
-      await lease.release();
-    }
+  it("POST /api/scans answers 202 within a second; the queued scan survives a host restart and GET follows it to finished", async () => {
+    const started = Date.now();
+    const response = await http(scansHttp, { method: "POST", path: "scans" });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(response.status).toBe(202);
+    const id = String(response.jsonBody!.scanId);
+    expect(response.headers).toMatchObject({ location: `/api/scans/${id}` });
+    const status = async () =>
+      String(
+        (await http(scansHttp, { method: "GET", path: `scans/${id}`, params: { id } })).jsonBody!.status,
+      );
+    expect(await status()).toBe("queued");
+
+    // The same scope asked again while it waits: the answer is the queued scan's location.
+    const again = await http(scansHttp, { method: "POST", path: "scans" });
+    expect(again.status).toBe(202);
+    expect(again.headers).toMatchObject({ location: `/api/scans/${id}` });
+
+    // The first host takes the message and stops mid-scan: no lease release, message not completed.
+    // Its clock ran 31 minutes ago, so its lease has run out by now, as it would after a real restart.
+    const queue = await storage.queue(SCAN_REQUESTS_QUEUE);
+    const [message] = (await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 1 }))
+      .receivedMessageItems;
+    const payload = JSON.parse(Buffer.from(message!.messageText, "base64").toString("utf8")) as unknown;
+    let crashed!: () => void;
+    const reachedCrash = new Promise<void>((resolve) => (crashed = resolve));
+    const past = Date.now() - 31 * 60_000;
+    void runRequestedScan(payload, {
+      ...runtimeDeps(),
+      now: () => new Date(past),
+      atStage: () => {
+        crashed();
+        return new Promise<void>(() => {}); // the process is gone: nothing after this runs
+      },
+    });
+    await reachedCrash;
+    expect(await status()).toBe("running");
+
+    // The restarted host gets the message again (its visibility ran out) and runs the scan.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await runQueuedScans()).toMatchObject({ handled: 1, poisoned: 0 });
+    expect(await status()).toBe("finished");
+    expect(await new ScanLease(storage).running()).toBeUndefined();
   });
 
-  it("POST /api/scans answers 202 with the scan's location when it outlives the wait", async () => {
-    const config = use({ HTTP_SCAN_WAIT_SECONDS: "0.001" });
-    const estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
-    useRuntime({ config, storage, connection: sandboxConnection(sandbox, estate, config) });
-    try {
-      const response = await http(scansHttp, { method: "POST", path: "scans" });
-      expect(response.status).toBe(202);
-      const id = String(response.jsonBody!.scanId);
-      expect(response.headers).toMatchObject({ location: `/api/scans/${id}` });
-      let status = "running";
-      for (let i = 0; i < 100 && status === "running"; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        status = String(
-          (await http(scansHttp, { method: "GET", path: `scans/${id}`, params: { id } })).jsonBody!.status,
-        );
-      }
-      expect(status).toBe("finished");
-    } finally {
-      const base = use();
-      useRuntime({ config: base, storage, connection: sandboxConnection(sandbox, estate, base) });
-    }
+  it("a queued scan that cannot reach Azure ends as failed, with the reason and a scan-failed alert", async () => {
+    const response = await http(scansHttp, {
+      method: "POST",
+      path: "scans",
+      body: JSON.stringify({ scope: { managementGroups: ["no-such-group"] } }),
+    });
+    const id = String(response.jsonBody!.scanId);
+    const queue = await storage.queue(SCAN_REQUESTS_QUEUE);
+    const [message] = (await queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
+    await queue.deleteMessage(message!.messageId, message!.popReceipt);
+    const payload = JSON.parse(Buffer.from(message!.messageText, "base64").toString("utf8")) as unknown;
+    const deps = runtimeDeps();
+    const unreachable = {
+      ...deps.connection,
+      credential: {
+        getToken: () => Promise.reject(new Error("AADSTS700016: application not found in the directory")),
+      },
+    };
+    expect(await runRequestedScan(payload, { ...deps, connection: unreachable })).toBe("failed");
+    const run = await http(scansHttp, { method: "GET", path: `scans/${id}`, params: { id } });
+    expect(run.jsonBody).toMatchObject({
+      status: "failed",
+      failure: expect.stringContaining("AADSTS700016"),
+    });
+    const outbox = await new AlertOutbox(storage).list();
+    expect(outbox.some((a) => a.kind === "scan-failed" && a.scanId === id)).toBe(false);
+    const alerts = (await (await storage.queue("alerts")).peekMessages({ numberOfMessages: 32 }))
+      .peekedMessageItems;
+    expect(
+      alerts.some((m) => Buffer.from(m.messageText, "base64").toString("utf8").includes(`scan-failed:${id}`)),
+    ).toBe(true);
+  });
+
+  it("a scan asked for while another holds the lease waits on the queue, then runs", async () => {
+    const lease = await new ScanLease(storage).acquire("busy-scan", "timer");
+    if (!lease.acquired) throw new Error("lease not acquired");
+    const response = await http(scansHttp, { method: "POST", path: "scans" });
+    expect(response.status).toBe(202);
+    const id = String(response.jsonBody!.scanId);
+    const queue = await storage.queue(SCAN_REQUESTS_QUEUE);
+    const [message] = (await queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
+    const payload = JSON.parse(Buffer.from(message!.messageText, "base64").toString("utf8")) as unknown;
+    expect(await runRequestedScan(payload, runtimeDeps())).toBe("deferred");
+    await queue.deleteMessage(message!.messageId, message!.popReceipt);
+    const running = await http(scansHttp, {
+      method: "GET",
+      path: "scans/busy-scan",
+      params: { id: "busy-scan" },
+    });
+    expect(running.jsonBody).toMatchObject({ status: "running", trigger: "timer" });
+    await lease.release();
+    // The deferred copy is hidden for a while; the host would take it then.
+    const [deferred] = (await queue.peekMessages()).peekedMessageItems;
+    expect(deferred).toBeUndefined();
+    expect(await runRequestedScan(payload, runtimeDeps())).toBe("finished");
+    expect(
+      (await http(scansHttp, { method: "GET", path: `scans/${id}`, params: { id } })).jsonBody,
+    ).toMatchObject({
+      status: "finished",
+    });
+    await queue.clearMessages();
   });
 
   it("refuses bad scan requests with problem details, writing nothing", async () => {
@@ -207,7 +301,7 @@ describe("HTTP API", () => {
   it("GET /api/scans lists runs newest first, GET /api/scans/{id} reads one", async () => {
     const list = await http(scansHttp, { method: "GET", path: "scans?limit=2" });
     expect(list.status).toBe(200);
-    const scans = list.jsonBody!.scans as { scanId: string; startedAt: string }[];
+    const scans = list.jsonBody!.scans as { scanId: string; startedAt: string; status: string }[];
     expect(scans).toHaveLength(2);
     expect(scans[0]!.startedAt >= scans[1]!.startedAt).toBe(true);
     const one = await http(scansHttp, {
@@ -215,7 +309,8 @@ describe("HTTP API", () => {
       path: `scans/${scans[1]!.scanId}`,
       params: { id: scans[1]!.scanId },
     });
-    expect(one.jsonBody).toMatchObject({ status: "finished", scanId: scans[1]!.scanId });
+    expect(one.jsonBody).toMatchObject({ status: scans[1]!.status, scanId: scans[1]!.scanId });
+    expect(["finished", "failed"]).toContain(scans[1]!.status);
     expect(
       (await http(scansHttp, { method: "GET", path: "scans/nope", params: { id: "nope" } })).status,
     ).toBe(404);

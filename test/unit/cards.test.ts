@@ -91,6 +91,12 @@ const KEY_FACTS: Record<AlertKind, string[]> = {
   "exception-expiring": ["northwind-migration", "netops@contoso.com", "CHG-4711", "2026-12-06"],
   "scan-incomplete": ["MEDIUM · Scan incomplete", "Errors (2)", "429 Too Many Requests", "peerings"],
   "scan-failed": ["HIGH · Scan failed", "getaddrinfo ENOTFOUND contososcan.table.core.windows.net"],
+  "coverage-lost": [
+    "MEDIUM · Subscription out of sight",
+    "kept as stale, not resolved",
+    "7c1a2b3d-0000-4000-8000-000000000042",
+    "contoso-landing-zones",
+  ],
   digest: [`200 alerts from scan ${SCAN_ID}`, "spoke001-vnet", "… and 190 more"],
 };
 

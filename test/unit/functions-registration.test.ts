@@ -59,6 +59,7 @@ describe("what `func start` loads", () => {
       "alertDispatcher",
       "allowlist",
       "findings",
+      "scanRequests",
       "scans",
       "scheduledScan",
     ]);
@@ -69,6 +70,11 @@ describe("what `func start` loads", () => {
     expect(trigger(byName("alertDispatcher"))).toMatchObject({
       type: "queueTrigger",
       queueName: "alerts",
+      connection: "AzureWebJobsStorage",
+    });
+    expect(trigger(byName("scanRequests"))).toMatchObject({
+      type: "queueTrigger",
+      queueName: "scan-requests",
       connection: "AzureWebJobsStorage",
     });
     expect(trigger(byName("scans"))).toMatchObject({

@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
+import { COVERAGE_BATCH, subscriptionCoverageQuery } from "../../src/azure/subscription-coverage";
 
 // The Kusto language service ships as script bundles that define a global `Kusto`.
 require("@kusto/language-service-next/bridge.min.js");
@@ -49,6 +50,15 @@ describe("Resource Graph queries", () => {
 
   it.each(queries)("%s is valid KQL", (_name, query) => {
     expect(syntaxErrors(query)).toEqual([]);
+  });
+
+  it("the coverage query, built for a batch of subscriptions, is valid KQL", () => {
+    const ids = Array.from(
+      { length: COVERAGE_BATCH },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+    );
+    expect(syntaxErrors(subscriptionCoverageQuery(ids))).toEqual([]);
+    expect(() => subscriptionCoverageQuery(["x') or true //"])).toThrow(/not a subscription id/);
   });
 
   it("the checker catches a broken query", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
+import { findingAlert } from "../../src/alerts/transitions";
 import { deltaOf, reconcile, type StoredFinding } from "../../src/scan/reconcile";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
 
@@ -84,5 +85,47 @@ describe("reconcile", () => {
     const stored = new Map<string, StoredFinding>();
     apply(stored, reconcile(stored, [finding("a")], scan("s1")));
     expect(reconcile(stored, [], scan("s2", false))).toEqual([]);
+  });
+
+  it("outside coverage a finding turns stale once, without alert or delta, and is verified when seen again", () => {
+    const stored = new Map<string, StoredFinding>();
+    apply(
+      stored,
+      reconcile(stored, [finding("a"), finding("b", { localSubscriptionId: "other" })], scan("s1")),
+    );
+    const lost = {
+      covered: new Set(["other"]),
+      unseen: new Set(["s"]),
+      lastVerified: new Map([["s", "2026-11-01T12:00:00Z"]]),
+    };
+    let writes = reconcile(stored, [finding("b", { localSubscriptionId: "other" })], {
+      ...scan("s2"),
+      coverage: lost,
+    });
+    expect(writes.map((w) => [w.finding.id, w.state, w.coverage])).toEqual([
+      ["a", "open", { state: "stale", lastVerified: "2026-11-01T12:00:00Z" }],
+    ]);
+    expect(deltaOf(writes)).toEqual({ new: [], resolved: [], reopened: [], changed: [] });
+    expect(writes.map(findingAlert)).toEqual([undefined]);
+    apply(stored, writes);
+    expect(
+      reconcile(stored, [finding("b", { localSubscriptionId: "other" })], { ...scan("s3"), coverage: lost }),
+    ).toEqual([]);
+
+    writes = reconcile(stored, [finding("a"), finding("b", { localSubscriptionId: "other" })], {
+      ...scan("s4"),
+      coverage: { covered: new Set(["s", "other"]), unseen: new Set(), lastVerified: new Map() },
+    });
+    expect(writes.map((w) => [w.finding.id, w.history.at(-1)!.event, w.coverage])).toEqual([
+      ["a", "verified", undefined],
+    ]);
+    expect(writes.map(findingAlert)).toEqual([undefined]);
+  });
+
+  it("a subscription outside the asked scope is neither resolved nor marked stale", () => {
+    const stored = new Map<string, StoredFinding>();
+    apply(stored, reconcile(stored, [finding("a")], scan("s1")));
+    const narrowed = { covered: new Set(["other"]), unseen: new Set<string>(), lastVerified: new Map() };
+    expect(reconcile(stored, [], { ...scan("s2"), coverage: narrowed })).toEqual([]);
   });
 });

@@ -1,0 +1,136 @@
+import type { ScanScope } from "../azure/resource-graph";
+
+/** What the scanner last knew of a subscription that holds findings (kept between scans). */
+export interface SubscriptionRecord {
+  /** Lower-case. */
+  subscriptionId: string;
+  /** When a scan last saw this subscription through Resource Graph. */
+  lastVerifiedAt: string;
+  lastVerifiedScanId: string;
+  /** Its management group ancestors (lower-case names) when last verified. */
+  managementGroups: string[];
+  /** Since when it is out of sight of the scope that covered it; null while it is visible. */
+  lostSince: string | null;
+}
+
+/** A subscription as Resource Graph's `resourcecontainers` showed it to this scan. */
+export interface VisibleSubscription {
+  subscriptionId: string;
+  managementGroups: string[];
+}
+
+/** What one scan covered: the part of reconciliation that depends on where it looked. */
+export interface CoverageFacts {
+  /** Subscriptions (lower-case) this scan was asked to look at and Resource Graph showed it. */
+  covered: ReadonlySet<string>;
+  /** Subscriptions (lower-case) inside the asked scope that the scan could not see. */
+  unseen: ReadonlySet<string>;
+  /** When each subscription was last verified before this scan (for findings turning stale). */
+  lastVerified: ReadonlyMap<string, string>;
+}
+
+/** The report's `coverage`: what the scan was asked for, what it saw, and what it lost sight of. */
+export interface ScanCoverage {
+  scope: ScanScope;
+  /** Subscriptions holding findings (stored or new) that Resource Graph showed this scan. */
+  subscriptions: string[];
+  /** Subscriptions that held unresolved findings and are no longer visible to this scope. */
+  lostSubscriptions: string[];
+}
+
+const lower = (ids: Iterable<string>) => [...new Set([...ids].map((id) => id.toLowerCase()))].sort();
+
+/**
+ * Whether a subscription that Resource Graph did not show belongs to the asked scope: every
+ * subscription for a whole-tenant scan, the listed ones for a narrowed scan, and for a
+ * management-group scan those that were under one of its groups when last verified.
+ */
+export function expectedInScope(
+  subscriptionId: string,
+  scope: ScanScope,
+  known: SubscriptionRecord | undefined,
+): boolean {
+  const id = subscriptionId.toLowerCase();
+  if (scope.managementGroups.length > 0) {
+    const groups = new Set(scope.managementGroups.map((g) => g.toLowerCase()));
+    return known?.managementGroups.some((g) => groups.has(g)) ?? false;
+  }
+  if (scope.subscriptions.length > 0) return scope.subscriptions.some((s) => s.toLowerCase() === id);
+  return true;
+}
+
+export interface CoverageInput {
+  scope: ScanScope;
+  /** Subscriptions that hold stored unresolved findings. */
+  stored: Iterable<string>;
+  /** Subscriptions where this scan found something. */
+  found: Iterable<string>;
+  /** What Resource Graph showed of `stored` and `found`; null when asking it failed. */
+  visible: readonly VisibleSubscription[] | null;
+  known: ReadonlyMap<string, SubscriptionRecord>;
+}
+
+/**
+ * Decides what a scan covered. A subscription is covered only when Resource Graph showed it
+ * inside the asked scope; when that could not be asked, nothing is covered and nothing is lost,
+ * because absence is never inferred from not looking.
+ */
+export function decideCoverage(input: CoverageInput): { facts: CoverageFacts; coverage: ScanCoverage } {
+  const stored = lower(input.stored);
+  const visible = new Set((input.visible ?? []).map((v) => v.subscriptionId.toLowerCase()));
+  const lastVerified = new Map(
+    [...input.known.values()].map((r) => [r.subscriptionId, r.lastVerifiedAt] as const),
+  );
+  const unseen =
+    input.visible === null
+      ? []
+      : stored.filter((id) => !visible.has(id) && expectedInScope(id, input.scope, input.known.get(id)));
+  return {
+    facts: { covered: visible, unseen: new Set(unseen), lastVerified },
+    coverage: {
+      scope: input.scope,
+      subscriptions: [...visible].sort(),
+      lostSubscriptions: unseen,
+    },
+  };
+}
+
+/**
+ * The subscription records after a scan: visible ones verified now (and no longer lost), unseen
+ * ones lost since the first scan that missed them. Only records that change are returned.
+ */
+export function nextRecords(
+  known: ReadonlyMap<string, SubscriptionRecord>,
+  visible: readonly VisibleSubscription[],
+  unseen: ReadonlySet<string>,
+  scan: { scanId: string; at: string },
+): { writes: SubscriptionRecord[]; newlyLost: SubscriptionRecord[] } {
+  const writes: SubscriptionRecord[] = [];
+  const newlyLost: SubscriptionRecord[] = [];
+  for (const v of visible) {
+    const id = v.subscriptionId.toLowerCase();
+    writes.push({
+      subscriptionId: id,
+      lastVerifiedAt: scan.at,
+      lastVerifiedScanId: scan.scanId,
+      managementGroups: lower(v.managementGroups),
+      lostSince: null,
+    });
+  }
+  for (const id of unseen) {
+    const before = known.get(id);
+    if (before?.lostSince) continue;
+    const lost: SubscriptionRecord = before
+      ? { ...before, lostSince: scan.at }
+      : {
+          subscriptionId: id,
+          lastVerifiedAt: "",
+          lastVerifiedScanId: "",
+          managementGroups: [],
+          lostSince: scan.at,
+        };
+    writes.push(lost);
+    newlyLost.push(lost);
+  }
+  return { writes, newlyLost };
+}

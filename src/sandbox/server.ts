@@ -35,6 +35,8 @@ export interface SandboxOptions {
   volatile?: boolean;
   /** Subscriptions per page of ARM's `GET /subscriptions` (its page size is not documented). */
   subscriptionListPageSize?: number;
+  /** Called with the 1-based number of each `GET /subscriptions` page request; a fault replaces the answer. */
+  subscriptionListFault?: (requestNumber: number) => Fault | undefined;
 }
 
 export interface SandboxCounters {
@@ -331,6 +333,18 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   /** ARM's `GET /subscriptions`: what the identity can read, paged through `nextLink`. */
   function subscriptionList(req: IncomingMessage, res: ServerResponse, url: URL): void {
     counters.subscriptionListRequests += 1;
+    const fault = options.subscriptionListFault?.(counters.subscriptionListRequests);
+    if (fault) {
+      return send(
+        res,
+        fault.status,
+        armError(
+          fault.status === 429 ? "TooManyRequests" : "ServiceError",
+          fault.message ?? "Injected by the sandbox.",
+        ),
+        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
+      );
+    }
     if (!bearer(req))
       return send(
         res,

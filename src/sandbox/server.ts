@@ -130,6 +130,19 @@ const bearer = (req: IncomingMessage) => {
   return header?.startsWith("Bearer ") ? header.slice(7) : undefined;
 };
 
+/** The quota is per identity (guidance-for-throttled-requests.md), not per token: a fresh token shares it. */
+function identityOf(token: string): string {
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+    if (typeof claims === "object" && claims !== null && "oid" in claims && typeof claims.oid === "string") {
+      return claims.oid;
+    }
+  } catch {
+    // Not a JWT: the token itself stands for the caller.
+  }
+  return token;
+}
+
 const resetsAfter = (ms: number) => {
   const s = Math.ceil(ms / 1000);
   return `${String(Math.floor(s / 3600)).padStart(2, "0")}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
@@ -212,9 +225,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     }
 
     const now = Date.now();
-    let window = windows.get(token);
+    const who = identityOf(token);
+    let window = windows.get(who);
     if (!window || now - window.start >= quota.windowMs) window = { start: now, used: 0 };
-    windows.set(token, window);
+    windows.set(who, window);
     const resetMs = window.start + quota.windowMs - now;
     if (window.used >= quota.requests) {
       counters.throttledRequests += 1;

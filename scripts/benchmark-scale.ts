@@ -177,7 +177,7 @@ async function benchmark(): Promise<void> {
         { managementGroups: [], subscriptions: [] },
         {
           pageSize: PAGE_ROWS,
-          subscriptionGroupSize: config.RESOURCE_GRAPH_SUBSCRIPTION_GROUP_SIZE,
+          subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
           listSubscriptions: async () =>
             (await listSubscriptions(connection, get)).map((s) => s.subscriptionId),
         },

@@ -96,7 +96,7 @@ export const SETTINGS = {
     default: "1000",
     parse: z.coerce.number().int().min(1).max(1000),
   },
-  RESOURCE_GRAPH_SUBSCRIPTION_GROUP_SIZE: {
+  SUBSCRIPTION_GROUP_SIZE: {
     doc: "Subscriptions per Resource Graph request when a scope is sent as a list (SCAN_SUBSCRIPTIONS, or after the 10,000-subscription cut-off). Microsoft recommends fewer than 300; at most 1000.",
     default: "250",
     parse: z.coerce.number().int().min(1).max(1000),

@@ -62,7 +62,7 @@ export async function runScan(options: ScanOptions): Promise<ScanReport> {
     scopeOf(config),
     {
       pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
-      subscriptionGroupSize: config.RESOURCE_GRAPH_SUBSCRIPTION_GROUP_SIZE,
+      subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
       listSubscriptions: async () => {
         const listed = await listSubscriptions(connection, get);
         // ARM names each subscription's tenant: no lookup needed for these later.

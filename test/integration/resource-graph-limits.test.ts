@@ -132,7 +132,7 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
     const env = await sandboxScan(estate, { ...FAST, tenantSubscriptionLimit: 100 });
     try {
       const report = await env.scan({
-        env: { SCAN_MANAGEMENT_GROUPS: "lz", RESOURCE_GRAPH_SUBSCRIPTION_GROUP_SIZE: "50" },
+        env: { SCAN_MANAGEMENT_GROUPS: "lz", SUBSCRIPTION_GROUP_SIZE: "50" },
       });
       expect(report.errors).toEqual([]);
       expect(peeringNames(report)).toEqual(foreign.filter((n) => Number(n.split("-").at(-1)) <= 130));
@@ -154,7 +154,7 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       expect(report.stats.resourceGraphRequests).toBe(3 * 6); // 6 groups of 250: count, summary, peerings
 
       const one = await env.scan({
-        env: { SCAN_SUBSCRIPTIONS: ids.join(","), RESOURCE_GRAPH_SUBSCRIPTION_GROUP_SIZE: "1000" },
+        env: { SCAN_SUBSCRIPTIONS: ids.join(","), SUBSCRIPTION_GROUP_SIZE: "1000" },
       });
       expect(one.complete).toBe(true);
       const client = createResourceGraphClient(sandboxConnection(env.sandbox, estate, loadConfig({})));

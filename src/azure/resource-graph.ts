@@ -213,19 +213,23 @@ export function resourceGraphQuery(
     return { limitHit };
   }
 
-  /** One query over one scope, read again once if its pages did not add up. */
-  async function consistent(
+  /**
+   * One query over one scope, read again once if its pages did not add up. Each item is converted
+   * as it arrives, so the raw rows are not kept alongside what they are read into.
+   */
+  async function consistent<E>(
     name: string,
     query: string,
     params: { subscriptions?: string[]; managementGroups?: string[] },
-  ): Promise<{ items: { item: unknown; where: string }[]; limitHit: boolean }> {
+    convert: (item: unknown, where: string) => E,
+  ): Promise<{ entries: E[]; limitHit: boolean }> {
     for (let attempt = 1; ; attempt++) {
-      const items: { item: unknown; where: string }[] = [];
+      const entries: E[] = [];
       try {
         const { limitHit } = await pages(name, query, params, (item, page, index) =>
-          items.push({ item, where: `page ${page}, row ${index}` }),
+          entries.push(convert(item, `page ${page}, row ${index}`)),
         );
-        return { items, limitHit };
+        return { entries, limitHit };
       } catch (error) {
         if (!(error instanceof InconsistentPages)) throw error;
         if (attempt >= 2) {
@@ -259,15 +263,13 @@ export function resourceGraphQuery(
       // ARM lists every readable subscription; keep those under the configured management groups.
       const under: string[] = [];
       for (const group of groups) {
-        const { items } = await consistent(
+        const { entries } = await consistent(
           "management group membership",
           subscriptionsUnderQuery(configured.managementGroups),
           { subscriptions: group },
+          (item) => idOf(item),
         );
-        for (const { item } of items) {
-          const id = idOf(item);
-          if (id) under.push(id);
-        }
+        for (const id of entries) if (id) under.push(id);
       }
       groups = groupsOf(under, options.subscriptionGroupSize);
     }
@@ -280,18 +282,29 @@ export function resourceGraphQuery(
   }
 
   const queryAll: QueryAll = async <T>(name: string, query: string, rowSchema: z.ZodType<T>) => {
-    let collected: { item: unknown; where: string }[] = [];
+    type Entry = { id: string | undefined; row?: T; error?: RowError };
+    const read = (item: unknown, where: string): Entry => {
+      const id = idOf(item) ?? undefined;
+      const parsed = rowSchema.safeParse(item);
+      if (parsed.success) return { id, row: parsed.data };
+      const issue = parsed.error.issues[0];
+      const named = id ?? namedBy(item) ?? `(no id; ${where})`;
+      const message = `Resource Graph returned a ${name} row that cannot be read, ${named}: ${jsonPath(issue?.path ?? [])} ${issue?.message ?? ""}`;
+      return { id, error: { id: named, message: message.trim() } };
+    };
+
+    let collected: Entry[] = [];
     if (scope.kind === "whole") {
-      const { items, limitHit } = await consistent(name, query, scope.params);
+      const { entries, limitHit } = await consistent(name, query, scope.params, read);
       if (limitHit) scope = { kind: "groups", groups: await groupsAfterCutOff(name) };
-      else collected = items;
+      else collected = entries;
     }
     if (scope.kind === "groups") {
       const seen = new Set<string>();
       for (const group of scope.groups) {
-        const { items } = await consistent(name, query, { subscriptions: group });
-        for (const entry of items) {
-          const id = idOf(entry.item)?.toLowerCase();
+        const { entries } = await consistent(name, query, { subscriptions: group }, read);
+        for (const entry of entries) {
+          const id = entry.id?.toLowerCase();
           if (id !== undefined) {
             if (seen.has(id)) continue;
             seen.add(id);
@@ -303,18 +316,9 @@ export function resourceGraphQuery(
 
     const rows: T[] = [];
     const unreadable: RowError[] = [];
-    for (const { item, where } of collected) {
-      const parsed = rowSchema.safeParse(item);
-      if (parsed.success) rows.push(parsed.data);
-      else {
-        const issue = parsed.error.issues[0];
-        const named = idOf(item) ?? namedBy(item) ?? `(no id; ${where})`;
-        unreadable.push({
-          id: named,
-          message:
-            `Resource Graph returned a ${name} row that cannot be read, ${named}: ${jsonPath(issue?.path ?? [])} ${issue?.message ?? ""}`.trim(),
-        });
-      }
+    for (const entry of collected) {
+      if (entry.error) unreadable.push(entry.error);
+      else rows.push(entry.row as T);
     }
     return { rows, unreadable };
   };

@@ -30,16 +30,17 @@ export function peeringCandidatesQuery(window: number): string {
 | where type =~ 'microsoft.network/virtualnetworks'
 | extend peeringCount = array_length(properties.virtualNetworkPeerings)
 | where peeringCount > ${start}
-| mv-expand peering = array_slice(properties.virtualNetworkPeerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
-| extend remoteVnetId = tostring(peering.properties.remoteVirtualNetwork.id)
-| extend remoteSubscriptionId = tolower(tostring(split(remoteVnetId, '/')[2]))
+| project vnetId = id, vnetName = name, subscriptionId, tenantId, peeringCount, peerings = properties.virtualNetworkPeerings
+| mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
+| extend remoteVnetId = tostring(peering.properties.remoteVirtualNetwork.id),
+    remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2]))
 | join kind=leftouter (
     resourcecontainers
     | where type =~ 'microsoft.resources/subscriptions'
     | project remoteSubscriptionId = tolower(subscriptionId), remoteTenantId = tolower(tenantId)
   ) on remoteSubscriptionId
 | where isempty(remoteTenantId) or remoteTenantId != tolower(tenantId)
-| project id = tostring(peering.id), vnetId = id, vnetName = name, subscriptionId, tenantId, peeringCount,
+| project id = tostring(peering.id), vnetId, vnetName, subscriptionId, tenantId, peeringCount,
     peeringName = tostring(peering.name),
     remoteVnetId,
     remoteTenantId,

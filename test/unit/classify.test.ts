@@ -3,6 +3,7 @@ import type { AllowlistEntry } from "../../src/allowlist/entry";
 import { classifyPeering, type PeeringRules } from "../../src/scanners/peering/classify";
 import type { PeeringRow } from "../../src/scanners/peering/query";
 import { findingId } from "../../src/scanners/peering/finding";
+import { truncatedVnets } from "../../src/scanners/peering/scanner";
 
 const LOCAL_TENANT = "11111111-1111-4111-8111-111111111111";
 const REMOTE_TENANT = "22222222-2222-4222-8222-222222222222";
@@ -195,5 +196,16 @@ describe("classifyPeering", () => {
       rules(),
     )!;
     expect(f.riskFactors).toEqual(["forwarded-traffic", "gateway-transit", "remote-gateways"]);
+  });
+});
+
+describe("truncatedVnets", () => {
+  it("names a VNet with more peerings than the windows read could hold", () => {
+    const rows = [
+      row({ peeringCount: 1001 }),
+      row({ id: `${LOCAL_VNET}/virtualNetworkPeerings/b`, peeringCount: 1001 }),
+    ];
+    expect(truncatedVnets(rows, 3)).toEqual([]);
+    expect(truncatedVnets(rows, 2)).toEqual([`${LOCAL_VNET} (1001 peerings, 800 read)`]);
   });
 });

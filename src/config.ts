@@ -59,10 +59,19 @@ const hostPattern = z
     "a '*.' pattern must stay within one registrable domain ('*.com' or '*.azurewebsites.net' would let anyone's host in)",
   );
 
-/** Microsoft's own tenants (Microsoft corporate and AME); networks there are Microsoft-operated. */
+/**
+ * Microsoft's own tenants, seen on Microsoft-managed resources; a peering's remote network counts as
+ * Microsoft-managed only when its subscription resolves to one of these (never by its name).
+ */
 export const DEFAULT_MICROSOFT_TENANT_IDS = [
+  // Microsoft's corporate tenant (microsoft.onmicrosoft.com); seen as the tenant of Microsoft-managed
+  // resources (FACTS.md, "Microsoft tenants seen on managed resources").
   "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  // Seen on Microsoft-managed resources; the Azure Governance Visualizer (AzGovViz) labels this
+  // tenant Microsoft (FACTS.md, same line).
   "33e01921-4d64-4f8c-a055-5bdaffd5e33d",
+  // Seen on Microsoft-managed resources; AzGovViz labels this tenant Microsoft too (FACTS.md).
+  "2f4a9838-26b7-47ee-be60-ccc1fdec5953",
 ];
 
 export const SETTINGS = {
@@ -82,7 +91,7 @@ export const SETTINGS = {
     parse: list(guid),
   },
   ALLOW_MICROSOFT_MANAGED: {
-    doc: "Treat peerings to Microsoft-managed networks (Virtual WAN hubs, Microsoft tenants) as allowed.",
+    doc: "Treat peerings to Microsoft-managed networks (remote subscription in a MICROSOFT_TENANT_IDS tenant) as allowed.",
     default: "true",
     parse: bool,
   },
@@ -99,6 +108,11 @@ export const SETTINGS = {
   RESOURCE_GRAPH_PAGE_SIZE: {
     doc: "Rows per Resource Graph page (1 to 1000).",
     default: "1000",
+    parse: z.coerce.number().int().min(1).max(1000),
+  },
+  SUBSCRIPTION_GROUP_SIZE: {
+    doc: "Subscriptions per Resource Graph request when a scope is sent as a list (SCAN_SUBSCRIPTIONS, or after the 10,000-subscription cut-off). Microsoft recommends fewer than 300; at most 1000.",
+    default: "250",
     parse: z.coerce.number().int().min(1).max(1000),
   },
   AZURE_MAX_RETRIES: {

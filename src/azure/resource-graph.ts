@@ -1,6 +1,7 @@
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import type { z } from "zod";
 import { timeoutPolicy, type AzureConnection } from "./connection";
+import { errorMessage } from "../errors";
 import { jsonPath } from "../validation";
 
 /** Which part of the estate a scan covers; empty means every subscription the identity can read. */
@@ -18,13 +19,55 @@ export interface PageEvent {
 
 export interface ResourceGraphOptions {
   pageSize: number;
+  /** Subscriptions per request when a scope is sent as a list (Resource Graph takes at most 1000). */
+  subscriptionGroupSize: number;
+  /**
+   * Every subscription the identity can read (ARM `GET /subscriptions`), asked for only when a
+   * tenant or management-group query was cut off at Resource Graph's subscription limit.
+   */
+  listSubscriptions?: () => Promise<string[]>;
   onPage?: (event: PageEvent) => void;
+  /** Told when the scope changes, e.g. to subscription groups after a cut-off. */
+  onScope?: (event: { reason: string; groups: number; subscriptions: number }) => void;
   /** Waits before the next request; replaced in tests to observe throttling. */
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Runs one query to the end of its pages and returns every row, narrowed by the row schema. */
-export type QueryAll = <T>(name: string, query: string, rowSchema: z.ZodType<T>) => Promise<T[]>;
+/** A row Resource Graph returned that the row schema could not read; `id` names it as well as the row allows. */
+export interface RowError {
+  id: string;
+  message: string;
+}
+
+/** Every row of a query, narrowed by the row schema; rows it could not read are named, not thrown. */
+export interface QueryRows<T> {
+  rows: T[];
+  unreadable: RowError[];
+}
+
+/**
+ * Runs one query over the scan's scope to the end of its pages (in subscription groups where the
+ * scope needs them) and returns its rows, de-duplicated by `id` where rows carry one. Throws when
+ * the query itself could not be run or its result could not be read completely.
+ */
+export type QueryAll = <T>(name: string, query: string, rowSchema: z.ZodType<T>) => Promise<QueryRows<T>>;
+
+/** What the scan cost in Resource Graph: requests sent and rows received, over all queries. */
+export interface ResourceGraphStats {
+  requests: number;
+  rows: number;
+}
+
+export interface ResourceGraphRunner {
+  queryAll: QueryAll;
+  stats: ResourceGraphStats;
+}
+
+/**
+ * Resource Graph's answer header when a tenant- or management-group-scoped query covered only the
+ * first 10,000 subscriptions (guidance-for-throttled-requests.md, "Query across subscriptions").
+ */
+export const SUBSCRIPTION_LIMIT_HEADER = "x-ms-tenant-subscription-limit-hit";
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -50,36 +93,88 @@ export function createResourceGraphClient(connection: AzureConnection): Resource
   });
 }
 
+export function groupsOf<T>(items: T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
+  return groups;
+}
+
+/** Subscriptions whose management-group ancestors include one of the given groups (for a cut-off MG scope). */
+export const subscriptionsUnderQuery = (managementGroups: string[]) => `resourcecontainers
+| where type =~ 'microsoft.resources/subscriptions'
+| mv-expand ancestor = properties.managementGroupAncestorsChain
+| where tostring(ancestor.name) in~ (${managementGroups.map((g) => `'${g.replace(/'/g, "")}'`).join(", ")})
+| project id = tolower(subscriptionId)`;
+
+/** The query for one group (exported so the query syntax test checks it). */
+export const MANAGEMENT_GROUP_MEMBERS_QUERY = subscriptionsUnderQuery(["landing-zones"]);
+
+type Scope =
+  { kind: "whole"; params: { managementGroups?: string[] } } | { kind: "groups"; groups: string[][] };
+
+type Item = Record<string, unknown>;
+
+class InconsistentPages extends Error {}
+
+const idOf = (item: unknown): string | null => {
+  const id = typeof item === "object" && item !== null ? (item as Item).id : undefined;
+  return typeof id === "string" && id.length > 0 ? id : null;
+};
+
 /**
  * Pages through `$skipToken` to the end. Before the next page it waits out a spent quota
  * (`x-ms-user-quota-remaining: 0`); 429 and 5xx answers are retried by the SDK's pipeline,
- * honouring Retry-After. A result Resource Graph cannot page is an error, never a silent cut.
+ * honouring Retry-After. Explicit subscription lists go out in groups; a tenant or management
+ * group scope that Resource Graph cuts off is re-run in groups of the subscriptions ARM lists.
+ * A result that changed while it was paged (rows missed or repeated) is read once more, then
+ * reported; a result Resource Graph cannot page is an error, never a silent cut.
  */
 export function resourceGraphQuery(
   client: ResourceGraphClient,
-  scope: ScanScope,
+  configured: ScanScope,
   options: ResourceGraphOptions,
-): QueryAll {
+): ResourceGraphRunner {
   const sleep = options.sleep ?? defaultSleep;
-  const scopeParams =
-    scope.managementGroups.length > 0
-      ? { managementGroups: scope.managementGroups }
-      : scope.subscriptions.length > 0
-        ? { subscriptions: scope.subscriptions }
-        : {};
+  const stats: ResourceGraphStats = { requests: 0, rows: 0 };
+  let scope: Scope =
+    configured.subscriptions.length > 0 && configured.managementGroups.length === 0
+      ? { kind: "groups", groups: groupsOf(configured.subscriptions, options.subscriptionGroupSize) }
+      : {
+          kind: "whole",
+          params:
+            configured.managementGroups.length > 0 ? { managementGroups: configured.managementGroups } : {},
+        };
+  if (scope.kind === "groups" && scope.groups.length > 1) {
+    options.onScope?.({
+      reason: "SCAN_SUBSCRIPTIONS is sent in groups",
+      groups: scope.groups.length,
+      subscriptions: configured.subscriptions.length,
+    });
+  }
 
   // The quota is per identity, so a spent quota holds back the next request of any query.
   let quotaResetsAt = 0;
 
-  return async <T>(name: string, query: string, rowSchema: z.ZodType<T>): Promise<T[]> => {
-    const rows: T[] = [];
+  /** One query over one scope to its last page: every item, and whether the scope was cut off. */
+  async function pages(
+    name: string,
+    query: string,
+    params: { subscriptions?: string[]; managementGroups?: string[] },
+    onItem: (item: unknown, page: number, index: number) => void,
+  ): Promise<{ limitHit: boolean }> {
     let skipToken: string | undefined;
     let page = 0;
+    let limitHit = false;
+    let totalRecords: number | undefined;
+    let received = 0;
+    let withoutId = 0;
+    const ids = new Set<string>();
     do {
       if (Date.now() < quotaResetsAt) await sleep(quotaResetsAt - Date.now());
+      stats.requests += 1;
       const response = await client.resources(
         {
-          ...scopeParams,
+          ...params,
           query,
           options: {
             top: options.pageSize,
@@ -89,6 +184,7 @@ export function resourceGraphQuery(
         },
         {
           onResponse: (raw) => {
+            if (raw.headers.get(SUBSCRIPTION_LIMIT_HEADER)?.toLowerCase() === "true") limitHit = true;
             if (raw.headers.get("x-ms-user-quota-remaining") === "0") {
               const wait = parseResetsAfter(raw.headers.get("x-ms-user-quota-resets-after")) ?? 5000;
               quotaResetsAt = Date.now() + wait;
@@ -104,19 +200,142 @@ export function resourceGraphQuery(
           `Resource Graph truncated the ${name} query (${response.count} of ${response.totalRecords} rows) and offered no way to page.`,
         );
       }
+      stats.rows += response.data.length;
+      if (limitHit) return { limitHit };
+      // Pages are separate runs of the query: a total that moves means rows moved between pages.
+      if (totalRecords !== undefined && response.totalRecords !== totalRecords) throw new InconsistentPages();
+      totalRecords = response.totalRecords;
       response.data.forEach((item: unknown, index: number) => {
-        const parsed = rowSchema.safeParse(item);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          throw new Error(
-            `Resource Graph returned an unexpected ${name} row (page ${page}, row ${index}): ${jsonPath(issue?.path ?? [])} ${issue?.message ?? ""}`,
-          );
-        }
-        rows.push(parsed.data);
+        received += 1;
+        const id = idOf(item)?.toLowerCase();
+        if (id === undefined) withoutId += 1;
+        else if (ids.has(id)) return;
+        else ids.add(id);
+        onItem(item, page, index);
       });
-      options.onPage?.({ query: name, page, rows: rows.length, totalRecords: response.totalRecords });
+      options.onPage?.({ query: name, page, rows: received, totalRecords: response.totalRecords });
       skipToken = response.skipToken;
     } while (skipToken);
-    return rows;
+    if (totalRecords !== undefined && ids.size + withoutId !== totalRecords) throw new InconsistentPages();
+    return { limitHit };
+  }
+
+  /**
+   * One query over one scope, read again once if its pages did not add up. Each item is converted
+   * as it arrives, so the raw rows are not kept alongside what they are read into.
+   */
+  async function consistent<E>(
+    name: string,
+    query: string,
+    params: { subscriptions?: string[]; managementGroups?: string[] },
+    convert: (item: unknown, where: string) => E,
+  ): Promise<{ entries: E[]; limitHit: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      const entries: E[] = [];
+      try {
+        const { limitHit } = await pages(name, query, params, (item, page, index) =>
+          entries.push(convert(item, `page ${page}, row ${index}`)),
+        );
+        return { entries, limitHit };
+      } catch (error) {
+        if (!(error instanceof InconsistentPages)) throw error;
+        if (attempt >= 2) {
+          throw new Error(
+            `The ${name} query's result changed while it was being paged (rows were missed or repeated), twice; its inventory is incomplete. Scan again.`,
+            { cause: error },
+          );
+        }
+      }
+    }
+  }
+
+  /** After a cut-off: the subscriptions to scan, listed through ARM, in groups. */
+  async function groupsAfterCutOff(name: string): Promise<string[][]> {
+    const what = configured.managementGroups.length
+      ? `management group(s) ${configured.managementGroups.join(", ")}`
+      : "the tenant";
+    const missed = `Resource Graph covered only the first 10,000 subscriptions of ${what} in the ${name} query; the rest were not scanned`;
+    if (!options.listSubscriptions) throw new Error(`${missed}. Set SCAN_SUBSCRIPTIONS to scan them.`);
+    let listed: string[];
+    try {
+      listed = await options.listSubscriptions();
+    } catch (error) {
+      throw new Error(
+        `${missed}, and listing subscriptions through Azure Resource Manager failed: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+    let groups = groupsOf(listed, options.subscriptionGroupSize);
+    if (configured.managementGroups.length > 0) {
+      // ARM lists every readable subscription; keep those under the configured management groups.
+      const under: string[] = [];
+      for (const group of groups) {
+        const { entries } = await consistent(
+          "management group membership",
+          subscriptionsUnderQuery(configured.managementGroups),
+          { subscriptions: group },
+          (item) => idOf(item),
+        );
+        for (const id of entries) if (id) under.push(id);
+      }
+      groups = groupsOf(under, options.subscriptionGroupSize);
+    }
+    options.onScope?.({
+      reason: `${SUBSCRIPTION_LIMIT_HEADER} on the ${name} query`,
+      groups: groups.length,
+      subscriptions: groups.reduce((n, g) => n + g.length, 0),
+    });
+    return groups;
+  }
+
+  const queryAll: QueryAll = async <T>(name: string, query: string, rowSchema: z.ZodType<T>) => {
+    type Entry = { id: string | undefined; row?: T; error?: RowError };
+    const read = (item: unknown, where: string): Entry => {
+      const id = idOf(item) ?? undefined;
+      const parsed = rowSchema.safeParse(item);
+      if (parsed.success) return { id, row: parsed.data };
+      const issue = parsed.error.issues[0];
+      const named = id ?? namedBy(item) ?? `(no id; ${where})`;
+      const message = `Resource Graph returned a ${name} row that cannot be read, ${named}: ${jsonPath(issue?.path ?? [])} ${issue?.message ?? ""}`;
+      return { id, error: { id: named, message: message.trim() } };
+    };
+
+    let collected: Entry[] = [];
+    if (scope.kind === "whole") {
+      const { entries, limitHit } = await consistent(name, query, scope.params, read);
+      if (limitHit) scope = { kind: "groups", groups: await groupsAfterCutOff(name) };
+      else collected = entries;
+    }
+    if (scope.kind === "groups") {
+      const seen = new Set<string>();
+      for (const group of scope.groups) {
+        const { entries } = await consistent(name, query, { subscriptions: group }, read);
+        for (const entry of entries) {
+          const id = entry.id?.toLowerCase();
+          if (id !== undefined) {
+            if (seen.has(id)) continue;
+            seen.add(id);
+          }
+          collected.push(entry);
+        }
+      }
+    }
+
+    const rows: T[] = [];
+    const unreadable: RowError[] = [];
+    for (const entry of collected) {
+      if (entry.error) unreadable.push(entry.error);
+      else rows.push(entry.row as T);
+    }
+    return { rows, unreadable };
   };
+
+  return { queryAll, stats };
+}
+
+/** Rows without an id of their own may still say whose they are (a peering row names its VNet). */
+function namedBy(item: unknown): string | null {
+  if (typeof item !== "object" || item === null) return null;
+  const vnetId = (item as Item).vnetId;
+  return typeof vnetId === "string" && vnetId.length > 0 ? `a row of ${vnetId}` : null;
 }

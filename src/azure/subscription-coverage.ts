@@ -48,7 +48,14 @@ export async function visibleSubscriptions(
   const visible: VisibleSubscription[] = [];
   for (let i = 0; i < ids.length; i += COVERAGE_BATCH) {
     const batch = ids.slice(i, i + COVERAGE_BATCH);
-    visible.push(...(await queryAll("coverage", subscriptionCoverageQuery(batch), coverageRowSchema)));
+    const { rows, unreadable } = await queryAll(
+      "coverage",
+      subscriptionCoverageQuery(batch),
+      coverageRowSchema,
+    );
+    // A subscription row that cannot be read is neither seen nor provably gone: ask again next scan.
+    if (unreadable.length > 0) throw new Error(unreadable.map((row) => row.message).join("; "));
+    visible.push(...rows);
   }
   return visible;
 }

@@ -1,16 +1,61 @@
 import { z } from "zod";
+import { errorMessage } from "../errors";
+import type { AzureConnection } from "./connection";
+import type { AzureGet } from "./http";
 
-/** Every subscription the scanner's identity can read, with the tenant it belongs to. */
-export const SUBSCRIPTIONS_QUERY = `resourcecontainers
+/** How many subscriptions the scan covers; a count, not the inventory (sum the rows of each group). */
+export const SUBSCRIPTION_COUNT_QUERY = `resourcecontainers
 | where type =~ 'microsoft.resources/subscriptions'
-| project subscriptionId, tenantId, subscriptionName = name, state = tostring(properties.state)
-| order by subscriptionId asc`;
+| count`;
 
-export const subscriptionRowSchema = z.object({
-  subscriptionId: z.string().min(1),
-  tenantId: z.string().min(1),
-  subscriptionName: z.string(),
-  state: z.string(),
+export const subscriptionCountRowSchema = z.object({ Count: z.number().int() });
+
+const subscriptionListSchema = z.object({
+  value: z.array(z.looseObject({ subscriptionId: z.string().min(1), tenantId: z.string().nullish() })),
+  nextLink: z.string().nullish(),
 });
 
-export type SubscriptionRow = z.infer<typeof subscriptionRowSchema>;
+export interface ListedSubscription {
+  subscriptionId: string;
+  tenantId: string | null;
+}
+
+/**
+ * Every subscription the identity can read, through ARM's `GET /subscriptions` and its `nextLink`
+ * pages. Resource Graph's own list is cut at 10,000 subscriptions too, so this is the fallback.
+ */
+export async function listSubscriptions(
+  connection: AzureConnection,
+  get: AzureGet,
+): Promise<ListedSubscription[]> {
+  const scope = { scope: `${connection.armEndpoint}/.default` };
+  const listed: ListedSubscription[] = [];
+  let url: string | null | undefined = `${connection.armEndpoint}/subscriptions?api-version=2022-12-01`;
+  for (let page = 1; url; page++) {
+    const response = await get(url, scope);
+    if (response.status !== 200) {
+      throw new Error(
+        `Azure Resource Manager answered ${response.status} to GET /subscriptions (page ${page}).`,
+      );
+    }
+    let body;
+    try {
+      body = subscriptionListSchema.parse(JSON.parse(response.bodyAsText ?? ""));
+    } catch (error) {
+      throw new Error(
+        `Azure Resource Manager's subscription list (page ${page}) is unreadable: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+    for (const s of body.value)
+      listed.push({ subscriptionId: s.subscriptionId, tenantId: s.tenantId ?? null });
+    url = body.nextLink;
+    // Follow nextLink only on the endpoint we were given: the token must not go elsewhere.
+    if (url && !url.startsWith(`${connection.armEndpoint}/`)) {
+      throw new Error(
+        `Azure Resource Manager's subscription list points its next page off ${connection.armEndpoint}.`,
+      );
+    }
+  }
+  return listed;
+}

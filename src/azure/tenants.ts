@@ -18,7 +18,7 @@ export interface TenantResolverOptions {
   connection: AzureConnection;
   get: AzureGet;
   cache: TenantCache;
-  /** subscription id (lower-case) -> tenant id, from the scanner's own Resource Graph inventory. */
+  /** subscription id (lower-case) -> tenant id, from what the scan already read (Resource Graph, ARM's list). */
   known: Map<string, string>;
   namesFromGraph: boolean;
   log: Logger;
@@ -33,6 +33,11 @@ export class TenantResolver {
   private graphDenied = false;
 
   constructor(private readonly options: TenantResolverOptions) {}
+
+  /** Records a tenant the scan read from Azure itself (Resource Graph's join, ARM's subscription list). */
+  learn(subscriptionId: string, tenantId: string): void {
+    this.options.known.set(subscriptionId.toLowerCase(), tenantId.toLowerCase());
+  }
 
   async tenantOfSubscription(subscriptionId: string): Promise<string | null> {
     const key = subscriptionId.toLowerCase();

@@ -11,13 +11,19 @@ const peeringSchema = z.looseObject({
   name: z.string().min(1),
   properties: z.looseObject({
     remoteVirtualNetwork: z.looseObject({ id: z.string().min(1) }),
-    peeringState: z.enum(["Connected", "Initiated", "Disconnected"]),
+    // Extensible enums in the network spec (modelAsString): values beyond Connected, Initiated and
+    // Disconnected can appear, and are kept as given.
+    peeringState: z.string().min(1),
     peeringSyncLevel: z.string().optional(),
     allowVirtualNetworkAccess: z.boolean().default(true),
     allowForwardedTraffic: z.boolean().default(false),
     allowGatewayTransit: z.boolean().default(false),
     useRemoteGateways: z.boolean().default(false),
-    remoteAddressSpace: z.looseObject({ addressPrefixes: z.array(z.string()) }).optional(),
+    // Null on Virtual WAN peerings, as ARM returns them.
+    remoteAddressSpace: z
+      .looseObject({ addressPrefixes: z.array(z.string()).optional() })
+      .nullable()
+      .optional(),
     provisioningState: z.string().default("Succeeded"),
   }),
 });

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
-import type { Estate } from "./estate";
+import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
 import { loopbackTlsIdentity } from "./tls";
@@ -23,6 +23,20 @@ export interface SandboxOptions {
   resourceGraphFault?: (requestNumber: number) => Fault | undefined;
   /** Whether the scanner holds Graph's CrossTenantInformation.ReadBasic.All (default true). */
   graphAccess?: boolean;
+  /**
+   * How many subscriptions a tenant- or management-group-scoped query covers before Resource Graph
+   * cuts it off and says so in `x-ms-tenant-subscription-limit-hit` (10,000 in Azure; tests set less).
+   */
+  tenantSubscriptionLimit?: number;
+  /**
+   * Re-run the query for every page, as Resource Graph does, so changes to `estate` between pages
+   * show up as missed or repeated rows (the docs warn of both). Off by default: pages come from one run.
+   */
+  volatile?: boolean;
+  /** Subscriptions per page of ARM's `GET /subscriptions` (its page size is not documented). */
+  subscriptionListPageSize?: number;
+  /** Called with the 1-based number of each `GET /subscriptions` page request; a fault replaces the answer. */
+  subscriptionListFault?: (requestNumber: number) => Fault | undefined;
 }
 
 export interface SandboxCounters {
@@ -30,6 +44,8 @@ export interface SandboxCounters {
   /** Requests refused with 429 because the identity's quota was spent. */
   throttledRequests: number;
   subscriptionLookups: number;
+  /** Pages of ARM's `GET /subscriptions`. */
+  subscriptionListRequests: number;
   tenantLookups: number;
 }
 
@@ -44,6 +60,14 @@ export interface RunningSandbox {
 
 const MAX_PAGE = 1000;
 const MAX_PAGINGS = 200;
+/**
+ * At most 1000 subscriptions in one request (resource-graph/troubleshoot/general.md, "Too many
+ * subscriptions"; guidance-for-throttled-requests.md recommends groups under 300).
+ */
+const MAX_SUBSCRIPTIONS_PER_REQUEST = 1000;
+/** A tenant or management-group scope covers the first 10,000 subscriptions (guidance-for-throttled-requests.md). */
+const TENANT_SUBSCRIPTION_LIMIT = 10_000;
+const ARM_SUBSCRIPTION_PAGE = 100;
 
 const queryRequestSchema = z.object({
   query: z.string().min(1),
@@ -62,9 +86,23 @@ const queryRequestSchema = z.object({
 interface Paging {
   query: string;
   scopeKey: string;
-  rows: Row[];
+  /** The rows of the run that served the first page; null in volatile mode, which runs again per page. */
+  rows: Row[] | null;
   offset: number;
 }
+
+/**
+ * An invalid request as Resource Graph answers it: 400 BadRequest with the reason in `details`.
+ * Modelled on the documented error response (ErrorResponse: code, message, details[]); the exact
+ * detail codes Azure uses for each limit are not published.
+ */
+const badRequest = (detailCode: string, detail: string) => ({
+  error: {
+    code: "BadRequest",
+    message: "Please provide below info when asking for support: the query or its scope is invalid.",
+    details: [{ code: detailCode, message: detail }],
+  },
+});
 
 function send(
   res: ServerResponse,
@@ -92,6 +130,19 @@ const bearer = (req: IncomingMessage) => {
   return header?.startsWith("Bearer ") ? header.slice(7) : undefined;
 };
 
+/** The quota is per identity (guidance-for-throttled-requests.md), not per token: a fresh token shares it. */
+function identityOf(token: string): string {
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+    if (typeof claims === "object" && claims !== null && "oid" in claims && typeof claims.oid === "string") {
+      return claims.oid;
+    }
+  } catch {
+    // Not a JWT: the token itself stands for the caller.
+  }
+  return token;
+}
+
 const resetsAfter = (ms: number) => {
   const s = Math.ceil(ms / 1000);
   return `${String(Math.floor(s / 3600)).padStart(2, "0")}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
@@ -109,27 +160,45 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     resourceGraphRequests: 0,
     throttledRequests: 0,
     subscriptionLookups: 0,
+    subscriptionListRequests: 0,
     tenantLookups: 0,
   };
+  const tenantLimit = options.tenantSubscriptionLimit ?? TENANT_SUBSCRIPTION_LIMIT;
+  /** In volatile mode the estate may have changed since the last request. */
+  const tablesNow = (): GraphTables => (options.volatile ? graphTables(estate) : tables);
   const pagings = new Map<string, Paging>();
   const windows = new Map<string, { start: number; used: number }>();
 
-  function scoped(request: z.infer<typeof queryRequestSchema>): Record<string, Row[]> {
-    let allowed: Set<string> | undefined;
-    if (request.managementGroups?.length) {
-      const groups = new Set(request.managementGroups.map((g) => g.toLowerCase()));
-      allowed = new Set(
-        estate.subscriptions
-          .filter((s) => s.managementGroups.some((g) => groups.has(g.toLowerCase())))
-          .map((s) => s.subscriptionId.toLowerCase()),
-      );
-    } else if (request.subscriptions?.length) {
+  /**
+   * The tables as the request's scope sees them, and whether a tenant or management-group scope
+   * was cut to its first `tenantLimit` subscriptions (by subscription id).
+   */
+  function scoped(request: z.infer<typeof queryRequestSchema>): {
+    tables: Record<string, Row[]>;
+    limitHit: boolean;
+  } {
+    const now = tablesNow();
+    let allowed: Set<string>;
+    let limitHit = false;
+    if (request.subscriptions?.length) {
       allowed = new Set(request.subscriptions.map((s) => s.toLowerCase()));
+    } else {
+      const groups = new Set((request.managementGroups ?? []).map((g) => g.toLowerCase()));
+      const inScope = estate.subscriptions
+        .filter((s) => isVisible(estate, s))
+        .filter((s) => groups.size === 0 || s.managementGroups.some((g) => groups.has(g.toLowerCase())))
+        .map((s) => s.subscriptionId.toLowerCase())
+        .sort();
+      limitHit = inScope.length > tenantLimit;
+      allowed = new Set(inScope.slice(0, tenantLimit));
     }
-    const inScope = (row: Row) => !allowed || allowed.has(String(row.subscriptionId).toLowerCase());
+    const inScope = (row: Row) => allowed.has(String(row.subscriptionId).toLowerCase());
     return {
-      resources: tables.resources.filter(inScope),
-      resourcecontainers: tables.resourcecontainers.filter(inScope),
+      tables: {
+        resources: now.resources.filter(inScope),
+        resourcecontainers: now.resourcecontainers.filter(inScope),
+      },
+      limitHit,
     };
   }
 
@@ -156,9 +225,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     }
 
     const now = Date.now();
-    let window = windows.get(token);
+    const who = identityOf(token);
+    let window = windows.get(who);
     if (!window || now - window.start >= quota.windowMs) window = { start: now, used: 0 };
-    windows.set(token, window);
+    windows.set(who, window);
     const resetMs = window.start + quota.windowMs - now;
     if (window.used >= quota.requests) {
       counters.throttledRequests += 1;
@@ -194,6 +264,17 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (top < 1 || top > MAX_PAGE) {
       return send(res, 400, armError("BadRequest", `$top must be between 1 and ${MAX_PAGE}.`), quotaHeaders);
     }
+    if ((request.subscriptions?.length ?? 0) > MAX_SUBSCRIPTIONS_PER_REQUEST) {
+      return send(
+        res,
+        400,
+        badRequest(
+          "TooManySubscriptions",
+          `The request names ${request.subscriptions!.length} subscriptions; at most ${MAX_SUBSCRIPTIONS_PER_REQUEST} are allowed. Send them in groups.`,
+        ),
+        quotaHeaders,
+      );
+    }
     if (request.options?.resultFormat && request.options.resultFormat !== "objectArray") {
       return send(
         res,
@@ -204,9 +285,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     }
 
     const scopeKey = JSON.stringify([request.subscriptions ?? [], request.managementGroups ?? []]);
-    let paging: Paging;
-    let pageable = true;
     const skipToken = request.options?.$skipToken;
+    let paging: Paging;
     if (skipToken) {
       const found = pagings.get(skipToken);
       if (!found || found.query !== request.query || found.scopeKey !== scopeKey) {
@@ -220,43 +300,93 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       pagings.delete(skipToken);
       paging = found;
     } else {
-      try {
-        const result = runQuery(request.query, scoped(request));
-        pageable = result.pageable;
-        paging = { query: request.query, scopeKey, rows: result.rows, offset: request.options?.$skip ?? 0 };
-      } catch (error) {
-        if (!(error instanceof KqlError)) throw error;
-        return send(
-          res,
-          400,
-          {
-            error: {
-              code: "BadRequest",
-              message: "Please provide below info when asking for support: the query is invalid.",
-              details: [{ code: "InvalidQuery", message: `Query is invalid. ${error.message}` }],
-            },
-          },
-          quotaHeaders,
-        );
-      }
+      paging = { query: request.query, scopeKey, rows: null, offset: request.options?.$skip ?? 0 };
     }
 
-    const data = paging.rows.slice(paging.offset, paging.offset + top);
-    const more = paging.offset + top < paging.rows.length;
+    let result: { rows: Row[]; pageable: boolean };
+    let limitHit = false;
+    if (paging.rows && !options.volatile) {
+      result = { rows: paging.rows, pageable: true };
+    } else {
+      try {
+        const scope = scoped(request);
+        limitHit = scope.limitHit;
+        result = runQuery(request.query, scope.tables);
+      } catch (error) {
+        if (!(error instanceof KqlError)) throw error;
+        return send(res, 400, badRequest("InvalidQuery", `Query is invalid. ${error.message}`), quotaHeaders);
+      }
+    }
+    const limitHeader: Record<string, string> = limitHit
+      ? { "x-ms-tenant-subscription-limit-hit": "true" }
+      : {};
+
+    const data = result.rows.slice(paging.offset, paging.offset + top);
+    const more = paging.offset + top < result.rows.length;
     const body: Record<string, unknown> = {
-      totalRecords: paging.rows.length,
+      totalRecords: result.rows.length,
       count: data.length,
       data,
       facets: [],
-      resultTruncated: more && !pageable ? "true" : "false",
+      // take/limit make a result Resource Graph cannot page (work-with-data.md, "Paging results").
+      resultTruncated: more && !result.pageable ? "true" : "false",
     };
-    if (more && pageable) {
+    if (more && result.pageable) {
       const next = randomBytes(12).toString("base64url");
-      pagings.set(next, { ...paging, offset: paging.offset + top });
+      pagings.set(next, {
+        ...paging,
+        rows: options.volatile ? null : result.rows,
+        offset: paging.offset + top,
+      });
       if (pagings.size > MAX_PAGINGS) pagings.delete(pagings.keys().next().value!);
       body.$skipToken = next;
     }
-    send(res, 200, body, quotaHeaders);
+    send(res, 200, body, { ...quotaHeaders, ...limitHeader });
+  }
+
+  /** ARM's `GET /subscriptions`: what the identity can read, paged through `nextLink`. */
+  function subscriptionList(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    counters.subscriptionListRequests += 1;
+    const fault = options.subscriptionListFault?.(counters.subscriptionListRequests);
+    if (fault) {
+      return send(
+        res,
+        fault.status,
+        armError(
+          fault.status === 429 ? "TooManyRequests" : "ServiceError",
+          fault.message ?? "Injected by the sandbox.",
+        ),
+        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
+      );
+    }
+    if (!bearer(req))
+      return send(
+        res,
+        401,
+        armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+      );
+    const pageSize = options.subscriptionListPageSize ?? ARM_SUBSCRIPTION_PAGE;
+    const start = Number(url.searchParams.get("$skiptoken") ?? "0") || 0;
+    const visible = estate.subscriptions.filter((s) => isVisible(estate, s));
+    const page = visible.slice(start, start + pageSize);
+    const body: Record<string, unknown> = {
+      value: page.map((s) => ({
+        id: `/subscriptions/${s.subscriptionId}`,
+        authorizationSource: "RoleBased",
+        managedByTenants: [],
+        subscriptionId: s.subscriptionId,
+        tenantId: s.tenantId,
+        displayName: s.displayName,
+        state: s.state,
+      })),
+      count: { type: "Total", value: page.length },
+    };
+    if (start + pageSize < visible.length) {
+      const next = new URL(url.toString());
+      next.searchParams.set("$skiptoken", String(start + pageSize));
+      body.nextLink = `https://${req.headers.host}${next.pathname}${next.search}`;
+    }
+    send(res, 200, body);
   }
 
   function subscription(req: IncomingMessage, res: ServerResponse, id: string): void {
@@ -317,6 +447,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (req.method === "POST" && path.toLowerCase() === "/providers/microsoft.resourcegraph/resources") {
       return resourceGraph(req, res);
     }
+    if (req.method === "GET" && /^\/subscriptions\/?$/i.test(path)) return subscriptionList(req, res, url);
     const sub = req.method === "GET" && path.match(/^\/subscriptions\/([^/]+)\/?$/i);
     if (sub) return subscription(req, res, sub[1]!);
     const tenant =

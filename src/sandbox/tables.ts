@@ -1,11 +1,8 @@
 import { isVisible, type Estate } from "./estate";
 import type { Row } from "./kql";
 
-const SYNC_LEVEL = {
-  Connected: "FullyInSync",
-  Initiated: "RemoteNotInSync",
-  Disconnected: "RemoteNotInSync",
-} as const;
+/** What ARM reports as peeringSyncLevel when the estate does not say. */
+const syncLevelOf = (state: string) => (state === "Connected" ? "FullyInSync" : "RemoteNotInSync");
 
 /** A resource as Resource Graph returns it: lower-case `type`, peering ids and sync levels filled in. */
 function toGraphRow(resource: Estate["resources"][number]): Row {
@@ -15,7 +12,7 @@ function toGraphRow(resource: Estate["resources"][number]): Row {
     type: "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
     properties: {
       ...peering.properties,
-      peeringSyncLevel: peering.properties.peeringSyncLevel ?? SYNC_LEVEL[peering.properties.peeringState],
+      peeringSyncLevel: peering.properties.peeringSyncLevel ?? syncLevelOf(peering.properties.peeringState),
     },
   }));
   return {

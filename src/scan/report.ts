@@ -18,6 +18,10 @@ export const scanReportSchema = z.object({
     /** Findings that need action: `violation` and `expired-exception`. */
     violations: z.number().int(),
     allowed: z.number().int(),
+    /** Resource Graph requests the scan sent, over all its queries. */
+    resourceGraphRequests: z.number().int(),
+    /** Resource Graph rows the scan received, over all its queries. */
+    resourceGraphRows: z.number().int(),
   }),
   findings: z.array(peeringFindingSchema),
   /**

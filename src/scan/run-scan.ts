@@ -11,7 +11,11 @@ import {
   type QueryAll,
   type ScanScope,
 } from "../azure/resource-graph";
-import { subscriptionRowSchema, SUBSCRIPTIONS_QUERY } from "../azure/subscription-inventory";
+import {
+  listSubscriptions,
+  SUBSCRIPTION_COUNT_QUERY,
+  subscriptionCountRowSchema,
+} from "../azure/subscription-inventory";
 import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
 import { TenantResolver } from "../azure/tenants";
 import type { ScanError } from "../scanners/scanner";
@@ -81,27 +85,52 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   const homeTenantId = await homeTenantOf(connection);
   log("info", "scan-started", { homeTenantId, scope: scopeOf(config) });
 
-  const readAll = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
-    pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
-    onPage: (page) => log("info", "resource-graph-page", { ...page }),
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-  });
+  const get = azureGetter(connection);
+  const known = new Map<string, string>();
+  const { queryAll: readAll, stats: resourceGraph } = resourceGraphQuery(
+    createResourceGraphClient(connection),
+    scopeOf(config),
+    {
+      pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
+      subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
+      listSubscriptions: async () => {
+        const listed = await listSubscriptions(connection, get);
+        // ARM names each subscription's tenant: no lookup needed for these later.
+        for (const s of listed)
+          if (s.tenantId) known.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
+        return listed.map((s) => s.subscriptionId);
+      },
+      onPage: (page) => log("info", "resource-graph-page", { ...page }),
+      onScope: (event) => log("info", "resource-graph-scope", { ...event }),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    },
+  );
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
-  const queryAll: QueryAll = async (name, query, rowSchema) =>
-    cleanDeep(await readAll(name, query, rowSchema));
+  const queryAll: QueryAll = async (name, query, rowSchema) => {
+    const result = await readAll(name, query, rowSchema);
+    return { rows: cleanDeep(result.rows), unreadable: cleanDeep(result.unreadable) };
+  };
 
   const errors: ScanError[] = [];
-  const known = new Map<string, string>();
+  let subscriptions = 0;
   try {
-    const subscriptions = await queryAll("subscription", SUBSCRIPTIONS_QUERY, subscriptionRowSchema);
-    for (const s of subscriptions) known.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
+    const counted = await queryAll(
+      "subscription count",
+      SUBSCRIPTION_COUNT_QUERY,
+      subscriptionCountRowSchema,
+    );
+    subscriptions = counted.rows.reduce((n, row) => n + row.Count, 0);
+    for (const bad of counted.unreadable) errors.push({ source: "subscriptions", message: bad.message });
   } catch (error) {
-    errors.push({ source: "subscriptions", message: `Listing subscriptions failed: ${errorMessage(error)}` });
+    errors.push({
+      source: "subscriptions",
+      message: `Counting subscriptions failed: ${errorMessage(error)}`,
+    });
   }
 
   const tenants = new TenantResolver({
     connection,
-    get: azureGetter(connection),
+    get,
     cache: options.tenantCache ?? new MemoryTenantCache(config.TENANT_CACHE_TTL_HOURS * 3600_000),
     known,
     namesFromGraph: config.TENANT_NAMES_FROM_GRAPH,
@@ -151,12 +180,14 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     // Messages of Azure's errors can quote outside text back.
     errors: cleanDeep(errors),
     stats: {
-      subscriptions: known.size,
+      subscriptions,
       virtualNetworks,
       peerings,
       findings: findings.length,
       violations,
       allowed: findings.length - violations,
+      resourceGraphRequests: resourceGraph.requests,
+      resourceGraphRows: resourceGraph.rows,
     },
     findings: sortFindings(findings),
     coverage,

@@ -11,7 +11,8 @@ export const vnetId = (subscriptionId: string, resourceGroup: string, name: stri
 export interface PeeringSpec {
   name: string;
   remote: string;
-  state?: "Connected" | "Initiated" | "Disconnected";
+  /** Connected, Initiated, Disconnected, or any other value (an extensible enum). */
+  state?: string;
   prefixes?: string[];
   allowForwardedTraffic?: boolean;
   allowGatewayTransit?: boolean;

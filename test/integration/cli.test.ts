@@ -207,10 +207,12 @@ describe("alerts replay-poison", () => {
 describe("bad input", () => {
   it("refuses an invalid estate with the path of the offending field and exit 2", async () => {
     const estate = JSON.parse(readFileSync(ESTATE, "utf8"));
-    estate.resources[0].properties.virtualNetworkPeerings[0].properties.peeringState = "Up";
+    estate.resources[0].properties.virtualNetworkPeerings[0].properties.remoteVirtualNetwork = null;
     const { code, stderr } = await cli(["scan", "--estate", tempFile("bad.json", JSON.stringify(estate))]);
     expect(code).toBe(2);
-    expect(stderr).toContain("$.resources[0].properties.virtualNetworkPeerings[0].properties.peeringState");
+    expect(stderr).toContain(
+      "$.resources[0].properties.virtualNetworkPeerings[0].properties.remoteVirtualNetwork",
+    );
   });
 
   it("refuses an invalid allowlist, naming each entry and field, and exit 2", async () => {

@@ -23,6 +23,7 @@ const S_UNKNOWN = guid(99, "b0");
 const SPOKES = 1100;
 const HUB_PEERINGS = 600;
 const VWAN = "4f3e2d1c-0b9a-4876-9543-210fedcba987";
+const LOOK_ALIKE = "5a4b3c2d-1e0f-4876-9543-210fedcba987";
 
 const hub = vnetId(S_HUB, "hub-rg", "hub-vnet");
 const otherShared = vnetId(S_OTHER, "other-rg", "shared-vnet");
@@ -75,7 +76,13 @@ function largeEstate() {
     { name: "to-lapsed", remote: vnetId(S_LAPSED, "l-rg", "l-vnet") },
     {
       name: `RemoteVnetToHubPeering_${VWAN}`,
-      remote: `/subscriptions/${guid(77, "c0")}/resourceGroups/RG_weu-hub_${VWAN}/providers/Microsoft.Network/virtualNetworks/HV_weu-hub_${VWAN}`,
+      remote: `/subscriptions/${S_MS}/resourceGroups/RG_weu-hub_${VWAN}/providers/Microsoft.Network/virtualNetworks/HV_weu-hub_${VWAN}`,
+      useRemoteGateways: true,
+    },
+    {
+      // Anyone can name a VNet like a Virtual WAN hub in their own tenant.
+      name: `RemoteVnetToHubPeering_${LOOK_ALIKE}`,
+      remote: `/subscriptions/${S_OTHER}/resourceGroups/RG_weu-hub_${LOOK_ALIKE}/providers/Microsoft.Network/virtualNetworks/HV_weu-hub_${LOOK_ALIKE}`,
       useRemoteGateways: true,
     },
     { name: "to-microsoft-tenant", remote: vnetId(S_MS, "ms-rg", "ms-vnet") },
@@ -125,7 +132,7 @@ describe("scan of a large estate through the real SDK and the sandbox", () => {
     expect(report.complete).toBe(true);
     expect(report.errors).toEqual([]);
     expect(report.stats.virtualNetworks).toBe(SPOKES + 3);
-    expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 10);
+    expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 11);
     expect(report.stats.subscriptions).toBe(2);
     expect(env.sandbox.counters.resourceGraphRequests).toBeGreaterThanOrEqual(4);
   });
@@ -199,12 +206,20 @@ describe("scan of a large estate through the real SDK and the sandbox", () => {
     });
   });
 
-  it("treats Virtual WAN hubs and configured Microsoft tenants as Microsoft-managed", () => {
+  it("treats a Virtual WAN hub as Microsoft-managed only in a Microsoft tenant, never by its name", () => {
     expect(byName(report, `RemoteVnetToHubPeering_${VWAN}`)).toMatchObject({
       relation: "microsoft-managed",
       status: "allowed",
       riskFactors: ["remote-gateways"],
     });
+    const lookAlike = byName(report, `RemoteVnetToHubPeering_${LOOK_ALIKE}`)!;
+    expect(lookAlike).toMatchObject({
+      relation: "cross-tenant",
+      remoteTenantId: OTHER.toLowerCase(),
+      status: "violation",
+      severity: "high",
+    });
+    expect(lookAlike.summary).toContain("looks like a Virtual WAN hub");
     expect(byName(report, "to-microsoft-tenant")).toMatchObject({
       relation: "microsoft-managed",
       status: "allowed",
@@ -215,7 +230,7 @@ describe("scan of a large estate through the real SDK and the sandbox", () => {
     const statuses = report.findings.map((f) => f.status);
     expect(report.stats.findings).toBe(report.findings.length);
     expect(report.stats.violations).toBe(statuses.filter((s) => s !== "allowed").length);
-    expect(report.stats.violations).toBe(5);
+    expect(report.stats.violations).toBe(6);
   });
 
   it("scans only the configured management group", async () => {
@@ -244,8 +259,8 @@ describe("Resource Graph throttling and failures", () => {
     try {
       const report = await env.scan({ allowlist: ALLOWLIST, at: NOW });
       expect(report.complete).toBe(true);
-      expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 10);
-      // Four pages and the coverage check, plus the one retry.
+      expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 11);
+      // The scan's own requests, the coverage check and the one retry.
       expect(env.sandbox.counters.resourceGraphRequests).toBe(6);
     } finally {
       await env.close();

@@ -3,6 +3,7 @@ import type { AllowlistEntry } from "../../src/allowlist/entry";
 import { classifyPeering, type PeeringRules } from "../../src/scanners/peering/classify";
 import type { PeeringRow } from "../../src/scanners/peering/query";
 import { findingId } from "../../src/scanners/peering/finding";
+import { truncatedVnets } from "../../src/scanners/peering/scanner";
 
 const LOCAL_TENANT = "11111111-1111-4111-8111-111111111111";
 const REMOTE_TENANT = "22222222-2222-4222-8222-222222222222";
@@ -18,9 +19,10 @@ const row = (over: Partial<PeeringRow> = {}): PeeringRow => ({
   subscriptionId: "aaaaaaaa-0000-4000-8000-000000000001",
   tenantId: LOCAL_TENANT,
   peeringCount: 1,
-  peeringId: `${LOCAL_VNET}/virtualNetworkPeerings/to-remote`,
+  id: `${LOCAL_VNET}/virtualNetworkPeerings/to-remote`,
   peeringName: "to-remote",
   remoteVnetId: REMOTE_VNET,
+  remoteTenantId: "",
   peeringState: "Connected",
   peeringSyncLevel: "FullyInSync",
   allowForwardedTraffic: null,
@@ -63,7 +65,7 @@ describe("classifyPeering", () => {
       riskFactors: ["gateway-transit"],
       allowForwardedTraffic: false,
     });
-    expect(f.id).toBe(findingId("vnet-peering", row().peeringId.toUpperCase()));
+    expect(f.id).toBe(findingId("vnet-peering", row().id.toUpperCase()));
     expect(f.summary).toBe(
       "Peering 'to-remote' (Connected) connects VNet 'hub' to 'remote' in another tenant, Remote Org (22222222-2222-4222-8222-222222222222), and no allowlist entry covers it.",
     );
@@ -145,23 +147,46 @@ describe("classifyPeering", () => {
     expect(f.summary).toMatch(/whose tenant could not be determined/);
   });
 
-  it("treats Virtual WAN hubs and Microsoft tenants as Microsoft-managed, allowed unless configured otherwise", () => {
+  it("trusts the tenant, not the name: HV_ hubs are Microsoft-managed only in a Microsoft tenant", () => {
     const g = "0a1b2c3d-0000-4000-8000-00000000abcd";
     const vwan = row({
       remoteVnetId: `/subscriptions/${REMOTE_SUB}/resourceGroups/RG_hub1_${g}/providers/Microsoft.Network/virtualNetworks/HV_hub1_${g}`,
     });
+    const real = classifyPeering(vwan, { tenantId: MS_TENANT, tenantName: "Microsoft" }, rules())!;
+    expect(real).toMatchObject({ relation: "microsoft-managed", status: "allowed", allowlistEntryId: null });
+    expect(real.summary).toContain("(a Virtual WAN hub)");
+
+    const lookAlike = classifyPeering(vwan, remote, rules())!;
+    expect(lookAlike).toMatchObject({ relation: "cross-tenant", status: "violation", severity: "high" });
+    expect(lookAlike.summary).toContain(
+      "looks like a Virtual WAN hub, but its tenant is not a Microsoft tenant",
+    );
     expect(classifyPeering(vwan, { tenantId: null, tenantName: null }, rules())).toMatchObject({
-      relation: "microsoft-managed",
-      status: "allowed",
-      allowlistEntryId: null,
+      relation: "unresolved",
+      status: "violation",
     });
+
     expect(classifyPeering(row(), { tenantId: MS_TENANT, tenantName: "Microsoft" }, rules())).toMatchObject({
       relation: "microsoft-managed",
       status: "allowed",
     });
     expect(
-      classifyPeering(vwan, { tenantId: null, tenantName: null }, rules({ allowMicrosoftManaged: false })),
+      classifyPeering(
+        vwan,
+        { tenantId: MS_TENANT, tenantName: null },
+        rules({ allowMicrosoftManaged: false }),
+      ),
     ).toMatchObject({ relation: "microsoft-managed", status: "violation", severity: "high" });
+  });
+
+  it("keeps an unknown or missing peering state as given and judges it like Connected", () => {
+    expect(classifyPeering(row({ peeringState: "Reconnecting" }), remote, rules())).toMatchObject({
+      peeringState: "Reconnecting",
+      severity: "high",
+    });
+    const missing = classifyPeering(row({ peeringState: "", remoteAddressPrefixes: null }), remote, rules())!;
+    expect(missing).toMatchObject({ peeringState: "", severity: "high", remoteAddressPrefixes: [] });
+    expect(missing.summary).toContain("(state not reported)");
   });
 
   it("lists every risk factor the peering enables", () => {
@@ -171,5 +196,16 @@ describe("classifyPeering", () => {
       rules(),
     )!;
     expect(f.riskFactors).toEqual(["forwarded-traffic", "gateway-transit", "remote-gateways"]);
+  });
+});
+
+describe("truncatedVnets", () => {
+  it("names a VNet with more peerings than the windows read could hold", () => {
+    const rows = [
+      row({ peeringCount: 1001 }),
+      row({ id: `${LOCAL_VNET}/virtualNetworkPeerings/b`, peeringCount: 1001 }),
+    ];
+    expect(truncatedVnets(rows, 3)).toEqual([]);
+    expect(truncatedVnets(rows, 2)).toEqual([`${LOCAL_VNET} (1001 peerings, 800 read)`]);
   });
 });

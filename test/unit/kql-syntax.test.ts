@@ -42,9 +42,11 @@ describe("Resource Graph queries", () => {
 
   it("are found", () => {
     expect(queries.map(([name]) => name).sort()).toEqual([
-      "PEERINGS_QUERY",
-      "SUBSCRIPTIONS_QUERY",
-      "VNET_COUNT_QUERY",
+      "MANAGEMENT_GROUP_MEMBERS_QUERY",
+      "PEERING_CANDIDATES_QUERY",
+      "PEERING_CANDIDATES_WINDOW_QUERY",
+      "SUBSCRIPTION_COUNT_QUERY",
+      "VNET_SUMMARY_QUERY",
     ]);
   });
 

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "@jest/globals";
-import { SUBSCRIPTIONS_QUERY, subscriptionRowSchema } from "../../src/azure/subscription-inventory";
+import { SUBSCRIPTION_COUNT_QUERY } from "../../src/azure/subscription-inventory";
 import { KqlError, runQuery, type Row } from "../../src/sandbox/kql";
-import { PEERINGS_QUERY, VNET_COUNT_QUERY, peeringRowSchema } from "../../src/scanners/peering/query";
+import {
+  PEERING_CANDIDATES_QUERY,
+  VNET_SUMMARY_QUERY,
+  peeringCandidatesQuery,
+  peeringRowSchema,
+} from "../../src/scanners/peering/query";
 
 const TENANT = "11111111-1111-1111-1111-111111111111";
 const SUB = "22222222-2222-2222-2222-222222222222";
@@ -65,68 +70,81 @@ function kqlError(fn: () => unknown): KqlError {
   throw new Error("expected a KqlError");
 }
 
-describe("PEERINGS_QUERY", () => {
-  it("returns one row per peering with the scanner's columns, ordered by peering id", () => {
+const OTHER_TENANT = "33333333-3333-3333-3333-333333333333";
+const OTHER_SUB = "44444444-4444-4444-4444-444444444444";
+const otherVnet = (name: string) =>
+  `/subscriptions/${OTHER_SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/${name}`;
+/** A peering to `remote`. */
+const to = (name: string, remote: string, props: Record<string, unknown> = {}) =>
+  peering(name, { remoteVirtualNetwork: { id: remote }, ...props });
+
+describe("PEERING_CANDIDATES_QUERY", () => {
+  const resourcecontainers = [
+    subscription(SUB, "Home"),
+    { ...subscription(OTHER_SUB, "Delegated"), tenantId: OTHER_TENANT },
+  ];
+
+  it("returns only peerings whose remote subscription is not in the local VNet's tenant, with the scanner's columns", () => {
+    const unseen = "/subscriptions/9999/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/u";
     const resources = [
-      vnet("hub", [peering("b"), peering("a")]),
-      vnet("spoke", [peering("c", { peeringState: "Disconnected" })]),
+      vnet("hub", [to("same", vnetId("spoke")), to("foreign", otherVnet("x")), to("unseen", unseen)]),
+      vnet("spoke", [to("same-upper", vnetId("hub").toUpperCase(), { peeringState: "Disconnected" })]),
     ];
-    const { rows, pageable } = runQuery(PEERINGS_QUERY, { resources });
+    const { rows, pageable } = runQuery(PEERING_CANDIDATES_QUERY, { resources, resourcecontainers });
 
     expect(pageable).toBe(true);
-    expect(rows.map((r) => r.peeringName)).toEqual(["a", "b", "c"]);
+    expect(rows.map((r) => r.peeringName)).toEqual(["foreign", "unseen"]);
     expect(Object.keys(rows[0])).toEqual(Object.keys(peeringRowSchema.shape));
     for (const row of rows) peeringRowSchema.parse(row);
-    expect(rows[2]).toEqual({
-      vnetId: vnetId("spoke"),
-      vnetName: "spoke",
+    expect(rows[0]).toEqual({
+      id: `${vnetId("hub")}/virtualNetworkPeerings/foreign`,
+      vnetId: vnetId("hub"),
+      vnetName: "hub",
       subscriptionId: SUB,
       tenantId: TENANT,
-      peeringCount: 1,
-      peeringId: `${vnetId("hub")}/virtualNetworkPeerings/c`,
-      peeringName: "c",
-      remoteVnetId: vnetId("remote-c"),
-      peeringState: "Disconnected",
+      peeringCount: 3,
+      peeringName: "foreign",
+      remoteVnetId: otherVnet("x"),
+      remoteTenantId: OTHER_TENANT,
+      peeringState: "Connected",
       peeringSyncLevel: "FullyInSync",
       allowForwardedTraffic: true,
       allowGatewayTransit: false,
       useRemoteGateways: false,
       remoteAddressPrefixes: ["10.1.0.0/16"],
     });
+    expect(rows[1].remoteTenantId).toBeNull();
   });
 
-  it("expands all 600 peerings of one VNet", () => {
-    const many = items(600).map((i) => peering(`p${String(i).padStart(3, "0")}`));
-    const { rows } = runQuery(PEERINGS_QUERY, { resources: [vnet("hub", many)] });
-
-    expect(rows).toHaveLength(600);
-    expect(rows[0].peeringName).toBe("p000");
-    expect(rows[599].peeringName).toBe("p599");
-    expect(new Set(rows.map((r) => r.peeringCount))).toEqual(new Set([600]));
+  it("reads a VNet with 1000 peerings in windows of 400, the foreign one last", () => {
+    const many = items(999).map((i) => to(`p${String(i).padStart(3, "0")}`, vnetId("spoke")));
+    many.push(to("z-foreign", otherVnet("x")));
+    const tables = { resources: [vnet("hub", many)], resourcecontainers };
+    const found = [0, 1, 2].flatMap((w) => runQuery(peeringCandidatesQuery(w), tables).rows);
+    expect(found.map((r) => r.peeringName)).toEqual(["z-foreign"]);
+    expect(runQuery(peeringCandidatesQuery(2), tables).rows).toHaveLength(1);
+    expect(runQuery(peeringCandidatesQuery(0), tables).rows).toHaveLength(0);
   });
 
   it("skips VNets without peerings and resources that are not VNets", () => {
     const resources = [
       vnet("empty", []),
       vnet("no-property", undefined),
-      vnet("nic", [peering("x")], "microsoft.network/networkinterfaces"),
-      vnet("hub", [peering("a")]),
+      vnet("nic", [to("x", otherVnet("x"))], "microsoft.network/networkinterfaces"),
+      vnet("hub", [to("a", otherVnet("a"))], "Microsoft.Network/virtualNetworks"),
     ];
-    const { rows } = runQuery(PEERINGS_QUERY, { resources });
+    const { rows } = runQuery(PEERING_CANDIDATES_QUERY, { resources, resourcecontainers });
     expect(rows.map((r) => r.vnetName)).toEqual(["hub"]);
-  });
-
-  it("matches the resource type case-insensitively", () => {
-    const { rows } = runQuery(PEERINGS_QUERY, {
-      resources: [vnet("hub", [peering("a")], "Microsoft.Network/virtualNetworks")],
-    });
-    expect(rows).toHaveLength(1);
   });
 
   it("gives null for missing booleans and prefixes, and empty strings for missing text", () => {
     const bare: Row = { id: `${vnetId("hub")}/virtualNetworkPeerings/bare`, name: "bare", properties: {} };
-    const textual = peering("textual", { allowForwardedTraffic: "True", allowGatewayTransit: "false" });
-    const { rows } = runQuery(PEERINGS_QUERY, { resources: [vnet("hub", [bare, textual])] });
+    const textual = to("textual", otherVnet("t"), {
+      allowForwardedTraffic: "True",
+      allowGatewayTransit: "false",
+    });
+    const tables = { resources: [vnet("hub", [bare, textual])], resourcecontainers };
+    const { rows } = runQuery(PEERING_CANDIDATES_QUERY, tables);
 
     expect(rows[0]).toMatchObject({
       peeringName: "bare",
@@ -142,43 +160,72 @@ describe("PEERINGS_QUERY", () => {
   });
 });
 
-describe("VNET_COUNT_QUERY", () => {
-  it("counts every VNet, peered or not", () => {
+describe("VNET_SUMMARY_QUERY", () => {
+  it("counts VNets by their number of peerings", () => {
     const resources = [
       vnet("a", []),
       vnet("b", [peering("x")]),
+      vnet("b2", [peering("y")]),
       vnet("c", undefined, "Microsoft.Network/virtualNetworks"),
       vnet("d", [], "microsoft.compute/virtualmachines"),
     ];
-    expect(runQuery(VNET_COUNT_QUERY, { resources }).rows).toEqual([{ Count: 3 }]);
-  });
-
-  it("returns a zero count for an empty table", () => {
-    expect(runQuery(VNET_COUNT_QUERY, { resources: [] }).rows).toEqual([{ Count: 0 }]);
+    expect(runQuery(VNET_SUMMARY_QUERY, { resources }).rows).toEqual([
+      { peeringCount: 0, vnets: 1 },
+      { peeringCount: 1, vnets: 2 },
+      { peeringCount: null, vnets: 1 },
+    ]);
   });
 });
 
-describe("SUBSCRIPTIONS_QUERY", () => {
-  it("lists subscriptions ordered by id, with their state", () => {
-    const resourcecontainers = [
+describe("SUBSCRIPTION_COUNT_QUERY", () => {
+  it("counts subscriptions, not resource groups, whatever the case of the table name", () => {
+    const containers = [
       subscription("bbbb", "Beta", "Enabled"),
-      subscription("aaaa", "Alpha", "Disabled"),
       { ...subscription("cccc", "Group"), type: "microsoft.resources/subscriptions/resourcegroups" },
-      subscription("dddd", "No state"),
     ];
-    const { rows } = runQuery(SUBSCRIPTIONS_QUERY, { resourcecontainers });
-
-    expect(rows).toEqual([
-      { subscriptionId: "aaaa", tenantId: TENANT, subscriptionName: "Alpha", state: "Disabled" },
-      { subscriptionId: "bbbb", tenantId: TENANT, subscriptionName: "Beta", state: "Enabled" },
-      { subscriptionId: "dddd", tenantId: TENANT, subscriptionName: "No state", state: "" },
+    expect(runQuery(SUBSCRIPTION_COUNT_QUERY, { ResourceContainers: containers }).rows).toEqual([
+      { Count: 1 },
     ]);
-    for (const row of rows) subscriptionRowSchema.parse(row);
+  });
+});
+
+describe("join", () => {
+  const left = [
+    { k: "a", v: 1 },
+    { k: "a", v: 2 },
+    { k: "b", v: 3 },
+  ];
+  const right = [
+    { k: "a", w: "x" },
+    { k: "a", w: "y" },
+  ];
+  const q = (flavor: string) => `l | join ${flavor} (r | project k, w) on k | order by v asc, w asc`;
+
+  it("joins as Kusto's flavors do, suffixing the right key column", () => {
+    expect(runQuery(q("kind=inner"), { l: left, r: right }).rows).toHaveLength(4);
+    expect(runQuery(q(""), { l: left, r: right }).rows).toEqual([
+      { k: "a", v: 1, k1: "a", w: "x" },
+      { k: "a", v: 1, k1: "a", w: "y" },
+    ]);
+    expect(runQuery(q("kind=leftouter"), { l: left, r: right }).rows.at(-1)).toEqual({
+      k: "b",
+      v: 3,
+      k1: null,
+      w: null,
+    });
   });
 
-  it("finds the table whatever the case of its name", () => {
-    const { rows } = runQuery(SUBSCRIPTIONS_QUERY, { ResourceContainers: [subscription("aaaa", "A")] });
-    expect(rows).toHaveLength(1);
+  it("refuses what Resource Graph refuses: other flavors, a 4th join, 2 cross-table joins beyond resources/resourcecontainers", () => {
+    expect(() => runQuery("l | join kind=fullouter (r) on k", { l: left, r: right })).toThrow(
+      "Join flavor 'fullouter' is not supported by Resource Graph",
+    );
+    const four = "l" + " | join kind=inner (l) on k".repeat(4);
+    expect(() => runQuery(four, { l: left })).toThrow("Resource Graph allows at most 3");
+    expect(() => runQuery("l | join (r) on k | join (s) on k", { l: left, r: right, s: right })).toThrow(
+      "2 cross-table joins",
+    );
+    const both = "resources | join (resourcecontainers) on id | join (resourcecontainers) on name";
+    expect(() => runQuery(both, { resources: [], resourcecontainers: [] })).not.toThrow();
   });
 });
 
@@ -323,16 +370,24 @@ describe("mv-expand", () => {
     expect(runQuery("t | mv-expand arr", { t }).rows).toHaveLength(128);
   });
 
-  it("honours an explicit limit up to 2000", () => {
+  it("honours an explicit limit up to 400", () => {
     expect(runQuery("t | mv-expand x = arr limit 5", { t }).rows.map((r) => r.x)).toEqual([0, 1, 2, 3, 4]);
-    expect(runQuery("t | mv-expand x = arr limit 2000", { t }).rows).toHaveLength(300);
+    expect(runQuery("t | mv-expand x = arr limit 400", { t }).rows).toHaveLength(300);
   });
 
-  it("rejects a limit above 2000", () => {
-    expect(() => runQuery("t | mv-expand x = arr limit 5000", { t })).toThrow(
-      "mv-expand limit 5000 exceeds the maximum of 2000",
+  it("rejects a limit above 400 and a third mv-expand, as Resource Graph does", () => {
+    expect(() => runQuery("t | mv-expand x = arr limit 2000", { t })).toThrow(
+      "mv-expand limit 2000 exceeds the maximum of 400",
     );
-    expect(() => runQuery("t | mv-expand x = arr limit 2001", { t: [] })).toThrow(KqlError);
+    expect(() => runQuery("t | mv-expand x = arr limit 401", { t: [] })).toThrow(KqlError);
+    expect(() => runQuery("t | mv-expand a = arr | mv-expand b = arr | mv-expand c = arr", { t })).toThrow(
+      "3 mv-expand operators; Resource Graph allows at most 2",
+    );
+  });
+
+  it("array_slice picks a window of an array, end included", () => {
+    const { rows } = runQuery("t | mv-expand x = array_slice(arr, 298, 400) limit 400", { t });
+    expect(rows.map((r) => r.x)).toEqual([298, 299]);
   });
 
   it("replaces a bare column and keeps the other columns", () => {
@@ -423,8 +478,8 @@ describe("errors", () => {
   const resources = [vnet("hub", [])];
 
   it("names an unsupported operator and where it is", () => {
-    const err = kqlError(() => runQuery("resources\n| join kind=inner (resources) on id", { resources }));
-    expect(err.message).toBe("Unsupported operator 'join' at position 12");
+    const err = kqlError(() => runQuery("resources\n| union (resources)", { resources }));
+    expect(err.message).toBe("Unsupported operator 'union' at position 12");
   });
 
   it("names unsupported functions, aggregations and scalar operators", () => {
@@ -478,7 +533,7 @@ describe("performance", () => {
       ),
     );
     const started = performance.now();
-    const { rows } = runQuery(PEERINGS_QUERY, { resources });
+    const { rows } = runQuery(PEERING_CANDIDATES_QUERY, { resources, resourcecontainers: [] });
     const elapsed = performance.now() - started;
 
     expect(rows).toHaveLength(100_000);

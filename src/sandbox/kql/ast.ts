@@ -30,7 +30,8 @@ export type TabularOp =
   | { kind: "sort"; keys: SortKey[]; pos: number }
   | { kind: "take"; count: number; pos: number }
   | { kind: "count"; pos: number }
-  | { kind: "summarize"; countName: string; by: { name: string; pos: number }[]; pos: number };
+  | { kind: "summarize"; countName: string; by: { name: string; pos: number }[]; pos: number }
+  | { kind: "join"; flavor: string; right: Query; on: { name: string; pos: number }[]; pos: number };
 
 export interface Query {
   table: string;

@@ -6,8 +6,8 @@ import { compareScalars, isBag } from "./values";
 
 /** Resource Graph keeps this many items of each row's array when mv-expand has no `limit`. */
 export const MV_EXPAND_DEFAULT_LIMIT = 128;
-/** Resource Graph rejects an mv-expand `limit` above this. */
-export const MV_EXPAND_MAX_LIMIT = 2000;
+/** Resource Graph rejects an mv-expand `limit` above this (query-language.md: "RowLimit max of 400"). */
+export const MV_EXPAND_MAX_LIMIT = 400;
 
 /**
  * Columns every row of these Resource Graph tables has, whether or not a sandbox row sets them;
@@ -41,6 +41,13 @@ interface Compiled {
 }
 
 export function evaluate(query: Query, tables: Record<string, Row[]>): QueryResult {
+  checkResourceGraphLimits(query);
+  const compiled = compileQuery(query, tables);
+  return { rows: compiled.run(), pageable: !query.ops.some((op) => op.kind === "take") };
+}
+
+/** Compiles a table and its operators; `run` evaluates them. A join's right side is one such query. */
+function compileQuery(query: Query, tables: Record<string, Row[]>): { run: () => Row[]; schema: Schema } {
   const tableKey = Object.keys(tables).find((k) => k.toLowerCase() === query.table.toLowerCase());
   if (tableKey === undefined) throw new KqlError(`Unknown table '${query.table}' ${at(query.tablePos)}`);
   const input = tables[tableKey];
@@ -49,15 +56,131 @@ export function evaluate(query: Query, tables: Record<string, Row[]>): QueryResu
   let schema = tableSchema(query.table.toLowerCase(), input);
   const stages: Stage[] = [];
   for (const op of query.ops) {
-    const compiled = compileOperator(op, schema);
+    const compiled = op.kind === "join" ? compileJoin(op, schema, tables) : compileOperator(op, schema);
     stages.push(compiled.stage);
     schema = compiled.schema;
   }
+  const run = () => {
+    let rows = input;
+    for (const stage of stages) rows = stage(rows);
+    // A bare table name must not hand the caller's own array back to be mutated.
+    return rows === input ? [...input] : rows;
+  };
+  return { run, schema };
+}
 
-  let rows = input;
-  for (const stage of stages) rows = stage(rows);
-  // A bare table name must not hand the caller's own array back to be mutated.
-  return { rows: rows === input ? [...input] : rows, pageable: !query.ops.some((op) => op.kind === "take") };
+/** Join flavors Resource Graph supports (query-language.md, "Supported tabular/top level operators": join). */
+export const JOIN_FLAVORS = ["innerunique", "inner", "leftouter"];
+/** query-language.md: "Limit of 3 join in a single query". */
+export const MAX_JOINS = 3;
+/** query-language.md: "Limit of 2 mv-expand in a single query". */
+export const MAX_MV_EXPANDS = 2;
+/** Tables between which Resource Graph allows more than one cross-table join. */
+const JOINABLE_PAIR = new Set(["resources", "resourcecontainers"]);
+
+/**
+ * Limits Resource Graph enforces on a whole query before running it (learn.microsoft.com/azure/
+ * governance/resource-graph/concepts/query-language): join flavors and counts, mv-expand count.
+ */
+function checkResourceGraphLimits(query: Query): void {
+  const joins: { left: string; right: string; flavor: string; pos: number }[] = [];
+  let mvExpands = 0;
+  const walk = (q: Query) => {
+    for (const op of q.ops) {
+      if (op.kind === "mv-expand") mvExpands += 1;
+      if (op.kind === "join") {
+        joins.push({
+          left: q.table.toLowerCase(),
+          right: op.right.table.toLowerCase(),
+          flavor: op.flavor,
+          pos: op.pos,
+        });
+        walk(op.right);
+      }
+    }
+  };
+  walk(query);
+  for (const join of joins) {
+    if (!JOIN_FLAVORS.includes(join.flavor)) {
+      throw new KqlError(
+        `Join flavor '${join.flavor}' is not supported by Resource Graph; use ${JOIN_FLAVORS.join(", ")} ${at(join.pos)}`,
+      );
+    }
+  }
+  if (joins.length > MAX_JOINS) {
+    throw new KqlError(`The query has ${joins.length} joins; Resource Graph allows at most ${MAX_JOINS}`);
+  }
+  const crossTable = joins.filter((j) => j.left !== j.right);
+  const allResourcesAndContainers = crossTable.every(
+    (j) => JOINABLE_PAIR.has(j.left) && JOINABLE_PAIR.has(j.right),
+  );
+  if (crossTable.length > 1 && !allResourcesAndContainers) {
+    throw new KqlError(
+      `The query has ${crossTable.length} cross-table joins; Resource Graph allows 1, or ${MAX_JOINS} between resources and resourcecontainers`,
+    );
+  }
+  if (mvExpands > MAX_MV_EXPANDS) {
+    throw new KqlError(
+      `The query has ${mvExpands} mv-expand operators; Resource Graph allows at most ${MAX_MV_EXPANDS}`,
+    );
+  }
+}
+
+/**
+ * Kusto join on equal key columns (learn.microsoft.com/kusto/query/join-operator): innerunique keeps
+ * one left row per key, then joins like inner; leftouter also keeps unmatched left rows, with the
+ * right side's columns null. Right columns whose names the left side already has get a `1` suffix
+ * (the key columns too).
+ */
+function compileJoin(
+  op: Extract<TabularOp, { kind: "join" }>,
+  schema: Schema,
+  tables: Record<string, Row[]>,
+): Compiled {
+  const right = compileQuery(op.right, tables);
+  for (const key of op.on) {
+    checkColumn(key.name, key.pos, schema);
+    checkColumn(key.name, key.pos, right.schema);
+  }
+  if (right.schema === null)
+    throw new KqlError(`The right side of the join has no known columns ${at(op.pos)}`);
+  const taken = new Set(schema ?? []);
+  const rename = new Map<string, string>();
+  for (const col of right.schema) {
+    let name = col;
+    for (let n = 1; taken.has(name); n++) name = `${col}${n}`;
+    taken.add(name);
+    rename.set(col, name);
+  }
+  const keyOf = (row: Row) => JSON.stringify(op.on.map((k) => row[k.name] ?? null));
+  const hasNullKey = (row: Row) => op.on.some((k) => (row[k.name] ?? null) === null);
+  const stage: Stage = (rows) => {
+    const index = new Map<string, Row[]>();
+    for (const row of right.run()) {
+      if (hasNullKey(row)) continue;
+      const renamed: Row = {};
+      for (const [col, name] of rename) renamed[name] = row[col] ?? null;
+      const key = keyOf(row);
+      const list = index.get(key);
+      if (list) list.push(renamed);
+      else index.set(key, [renamed]);
+    }
+    const nullRight: Row = Object.fromEntries([...rename.values()].map((name) => [name, null]));
+    const seenLeft = new Set<string>();
+    const out: Row[] = [];
+    for (const row of rows) {
+      const key = keyOf(row);
+      if (op.flavor === "innerunique") {
+        if (seenLeft.has(key)) continue;
+        seenLeft.add(key);
+      }
+      const matches = hasNullKey(row) ? undefined : index.get(key);
+      if (matches) for (const match of matches) out.push({ ...row, ...match });
+      else if (op.flavor === "leftouter") out.push({ ...row, ...nullRight });
+    }
+    return out;
+  };
+  return { stage, schema: taken };
 }
 
 function tableSchema(table: string, rows: Row[]): Schema {
@@ -107,6 +230,8 @@ function compileOperator(op: TabularOp, schema: Schema): Compiled {
       return { stage: (rows) => [{ Count: rows.length }], schema: new Set(["Count"]) };
     case "summarize":
       return compileSummarize(op.countName, op.by, op.pos, schema);
+    case "join":
+      throw new KqlError(`join needs the query's tables ${at(op.pos)}`);
   }
 }
 

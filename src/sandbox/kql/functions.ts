@@ -81,6 +81,18 @@ export const FUNCTIONS: Record<string, ScalarFunction> = {
   },
   iff,
   iif: iff,
+  array_slice: {
+    minArgs: 3,
+    maxArgs: 3,
+    // Inclusive end; negative indexes count from the end; out-of-range bounds are clamped
+    // (learn.microsoft.com/kusto/query/array-slice-function).
+    call: ([array, start, end]) => {
+      if (!Array.isArray(array) || typeof start !== "number" || typeof end !== "number") return null;
+      const from = Math.max(0, start < 0 ? array.length + start : start);
+      const to = Math.min(array.length - 1, end < 0 ? array.length + end : end);
+      return from > to ? [] : array.slice(from, to + 1);
+    },
+  },
   split: {
     minArgs: 2,
     maxArgs: 2,

@@ -35,10 +35,18 @@ class Parser {
   }
 
   parseQuery(): Query {
+    const query = this.parsePipeline();
+    const rest = this.peek();
+    if (rest.kind !== "eof") throw new KqlError(`Unexpected ${this.describe(rest)} ${at(rest.pos)}`);
+    return query;
+  }
+
+  /** A table and its operators, up to the end of the query or the `)` that closes a join's right side. */
+  private parsePipeline(): Query {
     const first = this.next();
     if (first.kind !== "ident") throw new KqlError(`Expected a table name ${at(first.pos)}`);
     const afterTable = this.peek();
-    if (afterTable.kind !== "eof" && !this.isPunct("|")) {
+    if (afterTable.kind !== "eof" && !this.isPunct("|") && !this.isPunct(")")) {
       throw new KqlError(`Expected '|' after table name '${first.text}' ${at(afterTable.pos)}`);
     }
     const ops: TabularOp[] = [];
@@ -46,9 +54,30 @@ class Parser {
       this.next();
       ops.push(this.parseOperator());
     }
-    const rest = this.peek();
-    if (rest.kind !== "eof") throw new KqlError(`Unexpected ${this.describe(rest)} ${at(rest.pos)}`);
     return { table: first.text, tablePos: first.pos, ops };
+  }
+
+  /** `join [kind=flavor] (right side) on column[, column...]`; `$left.a == $right.b` keys are outside the subset. */
+  private parseJoin(pos: number): TabularOp {
+    let flavor = "innerunique"; // Kusto's default join flavor.
+    if (this.isIdent("kind") && this.isPunct("=", 1)) {
+      this.next();
+      this.next();
+      const tok = this.next();
+      if (tok.kind !== "ident") throw new KqlError(`Expected a join flavor ${at(tok.pos)}`);
+      flavor = tok.text;
+    }
+    this.expectPunct("(");
+    const right = this.parsePipeline();
+    this.expectPunct(")");
+    this.expectIdent("on");
+    const on = this.commaList(() => {
+      const col = this.parseColumnName();
+      if (this.isPunct(".") || this.isPunct("=="))
+        throw new KqlError(`join supports only 'on column' keys ${at(col.pos)}`);
+      return col;
+    });
+    return { kind: "join", flavor, right, on, pos };
   }
 
   // ---- tabular operators ----
@@ -81,6 +110,8 @@ class Parser {
         return { kind: "count", pos };
       case "summarize":
         return this.parseSummarize(pos);
+      case "join":
+        return this.parseJoin(pos);
       default:
         throw new KqlError(`Unsupported operator '${name}' ${at(pos)}`);
     }

@@ -1,14 +1,7 @@
 import { judgeAgainstAllowlist } from "../../allowlist/match";
 import type { AllowlistEntry } from "../../allowlist/entry";
 import { parseResourceId } from "../../azure/resource-id";
-import {
-  findingId,
-  PEERING_STATES,
-  type PeeringFinding,
-  type Relation,
-  type Severity,
-  type Status,
-} from "./finding";
+import { findingId, type PeeringFinding, type Relation, type Severity, type Status } from "./finding";
 import type { PeeringRow } from "./query";
 
 /** What tenant resolution learnt about the remote VNet's subscription. */
@@ -25,7 +18,11 @@ export interface PeeringRules {
 }
 
 const GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
-/** Virtual WAN hubs live in Microsoft's subscriptions as RG_<hub>_<guid>/.../HV_<hub>_<guid>. */
+/**
+ * Virtual WAN hubs live in Microsoft's subscriptions as RG_<hub>_<guid>/.../HV_<hub>_<guid>. Anyone
+ * can create such names in their own tenant, so the name only adds words to a summary; the
+ * tenant alone decides whether a network is Microsoft-managed.
+ */
 const VIRTUAL_WAN_HUB = new RegExp(
   `/resourceGroups/RG_[^/]+_${GUID}/providers/Microsoft\\.Network/virtualNetworks/HV_[^/]+_${GUID}$`,
   "i",
@@ -38,21 +35,19 @@ const lower = (s: string | null) => s?.toLowerCase() ?? null;
 /** `null` when the remote VNet provably lives in the local VNet's own tenant: not a finding. */
 export function relationOf(row: PeeringRow, remote: RemoteTenant, rules: PeeringRules): Relation | null {
   if (remote.tenantId !== null && lower(remote.tenantId) === lower(row.tenantId)) return null;
-  if (isVirtualWanHub(row.remoteVnetId)) return "microsoft-managed";
   if (remote.tenantId === null) return "unresolved";
   const microsoft = rules.microsoftTenantIds.some((id) => lower(id) === lower(remote.tenantId));
   return microsoft ? "microsoft-managed" : "cross-tenant";
 }
 
-export function severityOf(status: Status, peeringState: PeeringFinding["peeringState"]): Severity {
+/**
+ * Connected is high, Initiated medium, Disconnected low. peeringState is an extensible enum, so a
+ * value we do not know (or none) is judged like Connected: the worst case, never quietly lower.
+ */
+export function severityOf(status: Status, peeringState: string): Severity {
   if (status === "allowed") return "info";
-  return peeringState === "Connected" ? "high" : peeringState === "Initiated" ? "medium" : "low";
-}
-
-function peeringStateOf(value: string): PeeringFinding["peeringState"] {
-  const state = PEERING_STATES.find((s) => s.toLowerCase() === value.toLowerCase());
-  if (!state) throw new Error(`Unknown peering state "${value}"`);
-  return state;
+  const state = peeringState.toLowerCase();
+  return state === "initiated" ? "medium" : state === "disconnected" ? "low" : "high";
 }
 
 /** Judges one peering row; returns the finding, or null for a same-tenant peering. */
@@ -79,12 +74,12 @@ export function classifyPeering(
   const status: Status =
     verdict.active || microsoftAllowed ? "allowed" : verdict.expired ? "expired-exception" : "violation";
   const entry = verdict.active ?? (microsoftAllowed ? undefined : verdict.expired);
-  const peeringState = peeringStateOf(row.peeringState);
+  const peeringState = row.peeringState;
 
   const finding: Omit<PeeringFinding, "summary"> = {
-    id: findingId("vnet-peering", row.peeringId),
+    id: findingId("vnet-peering", row.id),
     kind: "vnet-peering",
-    resourceId: row.peeringId,
+    resourceId: row.id,
     localVnetId: row.vnetId,
     localSubscriptionId: row.subscriptionId,
     localTenantId: row.tenantId,
@@ -126,9 +121,13 @@ function summarize(
       ? `in another tenant, ${tenant}`
       : finding.relation === "unresolved"
         ? `in subscription ${finding.remoteSubscriptionId || "(unknown)"}, whose tenant could not be determined`
-        : isVirtualWanHub(finding.remoteVnetId)
-          ? "a Microsoft-managed Virtual WAN hub"
-          : `in Microsoft tenant ${tenant}`;
+        : `in Microsoft tenant ${tenant}`;
+  const looksLike = isVirtualWanHub(finding.remoteVnetId)
+    ? finding.relation === "microsoft-managed"
+      ? " (a Virtual WAN hub)"
+      : " (it looks like a Virtual WAN hub, but its tenant is not a Microsoft tenant)"
+    : "";
+  const state = finding.peeringState || "state not reported";
   const judgement =
     finding.status === "violation"
       ? "and no allowlist entry covers it"
@@ -137,5 +136,5 @@ function summarize(
         : entry
           ? `and allowlist entry '${entry.id}' (${entry.owner}: ${entry.reason}) allows it`
           : "and Microsoft-managed networks are allowed by configuration";
-  return `Peering '${peeringName}' (${finding.peeringState}) connects VNet '${local}' to '${remote}' ${where}, ${judgement}.`;
+  return `Peering '${peeringName}' (${state}) connects VNet '${local}' to '${remote}' ${where}${looksLike}, ${judgement}.`;
 }

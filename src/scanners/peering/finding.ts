@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 
+/** The peering states Azure documents; others can appear (an extensible enum) and are kept as given. */
 export const PEERING_STATES = ["Connected", "Initiated", "Disconnected"] as const;
 export const RELATIONS = ["cross-tenant", "unresolved", "microsoft-managed"] as const;
 export const STATUSES = ["violation", "allowed", "expired-exception"] as const;
@@ -20,7 +21,8 @@ export const peeringFindingSchema = z.object({
   remoteTenantId: z.string().nullable(),
   remoteTenantName: z.string().nullable(),
   relation: z.enum(RELATIONS),
-  peeringState: z.enum(PEERING_STATES),
+  /** As Azure gave it: usually one of PEERING_STATES, but any string is kept (unknown ones judged like Connected). */
+  peeringState: z.string(),
   peeringSyncLevel: z.string(),
   allowForwardedTraffic: z.boolean(),
   allowGatewayTransit: z.boolean(),

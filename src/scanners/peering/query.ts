@@ -1,52 +1,89 @@
 import { z } from "zod";
 
 /**
- * Resource Graph keeps 128 items of an mv-expand unless told otherwise and refuses more than
- * 2000. Azure allows 500 peerings per VNet (1000 with Virtual Network Manager), so 2000 covers
- * every VNet; the scanner still checks each VNet's expanded rows against its peering count.
+ * Resource Graph refuses an mv-expand `limit` above 400 (query-language.md, "mv-expand": RowLimit
+ * max of 400, default 128). A VNet holds up to 500 peerings (1000 with Virtual Network Manager), so
+ * the peerings array is read in windows of 400 with `array_slice`, one query per window.
  */
-export const MV_EXPAND_LIMIT = 2000;
+export const PEERING_WINDOW = 400;
 
-/** One row per VNet peering, with the local VNet's identity and the peering's settings. */
-export const PEERINGS_QUERY = `resources
+/** How many VNets have how many peerings: the VNet and peering counts, and how many windows to read. */
+export const VNET_SUMMARY_QUERY = `resources
 | where type =~ 'microsoft.network/virtualnetworks'
 | extend peeringCount = array_length(properties.virtualNetworkPeerings)
-| where peeringCount > 0
-| mv-expand peering = properties.virtualNetworkPeerings limit ${MV_EXPAND_LIMIT}
-| project vnetId = id, vnetName = name, subscriptionId, tenantId, peeringCount,
-    peeringId = tostring(peering.id),
+| summarize vnets = count() by peeringCount`;
+
+export const vnetSummaryRowSchema = z.object({
+  peeringCount: z.number().int().nullable(),
+  vnets: z.number().int(),
+});
+
+/**
+ * The peerings in positions [start, start + 400) of each VNet's array that are candidates: those
+ * whose remote subscription Resource Graph does not place in the local VNet's own tenant (a foreign
+ * subscription, one the scanner cannot see, or a Lighthouse-delegated one of another tenant).
+ * Same-tenant peerings are dropped inside Resource Graph, so the cost follows the candidates.
+ */
+export function peeringCandidatesQuery(window: number): string {
+  const start = window * PEERING_WINDOW;
+  return `resources
+| where type =~ 'microsoft.network/virtualnetworks'
+| extend peeringCount = array_length(properties.virtualNetworkPeerings)
+| where peeringCount > ${start}
+| project vnetId = id, vnetName = name, subscriptionId, tenantId, peeringCount, peerings = properties.virtualNetworkPeerings
+| mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
+| extend remoteVnetId = tostring(peering.properties.remoteVirtualNetwork.id),
+    remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2]))
+| join kind=leftouter (
+    resourcecontainers
+    | where type =~ 'microsoft.resources/subscriptions'
+    | project remoteSubscriptionId = tolower(subscriptionId), remoteTenantId = tolower(tenantId)
+  ) on remoteSubscriptionId
+| where isempty(remoteTenantId) or remoteTenantId != tolower(tenantId)
+| project id = tostring(peering.id), vnetId, vnetName, subscriptionId, tenantId, peeringCount,
     peeringName = tostring(peering.name),
-    remoteVnetId = tostring(peering.properties.remoteVirtualNetwork.id),
+    remoteVnetId,
+    remoteTenantId,
     peeringState = tostring(peering.properties.peeringState),
     peeringSyncLevel = tostring(peering.properties.peeringSyncLevel),
     allowForwardedTraffic = tobool(peering.properties.allowForwardedTraffic),
     allowGatewayTransit = tobool(peering.properties.allowGatewayTransit),
     useRemoteGateways = tobool(peering.properties.useRemoteGateways),
     remoteAddressPrefixes = peering.properties.remoteAddressSpace.addressPrefixes
-| order by peeringId asc`;
+| order by id asc`;
+}
 
-/** How many VNets the scan covers, peered or not (for the report's stats). */
-export const VNET_COUNT_QUERY = `resources
-| where type =~ 'microsoft.network/virtualnetworks'
-| count`;
+/** The first window, which every peered VNet has (exported so the query syntax test checks it). */
+export const PEERING_CANDIDATES_QUERY = peeringCandidatesQuery(0);
+/** A later window, read only when some VNet has more than 400 peerings. */
+export const PEERING_CANDIDATES_WINDOW_QUERY = peeringCandidatesQuery(1);
 
+const text = z
+  .string()
+  .nullish()
+  .transform((s) => s ?? "");
+
+/**
+ * One candidate peering. Only what identifies it is required; values real Azure may leave out
+ * (state, sync level, flags, address space) are read leniently, so one odd peering is still judged.
+ */
 export const peeringRowSchema = z.object({
+  id: z.string().min(1, "the peering has no id"),
   vnetId: z.string().min(1),
-  vnetName: z.string(),
+  vnetName: text,
   subscriptionId: z.string().min(1),
   tenantId: z.string().min(1),
   peeringCount: z.number().int(),
-  peeringId: z.string().min(1),
-  peeringName: z.string(),
-  remoteVnetId: z.string(),
-  peeringState: z.string(),
-  peeringSyncLevel: z.string(),
-  allowForwardedTraffic: z.boolean().nullable(),
-  allowGatewayTransit: z.boolean().nullable(),
-  useRemoteGateways: z.boolean().nullable(),
-  remoteAddressPrefixes: z.array(z.string()).nullable(),
+  peeringName: text,
+  remoteVnetId: text,
+  /** The remote subscription's tenant where Resource Graph knows it (the join); empty otherwise. */
+  remoteTenantId: text,
+  peeringState: text,
+  peeringSyncLevel: text,
+  allowForwardedTraffic: z.boolean().nullish(),
+  allowGatewayTransit: z.boolean().nullish(),
+  useRemoteGateways: z.boolean().nullish(),
+  remoteAddressPrefixes: z.array(z.string()).nullish(),
 });
 
 export type PeeringRow = z.infer<typeof peeringRowSchema>;
-
-export const vnetCountRowSchema = z.object({ Count: z.number().int() });

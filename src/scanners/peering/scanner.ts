@@ -6,27 +6,28 @@ import { classifyPeering, type RemoteTenant } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
 import {
-  PEERINGS_QUERY,
-  VNET_COUNT_QUERY,
+  PEERING_WINDOW,
+  VNET_SUMMARY_QUERY,
+  peeringCandidatesQuery,
   peeringRowSchema,
-  vnetCountRowSchema,
+  vnetSummaryRowSchema,
   type PeeringRow,
 } from "./query";
 
 const LOOKUP_CONCURRENCY = 8;
 
-/** VNets whose expanded rows fall short of their peering count: Resource Graph cut them off. */
-export function truncatedVnets(rows: PeeringRow[]): string[] {
-  const seen = new Map<string, { id: string; expected: number; rows: number }>();
+/** VNets with more peerings than the windows read could hold: Resource Graph's rows cannot be all of them. */
+export function truncatedVnets(rows: PeeringRow[], windows: number): string[] {
+  const seen = new Map<string, string>();
   for (const row of rows) {
-    const key = row.vnetId.toLowerCase();
-    const entry = seen.get(key) ?? { id: row.vnetId, expected: row.peeringCount, rows: 0 };
-    entry.rows += 1;
-    seen.set(key, entry);
+    if (row.peeringCount > windows * PEERING_WINDOW) {
+      seen.set(
+        row.vnetId.toLowerCase(),
+        `${row.vnetId} (${row.peeringCount} peerings, ${windows * PEERING_WINDOW} read)`,
+      );
+    }
   }
-  return [...seen.values()]
-    .filter((v) => v.rows < v.expected)
-    .map((v) => `${v.id} (${v.rows} of ${v.expected})`);
+  return [...seen.values()];
 }
 
 const remoteSubscriptionOf = (row: PeeringRow) =>
@@ -38,6 +39,11 @@ async function resolveRemotes(
   context: ScanContext,
   errors: ScanError[],
 ): Promise<Map<string, RemoteTenant>> {
+  // What Resource Graph's own join knew needs no lookup.
+  for (const row of rows) {
+    const subscription = remoteSubscriptionOf(row);
+    if (row.remoteTenantId && subscription) context.tenants.learn(subscription, row.remoteTenantId);
+  }
   const subscriptions = [...new Set(rows.map(remoteSubscriptionOf))];
   const tenants = await mapLimit(subscriptions, LOOKUP_CONCURRENCY, (id) =>
     context.tenants.tenantOfSubscription(id).catch((error: unknown) => {
@@ -64,26 +70,59 @@ async function resolveRemotes(
 async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
   const errors: ScanError[] = [];
   const source = PEERING_CHECK.id;
+  const empty = (virtualNetworks = 0, peerings = 0) => ({
+    findings: [],
+    counts: { virtualNetworks, peerings },
+    errors,
+  });
 
   let virtualNetworks = 0;
+  let peerings = 0;
+  let windows = 1;
   try {
-    const [count] = await context.queryAll("virtual network count", VNET_COUNT_QUERY, vnetCountRowSchema);
-    virtualNetworks = count?.Count ?? 0;
-  } catch (error) {
-    errors.push({ source, message: `Counting virtual networks failed: ${errorMessage(error)}` });
-  }
-
-  let rows: PeeringRow[];
-  try {
-    rows = await context.queryAll("peering", PEERINGS_QUERY, peeringRowSchema);
+    const summary = await context.queryAll(
+      "virtual network summary",
+      VNET_SUMMARY_QUERY,
+      vnetSummaryRowSchema,
+    );
+    for (const row of summary.rows) {
+      virtualNetworks += row.vnets;
+      peerings += row.vnets * (row.peeringCount ?? 0);
+      windows = Math.max(windows, Math.ceil((row.peeringCount ?? 0) / PEERING_WINDOW));
+    }
+    for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
   } catch (error) {
     errors.push({
       source,
-      message: `Reading VNet peerings from Resource Graph failed: ${errorMessage(error)}`,
+      message: `Counting virtual networks and their peerings failed: ${errorMessage(error)}`,
     });
-    return { findings: [], counts: { virtualNetworks, peerings: 0 }, errors };
+    return empty();
   }
-  const cut = truncatedVnets(rows);
+
+  const rows: PeeringRow[] = [];
+  const seen = new Set<string>();
+  for (let window = 0; window < windows; window++) {
+    try {
+      const result = await context.queryAll(
+        window === 0 ? "peering" : `peering (window ${window + 1}, from ${window * PEERING_WINDOW})`,
+        peeringCandidatesQuery(window),
+        peeringRowSchema,
+      );
+      for (const row of result.rows) {
+        if (seen.has(row.id.toLowerCase())) continue;
+        seen.add(row.id.toLowerCase());
+        rows.push(row);
+      }
+      for (const bad of result.unreadable) errors.push({ source, message: bad.message });
+    } catch (error) {
+      errors.push({
+        source,
+        message: `Reading VNet peerings from Resource Graph failed: ${errorMessage(error)}`,
+      });
+      return empty(virtualNetworks, peerings);
+    }
+  }
+  const cut = truncatedVnets(rows, windows);
   if (cut.length > 0) {
     errors.push({ source, message: `Resource Graph returned only some peerings of: ${cut.join(", ")}` });
   }
@@ -101,10 +140,10 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
       const finding = classifyPeering(row, remotes.get(remoteSubscriptionOf(row))!, rules);
       if (finding) findings.push(finding);
     } catch (error) {
-      errors.push({ source, message: `Peering ${row.peeringId}: ${errorMessage(error)}` });
+      errors.push({ source, message: `Peering ${row.id}: ${errorMessage(error)}` });
     }
   }
-  return { findings, counts: { virtualNetworks, peerings: rows.length }, errors };
+  return { findings, counts: { virtualNetworks, peerings }, errors };
 }
 
 export const peeringScanner: Scanner = {

@@ -1,0 +1,262 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { z } from "zod";
+import type { AzureConnection } from "../src/azure/connection";
+import { azureGetter } from "../src/azure/http";
+import { createResourceGraphClient, resourceGraphQuery } from "../src/azure/resource-graph";
+import { listSubscriptions } from "../src/azure/subscription-inventory";
+import { loadConfig } from "../src/config";
+import { SandboxCredential } from "../src/sandbox/credential";
+import type { SandboxCounters } from "../src/sandbox/server";
+import { runRecordedScan } from "../src/scan/record-scan";
+import { startAzurite } from "../src/store/azurite";
+import { storageFromConnectionString } from "../src/store/storage";
+import { FOREIGN_TENANTS, SPOKES_PER_HUB, SPOKES_PER_SUBSCRIPTION } from "./scale-estate";
+
+/**
+ * `npm run benchmark:scale [-- --subscriptions N]`: what a scan costs on a large estate (default
+ * 9,500 landing-zone subscriptions, with the hubs' just under Resource Graph's 10,000 cut-off).
+ * The sandbox runs in its own process under the default quota (15 requests per 5 s); this process
+ * scans it twice (first scan, unchanged rescan, with state in in-memory Azurite), then reads the
+ * same estate with the previous full-inventory queries for comparison. Prints the figures and
+ * writes them to bench/results.json under the subscription count.
+ */
+
+/** The previous scanner's inventory: every subscription, and every peering (mv-expand at its 400 maximum). */
+const FULL_SUBSCRIPTIONS_QUERY = `resourcecontainers
+| where type =~ 'microsoft.resources/subscriptions'
+| project subscriptionId, tenantId, subscriptionName = name, state = tostring(properties.state)
+| order by subscriptionId asc`;
+const FULL_PEERINGS_QUERY = `resources
+| where type =~ 'microsoft.network/virtualnetworks'
+| extend peeringCount = array_length(properties.virtualNetworkPeerings)
+| where peeringCount > 0
+| mv-expand peering = properties.virtualNetworkPeerings limit 400
+| project vnetId = id, vnetName = name, subscriptionId, tenantId, peeringCount,
+    peeringId = tostring(peering.id),
+    peeringName = tostring(peering.name),
+    remoteVnetId = tostring(peering.properties.remoteVirtualNetwork.id),
+    peeringState = tostring(peering.properties.peeringState),
+    peeringSyncLevel = tostring(peering.properties.peeringSyncLevel),
+    allowForwardedTraffic = tobool(peering.properties.allowForwardedTraffic),
+    allowGatewayTransit = tobool(peering.properties.allowGatewayTransit),
+    useRemoteGateways = tobool(peering.properties.useRemoteGateways),
+    remoteAddressPrefixes = peering.properties.remoteAddressSpace.addressPrefixes
+| order by peeringId asc`;
+
+/** Resource Graph's documented example quota: 15 requests per 5 seconds. */
+const QUOTA_PER_SECOND = 15 / 5;
+const PAGE_ROWS = 1000;
+
+interface Ready {
+  type: "ready";
+  url: string;
+  ca: string;
+  homeTenantId: string;
+  estate: { subscriptions: number; virtualNetworks: number; peerings: number; crossTenant: number };
+}
+
+function startSandboxProcess(landingZones: number): Promise<{ child: ChildProcess; ready: Ready }> {
+  const child = fork(join(__dirname, "scale-sandbox.js"), [String(landingZones)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: ["--max-old-space-size=8192"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("message", (message: Ready) => resolve({ child, ready: message }));
+    child.once("exit", (code) =>
+      reject(new Error(`The sandbox process exited (${code}) before it was ready.`)),
+    );
+  });
+}
+
+function countersOf(child: ChildProcess): Promise<SandboxCounters> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { type: string; counters?: SandboxCounters }) => {
+      if (message.type !== "counters") return;
+      child.off("message", onMessage);
+      resolve(message.counters!);
+    };
+    child.on("message", onMessage);
+    child.send({ type: "counters" });
+  });
+}
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+async function benchmark(): Promise<void> {
+  const { values } = parseArgs({
+    options: { subscriptions: { type: "string", default: "9500" }, "skip-baseline": { type: "boolean" } },
+  });
+  const landingZones = Number(values.subscriptions);
+  if (!Number.isInteger(landingZones) || landingZones < 1)
+    throw new Error("--subscriptions must be a whole number");
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+
+  out(`Generating ${landingZones} landing-zone subscriptions in the sandbox process...`);
+  const { child, ready } = await startSandboxProcess(landingZones);
+  const azurite = await startAzurite();
+  const tableRequests = { writes: 0, reads: 0 };
+  const counter: PipelinePolicy = {
+    name: "count-table-requests",
+    sendRequest: (request, next) => {
+      tableRequests[request.method === "GET" ? "reads" : "writes"] += 1;
+      return next(request);
+    },
+  };
+  try {
+    const config = loadConfig({});
+    const connection: AzureConnection = {
+      credential: new SandboxCredential(ready.homeTenantId),
+      armEndpoint: ready.url,
+      graphEndpoint: ready.url,
+      tlsCa: ready.ca,
+      retryOptions: { maxRetries: config.AZURE_MAX_RETRIES },
+    };
+    const storage = storageFromConnectionString(azurite.connectionString, "benchmark", {
+      additionalPolicies: [{ policy: counter, position: "perCall" }],
+    });
+    out(
+      `Estate: ${ready.estate.subscriptions} subscriptions, ${ready.estate.virtualNetworks} VNets, ` +
+        `${ready.estate.peerings} peerings, ${ready.estate.crossTenant} to ${FOREIGN_TENANTS} foreign tenants.`,
+    );
+
+    const scans = [];
+    for (const label of ["first scan", "unchanged rescan"]) {
+      tableRequests.writes = tableRequests.reads = 0;
+      const before = await countersOf(child);
+      const started = performance.now();
+      const report = await runRecordedScan({ connection, config, storage, trigger: "cli", allowlist: [] });
+      const wallMs = performance.now() - started;
+      // The scan proper (inventory, tenant resolution, classification), without storing it: what
+      // the full-inventory comparison below also measures.
+      const scanMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
+      const after = await countersOf(child);
+      const found = report.findings.filter((f) => f.relation === "cross-tenant").length;
+      const scan = {
+        label,
+        complete: report.complete,
+        errors: report.errors.length,
+        wallSeconds: seconds(wallMs),
+        scanSeconds: seconds(scanMs),
+        resourceGraphRequests: report.stats.resourceGraphRequests,
+        resourceGraphRows: report.stats.resourceGraphRows,
+        throttled: after.throttledRequests - before.throttledRequests,
+        armLookups:
+          after.subscriptionLookups -
+          before.subscriptionLookups +
+          (after.subscriptionListRequests - before.subscriptionListRequests),
+        graphLookups: after.tenantLookups - before.tenantLookups,
+        crossTenantFound: found,
+        tableWrites: tableRequests.writes,
+        tableReads: tableRequests.reads,
+      };
+      scans.push(scan);
+      out(
+        `${label}: complete=${scan.complete}, ${scan.wallSeconds} s (scan ${scan.scanSeconds} s, the rest storing it), ${scan.resourceGraphRequests} Resource Graph requests, ` +
+          `${scan.resourceGraphRows} rows, ${scan.armLookups} ARM requests, ${scan.graphLookups} Graph lookups, ` +
+          `${found} of ${ready.estate.crossTenant} cross-tenant peerings found, table requests: ${scan.tableWrites} writes, ${scan.tableReads} reads`,
+      );
+      if (!report.complete) for (const e of report.errors) out(`  error: ${e.message}`);
+    }
+    // Before the comparison run, which holds the whole inventory in this process.
+    const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    out(`scanning process peak RSS: ${peakRssMb} MB`);
+
+    const candidates = ready.estate.crossTenant;
+    const minRequests = Math.ceil(candidates / PAGE_ROWS);
+    const first = scans[0]!;
+    let baseline: { wallSeconds: number; resourceGraphRequests: number; resourceGraphRows: number } | null =
+      null;
+    if (!values["skip-baseline"]) {
+      const get = azureGetter(connection);
+      const { queryAll, stats } = resourceGraphQuery(
+        createResourceGraphClient(connection),
+        { managementGroups: [], subscriptions: [] },
+        {
+          pageSize: PAGE_ROWS,
+          subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
+          listSubscriptions: async () =>
+            (await listSubscriptions(connection, get)).map((s) => s.subscriptionId),
+        },
+      );
+      const started = performance.now();
+      const row = z.looseObject({});
+      const subscriptions = await queryAll("full subscription inventory", FULL_SUBSCRIPTIONS_QUERY, row);
+      const peerings = await queryAll("full peering inventory", FULL_PEERINGS_QUERY, row);
+      baseline = {
+        wallSeconds: seconds(performance.now() - started),
+        resourceGraphRequests: stats.requests,
+        resourceGraphRows: stats.rows,
+      };
+      out(
+        `previous full-inventory queries: ${baseline.wallSeconds} s, ${baseline.resourceGraphRequests} requests, ` +
+          `${baseline.resourceGraphRows} rows (${subscriptions.rows.length} subscriptions, ${peerings.rows.length} peerings)`,
+      );
+    }
+
+    const results = {
+      landingZoneSubscriptions: landingZones,
+      estate: {
+        ...ready.estate,
+        spokesPerSubscription: SPOKES_PER_SUBSCRIPTION,
+        spokesPerHub: SPOKES_PER_HUB,
+        foreignTenants: FOREIGN_TENANTS,
+      },
+      scans,
+      peakRssMb,
+      baseline,
+      ratios: {
+        rowsPerCandidate: Math.round((first.resourceGraphRows / candidates) * 100) / 100,
+        /** The scan proper against the full-inventory queries: both without storing anything. */
+        wallTimeVsFullInventory: baseline
+          ? Math.round((baseline.wallSeconds / first.scanSeconds) * 10) / 10
+          : null,
+        rowsVsFullInventory: baseline
+          ? Math.round((baseline.resourceGraphRows / first.resourceGraphRows) * 10) / 10
+          : null,
+        quotaBound: {
+          minimumRequests: minRequests,
+          seconds: seconds((minRequests / QUOTA_PER_SECOND) * 1000),
+          requestsVsBound: Math.round((first.resourceGraphRequests / minRequests) * 10) / 10,
+        },
+      },
+      checks: {
+        rowsWithinBudget: first.resourceGraphRows <= 1.1 * candidates + 1000,
+        requestsAtMost20: first.resourceGraphRequests <= 20,
+        tenTimesFaster: baseline ? baseline.wallSeconds >= 10 * first.scanSeconds : null,
+        peakRssAtMost300Mb: peakRssMb <= 300,
+        complete: scans.every((s) => s.complete) && first.crossTenantFound === candidates,
+      },
+      machine: {
+        cpus: (await import("node:os")).cpus().length,
+        node: process.version,
+        note: "shared 2-core machine; wall times are noisy",
+      },
+      measuredAt: new Date().toISOString(),
+    };
+    out(
+      `ratios: ${results.ratios.wallTimeVsFullInventory ?? "-"}x less wall time and ${results.ratios.rowsVsFullInventory ?? "-"}x fewer rows than the full inventory; ` +
+        `${first.resourceGraphRequests} requests against a quota bound of ${minRequests} (${results.ratios.quotaBound.seconds} s at 15 per 5 s), ` +
+        `${results.ratios.quotaBound.requestsVsBound}x the bound`,
+    );
+    out(`checks: ${JSON.stringify(results.checks)}`);
+
+    await mkdir("bench", { recursive: true });
+    const path = join("bench", "results.json");
+    const all = JSON.parse(await readFile(path, "utf8").catch(() => "{}")) as Record<string, unknown>;
+    all[`${landingZones}`] = results;
+    await writeFile(path, `${JSON.stringify(all, null, 2)}\n`);
+    out(`written to ${path}`);
+  } finally {
+    child.send({ type: "close" });
+    await azurite.stop();
+  }
+}
+
+benchmark().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -46,7 +46,7 @@ const location = (scanId: string) => `/api/scans/${scanId}`;
 async function startScan(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   const { wait } = parseQuery(
     z.strictObject({
-      wait: z.coerce.number().int().min(0).max(deps.config.HTTP_SCAN_WAIT_SECONDS).optional(),
+      wait: queryInteger(0, deps.config.HTTP_SCAN_WAIT_SECONDS).optional(),
     }),
     request.query,
   );
@@ -97,9 +97,11 @@ async function getScan(scanId: string, deps: ApiDeps): Promise<ApiResponse> {
 
 export async function scansApi(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   const id = request.params.id;
-  if (!(request.method === "GET" && !id)) parseQuery(NO_QUERY, request.query);
   if (request.method === "POST" && !id) return startScan(request, deps);
-  if (request.method === "GET" && id) return getScan(id, deps);
+  if (request.method === "GET" && id) {
+    parseQuery(NO_QUERY, request.query);
+    return getScan(id, deps);
+  }
   if (request.method === "GET") {
     const { limit } = parseQuery(listQuerySchema, request.query);
     return { status: 200, body: { scans: await new ScanRunsStore(deps.storage).recent(limit) } };

@@ -4,6 +4,9 @@ import { timeoutPolicy, type AzureConnection } from "./connection";
 import { errorMessage } from "../errors";
 import { jsonPath } from "../validation";
 
+/** Resource Graph takes at most 1000 subscriptions in one request's `subscriptions` (FACTS.md, query limits). */
+export const MAX_SUBSCRIPTIONS_PER_REQUEST = 1000;
+
 /** Which part of the estate a scan covers; empty means every subscription the identity can read. */
 export interface ScanScope {
   managementGroups: string[];
@@ -50,7 +53,18 @@ export interface QueryRows<T> {
  * scope needs them) and returns its rows, de-duplicated by `id` where rows carry one. Throws when
  * the query itself could not be run or its result could not be read completely.
  */
-export type QueryAll = <T>(name: string, query: string, rowSchema: z.ZodType<T>) => Promise<QueryRows<T>>;
+export type QueryAll = <T>(
+  name: string,
+  query: string,
+  rowSchema: z.ZodType<T>,
+  /**
+   * The subscriptions the query is about, when it is about a few: it is then sent with those
+   * alone as the request scope (those of them inside an explicit subscription scope), up to 1000 a
+   * request, not over the scan's whole scope. A management-group scope is not applied then: the
+   * query must say where each subscription sits.
+   */
+  about?: readonly string[],
+) => Promise<QueryRows<T>>;
 
 /** What the scan cost in Resource Graph: requests sent and rows received, over all queries. */
 export interface ResourceGraphStats {
@@ -288,7 +302,23 @@ export function resourceGraphQuery(
     return groups;
   }
 
-  const queryAll: QueryAll = async <T>(name: string, query: string, rowSchema: z.ZodType<T>) => {
+  /** The request scopes of a query about these subscriptions only. */
+  function scopesAbout(about: readonly string[]): string[][] {
+    const wanted = [...new Set(about.map((id) => id.toLowerCase()))];
+    const allowed =
+      scope.kind === "groups" ? new Set(scope.groups.flat().map((id) => id.toLowerCase())) : null;
+    return groupsOf(
+      wanted.filter((id) => allowed === null || allowed.has(id)),
+      MAX_SUBSCRIPTIONS_PER_REQUEST,
+    );
+  }
+
+  const queryAll: QueryAll = async <T>(
+    name: string,
+    query: string,
+    rowSchema: z.ZodType<T>,
+    about?: readonly string[],
+  ) => {
     type Entry = { id: string | undefined; row?: T; error?: RowError };
     const read = (item: unknown, where: string): Entry => {
       const id = idOf(item) ?? undefined;
@@ -301,12 +331,16 @@ export function resourceGraphQuery(
     };
 
     let collected: Entry[] = [];
-    if (scope.kind === "whole") {
+    const narrowed = about ? scopesAbout(about) : null;
+    if (narrowed) {
+      for (const group of narrowed)
+        collected.push(...(await consistent(name, query, { subscriptions: group }, read)).entries);
+    } else if (scope.kind === "whole") {
       const { entries, limitHit } = await consistent(name, query, scope.params, read);
       if (limitHit) scope = { kind: "groups", groups: await groupsAfterCutOff(name) };
       else collected = entries;
     }
-    if (scope.kind === "groups") {
+    if (!narrowed && scope.kind === "groups") {
       const seen = new Set<string>();
       for (const group of scope.groups) {
         const { entries } = await consistent(name, query, { subscriptions: group }, read);

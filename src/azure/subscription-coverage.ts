@@ -2,28 +2,18 @@ import { z } from "zod";
 import type { VisibleSubscription } from "../scan/coverage";
 import type { QueryAll } from "./resource-graph";
 
-/**
- * Subscription ids per coverage query: 100 quoted GUIDs keep each query text near 4.5 KB. Resource
- * Graph documents no query-text limit we could find, so the batch stays modest; the candidates
- * are only the subscriptions holding findings, few next to the estate.
- */
-export const COVERAGE_BATCH = 100;
-
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Which of these subscriptions Resource Graph shows in the scan's scope, with their management
- * group ancestors. Under a management-group scope it answers "still under this group?".
+ * The subscriptions of the request's scope, with their management group ancestors. It is sent
+ * with the subscriptions asked about as the request's scope (up to Resource Graph's 1000 a
+ * request), so its text stays the same however many are asked about, and only what the identity
+ * can still read comes back.
  */
-export function subscriptionCoverageQuery(subscriptionIds: readonly string[]): string {
-  const bad = subscriptionIds.find((id) => !GUID.test(id));
-  if (bad !== undefined) throw new Error(`'${bad}' is not a subscription id (a GUID).`);
-  return `resourcecontainers
+export const SUBSCRIPTION_COVERAGE_QUERY = `resourcecontainers
 | where type =~ 'microsoft.resources/subscriptions'
-| where subscriptionId in~ (${subscriptionIds.map((id) => `'${id.toLowerCase()}'`).join(", ")})
 | project subscriptionId, managementGroups = properties.managementGroupAncestorsChain
 | order by subscriptionId asc`;
-}
 
 export const coverageRowSchema = z.object({
   subscriptionId: z.string().min(1),
@@ -36,26 +26,31 @@ export const coverageRowSchema = z.object({
     .transform((chain) => (chain ?? []).map((g) => g.name)),
 });
 
-/** Asks Resource Graph, in batches, which of these subscriptions the scan can see. */
+/**
+ * Which of these subscriptions Resource Graph shows the scan, with their management group
+ * ancestors. Under a management-group scope only those still under one of its groups count.
+ */
 export async function visibleSubscriptions(
   queryAll: QueryAll,
   subscriptionIds: Iterable<string>,
+  managementGroups: readonly string[] = [],
 ): Promise<VisibleSubscription[]> {
   // Only GUIDs can be subscriptions; anything else (never from Resource Graph) stays unverified.
   const ids = [...new Set([...subscriptionIds].map((id) => id.toLowerCase()))]
     .filter((id) => GUID.test(id))
     .sort();
-  const visible: VisibleSubscription[] = [];
-  for (let i = 0; i < ids.length; i += COVERAGE_BATCH) {
-    const batch = ids.slice(i, i + COVERAGE_BATCH);
-    const { rows, unreadable } = await queryAll(
-      "coverage",
-      subscriptionCoverageQuery(batch),
-      coverageRowSchema,
-    );
-    // A subscription row that cannot be read is neither seen nor provably gone: ask again next scan.
-    if (unreadable.length > 0) throw new Error(unreadable.map((row) => row.message).join("; "));
-    visible.push(...rows);
-  }
-  return visible;
+  if (ids.length === 0) return [];
+  const { rows, unreadable } = await queryAll(
+    "coverage",
+    SUBSCRIPTION_COVERAGE_QUERY,
+    coverageRowSchema,
+    ids,
+  );
+  // A subscription row that cannot be read is neither seen nor provably gone: ask again next scan.
+  if (unreadable.length > 0) throw new Error(unreadable.map((row) => row.message).join("; "));
+  const asked = new Set(ids);
+  const groups = new Set(managementGroups.map((g) => g.toLowerCase()));
+  return rows
+    .filter((row) => asked.has(row.subscriptionId.toLowerCase()))
+    .filter((row) => groups.size === 0 || row.managementGroups.some((g) => groups.has(g.toLowerCase())));
 }

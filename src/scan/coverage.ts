@@ -59,6 +59,25 @@ export function expectedInScope(
   return true;
 }
 
+/**
+ * Subscriptions this scan's own inventory returned rows from: Resource Graph showed them inside
+ * the scope, so they need no second question. Under a management-group scope they are under one
+ * of its groups; what was known of their ancestors is kept.
+ */
+export function seenByInventory(
+  found: Iterable<string>,
+  scope: ScanScope,
+  known: ReadonlyMap<string, SubscriptionRecord>,
+): VisibleSubscription[] {
+  return lower(found).map((subscriptionId) => ({
+    subscriptionId,
+    managementGroups: lower([
+      ...(known.get(subscriptionId)?.managementGroups ?? []),
+      ...scope.managementGroups,
+    ]),
+  }));
+}
+
 export interface CoverageInput {
   scope: ScanScope;
   /** Subscriptions that hold stored unresolved findings. */

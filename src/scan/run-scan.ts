@@ -25,6 +25,7 @@ import { cleanDeep } from "../text";
 import { visibleSubscriptions } from "../azure/subscription-coverage";
 import {
   decideCoverage,
+  seenByInventory,
   type CoverageFacts,
   type SubscriptionRecord,
   type VisibleSubscription,
@@ -106,8 +107,8 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     },
   );
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
-  const queryAll: QueryAll = async (name, query, rowSchema) => {
-    const result = await readAll(name, query, rowSchema);
+  const queryAll: QueryAll = async (name, query, rowSchema, about) => {
+    const result = await readAll(name, query, rowSchema, about);
     return { rows: cleanDeep(result.rows), unreadable: cleanDeep(result.unreadable) };
   };
 
@@ -150,11 +151,17 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   }
 
   // Coverage is asked after the inventory, so a subscription seen by both is seen by this scan.
+  // Subscriptions the inventory returned findings from are seen already: only the others, and new
+  // ones whose management groups are not known yet, are asked about.
   const storedSubscriptions = [...(options.storedSubscriptions ?? [])];
   const found = findings.map((f) => f.localSubscriptionId);
+  const records = options.knownSubscriptions ?? new Map<string, SubscriptionRecord>();
+  const seen = seenByInventory(found, scopeOf(config), records).filter((s) => records.has(s.subscriptionId));
+  const seenIds = new Set(seen.map((s) => s.subscriptionId));
   let visible: VisibleSubscription[] | null = null;
   try {
-    visible = await visibleSubscriptions(queryAll, [...storedSubscriptions, ...found]);
+    const asked = [...storedSubscriptions, ...found].filter((id) => !seenIds.has(id.toLowerCase()));
+    visible = [...seen, ...(await visibleSubscriptions(queryAll, asked, config.SCAN_MANAGEMENT_GROUPS))];
   } catch (error) {
     errors.push({
       source: "coverage",
@@ -166,7 +173,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     stored: storedSubscriptions,
     found,
     visible,
-    known: options.knownSubscriptions ?? new Map(),
+    known: records,
   });
 
   const violations = findings.filter(needsAction).length;

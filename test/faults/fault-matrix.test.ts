@@ -226,6 +226,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
   const base = {
     WEBHOOK_URL: `${sink.url}/webhook`,
     ALERT_ALLOWED_HOSTS: "127.0.0.1",
+    ALERT_ALLOW_PRIVATE_ADDRESSES: "true",
     AZURE_MAX_RETRIES: "1",
     RESOURCE_GRAPH_PAGE_SIZE: "2",
   };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import MarkdownIt from "markdown-it";
 import { alertCard, type AdaptiveCard } from "../../src/alerts/card";
-import { digestOf, scanAlerts, scanFailedAlert } from "../../src/alerts/emit";
+import { coverageLostAlerts, digestOf, scanAlerts, scanFailedAlert } from "../../src/alerts/emit";
 import { ALERT_KINDS, type AlertKind, type AlertMessage } from "../../src/alerts/message";
 import type { AllowlistEntry } from "../../src/allowlist/entry";
 import { allowlistCommand } from "../../src/cli/allowlist-command";
@@ -206,6 +206,19 @@ function hostileCards(): AdaptiveCard[] {
     ...expiring,
     ...incomplete,
     scanFailedAlert(report.scanId, new Date(), HOSTILE_TENANT),
+    ...coverageLostAlerts(
+      report,
+      [
+        {
+          subscriptionId: hostileFinding.localSubscriptionId,
+          lastVerifiedAt: report.startedAt,
+          lastVerifiedScanId: report.scanId,
+          managementGroups: [],
+          lostSince: report.finishedAt,
+        },
+      ],
+      new Map([[hostileFinding.localSubscriptionId, 1]]),
+    ),
   ];
   alerts.push(digestOf(report.scanId, alerts));
   expect(new Set(alerts.map((a) => a.kind))).toEqual(new Set(ALERT_KINDS));

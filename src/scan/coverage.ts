@@ -114,25 +114,75 @@ export function decideCoverage(input: CoverageInput): { facts: CoverageFacts; co
   };
 }
 
+/** A finished scan as far as coverage cares: complete scans saw everything of their scope. */
+export interface PastScan {
+  scanId: string;
+  finishedAt: string;
+  complete: boolean;
+  scope: ScanScope;
+  lostSubscriptions: readonly string[];
+}
+
 /**
- * The subscription records after a scan: visible ones verified now (and no longer lost), unseen
- * ones lost since the first scan that missed them. Only records that change are returned.
+ * Records brought up to the latest complete scan that verified them. A record is written only
+ * when something about it changes, so between changes its verification time comes from the scan
+ * runs: a complete scan whose scope held a subscription that holds findings, and did not lose it,
+ * saw it (it would have been lost otherwise).
+ */
+export function withLatestVerification(
+  known: ReadonlyMap<string, SubscriptionRecord>,
+  runs: readonly PastScan[],
+): Map<string, SubscriptionRecord> {
+  const complete = runs.filter((r) => r.complete).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));
+  const result = new Map<string, SubscriptionRecord>();
+  for (const [id, record] of known) {
+    const latest = record.lostSince
+      ? undefined
+      : complete.find(
+          (r) =>
+            r.finishedAt > record.lastVerifiedAt &&
+            expectedInScope(id, r.scope, record) &&
+            !r.lostSubscriptions.some((lost) => lost.toLowerCase() === id),
+        );
+    result.set(
+      id,
+      latest ? { ...record, lastVerifiedAt: latest.finishedAt, lastVerifiedScanId: latest.scanId } : record,
+    );
+  }
+  return result;
+}
+
+/**
+ * The subscription records after a scan: unseen ones lost since the first scan that missed them;
+ * visible ones written only when new, back in sight, moved between management groups, or newly
+ * holding findings (from then on every scan of their scope checks them). Only records that change
+ * are returned, so an unchanged rescan writes none.
  */
 export function nextRecords(
   known: ReadonlyMap<string, SubscriptionRecord>,
   visible: readonly VisibleSubscription[],
   unseen: ReadonlySet<string>,
   scan: { scanId: string; at: string },
+  /** Subscriptions (lower-case) that held unresolved findings before this scan. */
+  holding: ReadonlySet<string>,
 ): { writes: SubscriptionRecord[]; newlyLost: SubscriptionRecord[] } {
   const writes: SubscriptionRecord[] = [];
   const newlyLost: SubscriptionRecord[] = [];
   for (const v of visible) {
     const id = v.subscriptionId.toLowerCase();
+    const before = known.get(id);
+    const managementGroups = lower(v.managementGroups);
+    const unchanged =
+      before !== undefined &&
+      before.lostSince === null &&
+      holding.has(id) &&
+      JSON.stringify(before.managementGroups) === JSON.stringify(managementGroups);
+    if (unchanged) continue;
     writes.push({
       subscriptionId: id,
       lastVerifiedAt: scan.at,
       lastVerifiedScanId: scan.scanId,
-      managementGroups: lower(v.managementGroups),
+      managementGroups,
       lostSince: null,
     });
   }

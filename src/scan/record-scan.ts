@@ -8,7 +8,7 @@ import { ScanRunsStore, type Trigger } from "../store/scan-runs";
 import type { Storage } from "../store/storage";
 import { SubscriptionCoverageStore } from "../store/subscription-coverage";
 import { TableTenantCache } from "../store/tenant-cache-table";
-import { nextRecords } from "./coverage";
+import { nextRecords, withLatestVerification } from "./coverage";
 import type { StoredFinding } from "./reconcile";
 import type { ScanReport } from "./report";
 import { newScanId, scanWithCoverage, scopeOf, type ScanOptions } from "./run-scan";
@@ -84,7 +84,9 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
   const findingsStore = new FindingsStore(storage);
   const subscriptions = new SubscriptionCoverageStore(storage);
   const stored = await findingsStore.list();
-  const known = await subscriptions.list();
+  const runs = new ScanRunsStore(storage);
+  const recorded = await subscriptions.list();
+  const known = recorded.size > 0 ? withLatestVerification(recorded, await runs.latest(20)) : recorded;
   const unresolved = unresolvedBySubscription(stored);
 
   let outcome;
@@ -107,7 +109,13 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
 
   let delta;
   try {
-    const records = nextRecords(known, visible ?? [], facts.unseen, { scanId, at: report.finishedAt });
+    const records = nextRecords(
+      known,
+      visible ?? [],
+      facts.unseen,
+      { scanId, at: report.finishedAt },
+      new Set(unresolved.keys()),
+    );
     await new AlertOutbox(storage).add([
       ...scanAlerts(report, allowlist, config),
       ...coverageLostAlerts(report, records.newlyLost, unresolved),
@@ -121,7 +129,7 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     await atStage("findings-saved");
     await subscriptions.save(records.writes);
     await atStage("coverage-saved");
-    await new ScanRunsStore(storage).record(
+    await runs.record(
       report,
       trigger,
       scopeOf(config),

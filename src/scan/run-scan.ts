@@ -151,16 +151,15 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   }
 
   // Coverage is asked after the inventory, so a subscription seen by both is seen by this scan.
-  // Subscriptions the inventory returned findings from are seen already: only the others, and new
-  // ones whose management groups are not known yet, are asked about.
+  // Subscriptions the inventory returned findings from are seen already; only the others are asked.
   const storedSubscriptions = [...(options.storedSubscriptions ?? [])];
   const found = findings.map((f) => f.localSubscriptionId);
   const records = options.knownSubscriptions ?? new Map<string, SubscriptionRecord>();
-  const seen = seenByInventory(found, scopeOf(config), records).filter((s) => records.has(s.subscriptionId));
+  const seen = seenByInventory(found, scopeOf(config), records);
   const seenIds = new Set(seen.map((s) => s.subscriptionId));
   let visible: VisibleSubscription[] | null = null;
   try {
-    const asked = [...storedSubscriptions, ...found].filter((id) => !seenIds.has(id.toLowerCase()));
+    const asked = storedSubscriptions.filter((id) => !seenIds.has(id.toLowerCase()));
     visible = [...seen, ...(await visibleSubscriptions(queryAll, asked, config.SCAN_MANAGEMENT_GROUPS))];
   } catch (error) {
     errors.push({

@@ -179,7 +179,13 @@ describe("coverage: a scan resolves only what it looked at", () => {
   });
 
   it("under a management-group scope, a subscription moved out of the group is lost, not resolved", async () => {
-    const report = await scan(estate({ deleted: ["b1"], outOfGroup: ["a"] }), "2026-11-07T00:00:00Z", {
+    const under = await scan(estate({ deleted: ["b1"] }), "2026-11-07T00:00:00Z", {
+      env: { SCAN_MANAGEMENT_GROUPS: GROUP },
+    });
+    expect(under.coverage).toMatchObject({ subscriptions: [SUB.a, SUB.b], lostSubscriptions: [] });
+    // c is not under the group and was never seen under it: outside this scope, not lost.
+    expect(under.delta).toEqual({ new: [], resolved: [], reopened: [], changed: [] });
+    const report = await scan(estate({ deleted: ["b1"], outOfGroup: ["a"] }), "2026-11-08T00:00:00Z", {
       env: { SCAN_MANAGEMENT_GROUPS: GROUP },
     });
     expect(report.complete).toBe(true);

@@ -114,6 +114,7 @@ describe("properties of the pure core", () => {
                 scanId: `s${n}`,
                 at,
               },
+              new Set(unresolved.map((x) => x.finding.localSubscriptionId)),
             ).writes.map((r) => [r.subscriptionId, r] as const),
           ]);
         });

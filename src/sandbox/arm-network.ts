@@ -121,8 +121,14 @@ export class NetworkProvider {
     const operation = path.match(OPERATION_PATH);
     const peerings = path.match(PEERINGS_PATH);
     if (!operation && !peerings) return false;
+    // The request's own host and port, so the URLs ARM hands back (pollers, events) reach this server.
+    url = new URL(`${url.pathname}${url.search}`, `https://${req.headers.host ?? "127.0.0.1"}`);
     if (!req.headers.authorization?.startsWith("Bearer ")) {
-      send(res, 401, armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."));
+      send(
+        res,
+        401,
+        armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+      );
       return true;
     }
     // ARM refuses a call without api-version (MissingApiVersionParameter).
@@ -130,7 +136,10 @@ export class NetworkProvider {
       send(
         res,
         400,
-        armError("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."),
+        armError(
+          "MissingApiVersionParameter",
+          "The api-version query parameter (?api-version=) is required for all requests.",
+        ),
       );
       return true;
     }
@@ -170,7 +179,9 @@ export class NetworkProvider {
     }
     if (req.method === "GET" && !peeringName) {
       this.counters.peeringReads += 1;
-      send(res, 200, { value: (vnet.properties.virtualNetworkPeerings ?? []).map((p) => this.shape(vnet, p)) });
+      send(res, 200, {
+        value: (vnet.properties.virtualNetworkPeerings ?? []).map((p) => this.shape(vnet, p)),
+      });
       return true;
     }
     if (!peeringName) return false;
@@ -252,11 +263,20 @@ export class NetworkProvider {
       res,
       index >= 0 ? 200 : 201,
       { ...shaped, properties: { ...shaped.properties, provisioningState: "Updating" } },
-      { "azure-asyncoperation": this.operationHeaders(url, vnet.subscriptionId, vnet.location, op)["azure-asyncoperation"]! },
+      {
+        "azure-asyncoperation": this.operationHeaders(url, vnet.subscriptionId, vnet.location, op)[
+          "azure-asyncoperation"
+        ]!,
+      },
     );
   }
 
-  private operationHeaders(url: URL, subscriptionId: string, location: string, op: string): Record<string, string> {
+  private operationHeaders(
+    url: URL,
+    subscriptionId: string,
+    location: string,
+    op: string,
+  ): Record<string, string> {
     const base = `${url.protocol}//${url.host}/subscriptions/${subscriptionId}/providers/Microsoft.Network/locations/${location}`;
     const version = `?api-version=${url.searchParams.get("api-version")}`;
     return {
@@ -274,10 +294,7 @@ export class NetworkProvider {
   }
 
   private peeringNotFound(vnet: Resource, name: string) {
-    return armError(
-      "NotFound",
-      `Resource ${vnet.id}/virtualNetworkPeerings/${name} not found.`,
-    );
+    return armError("NotFound", `Resource ${vnet.id}/virtualNetworkPeerings/${name} not found.`);
   }
 
   /** A peering as ARM's GET returns it. */
@@ -297,7 +314,13 @@ export class NetworkProvider {
   }
 
   /** What a write leaves behind: a change record, a newer Graph view, and an Event Grid event. */
-  private recordWrite(req: IncomingMessage, url: URL, vnet: Resource, peering: Peering, action: "write" | "delete") {
+  private recordWrite(
+    req: IncomingMessage,
+    url: URL,
+    vnet: Resource,
+    peering: Peering,
+    action: "write" | "delete",
+  ) {
     const now = Date.now();
     const principalId = principalOf(req) ?? null;
     const peeringId = peering.id ?? `${vnet.id}/virtualNetworkPeerings/${peering.name}`;
@@ -340,7 +363,8 @@ export class NetworkProvider {
         },
       },
     });
-    if (this.options.eventGridUrl) this.postEvent(req, url, vnet, peeringId, operationName, action, principalId);
+    if (this.options.eventGridUrl)
+      this.postEvent(req, url, vnet, peeringId, operationName, action, principalId);
   }
 
   /** A subscription system topic's event (Event Grid schema, event-schema-resource-groups.md). */
@@ -357,7 +381,10 @@ export class NetworkProvider {
       id: randomUUID(),
       topic: `/subscriptions/${vnet.subscriptionId}`,
       subject: peeringId,
-      eventType: action === "write" ? "Microsoft.Resources.ResourceWriteSuccess" : "Microsoft.Resources.ResourceDeleteSuccess",
+      eventType:
+        action === "write"
+          ? "Microsoft.Resources.ResourceWriteSuccess"
+          : "Microsoft.Resources.ResourceDeleteSuccess",
       eventTime: new Date().toISOString(),
       data: {
         authorization: {

@@ -119,13 +119,21 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
       ).values(),
     ];
     const check =
-      vnets.length > 0 ? await checkVnets(vnets, { connection, config, storage, scanId: pollId, log, now }) : null;
+      vnets.length > 0
+        ? await checkVnets(vnets, { connection, config, storage, scanId: pollId, log, now })
+        : null;
     const advanced = !check || check.failed.length === 0;
     await watermarks.set({
       watermark: advanced ? to.toISOString() : mark.watermark,
       unavailableSince: "",
     });
-    log("info", "change-poll-finished", { from, to: to.toISOString(), changes: rows.length, vnets: vnets.length, advanced });
+    log("info", "change-poll-finished", {
+      from,
+      to: to.toISOString(),
+      changes: rows.length,
+      vnets: vnets.length,
+      advanced,
+    });
     return { ran: true, pollId, from, to: to.toISOString(), changes: rows.length, check, advanced };
   } finally {
     await lease

@@ -42,45 +42,49 @@ export async function confirmNewViolations(
 ): Promise<PeeringFinding[]> {
   const { log } = options;
   const tenants = tenantResolverFor(options.connection, options.config, log, options.tenantCache);
-  const confirmed = await mapLimit(findings, CONFIRM_CONCURRENCY, async (finding): Promise<PeeringFinding[]> => {
-    if (!isNewViolation(finding, stored)) return [finding];
-    try {
-      const peering = await getPeering(options.connection, finding.resourceId);
-      if (!peering) {
-        log("info", "finding-corrected", {
+  const confirmed = await mapLimit(
+    findings,
+    CONFIRM_CONCURRENCY,
+    async (finding): Promise<PeeringFinding[]> => {
+      if (!isNewViolation(finding, stored)) return [finding];
+      try {
+        const peering = await getPeering(options.connection, finding.resourceId);
+        if (!peering) {
+          log("info", "finding-corrected", {
+            findingId: finding.id,
+            resourceId: finding.resourceId,
+            correction: "ARM no longer has this peering; Resource Graph showed an older state",
+          });
+          return [];
+        }
+        const row = rowOfArmPeering(finding.localVnetId, finding.localTenantId, peering, 1);
+        const [judged] = await classifyArmRows(
+          [row],
+          tenants,
+          options.allowlist,
+          options.config,
+          options.now,
+          log,
+        );
+        if (!judged || judged.remoteVnetId.toLowerCase() !== finding.remoteVnetId.toLowerCase()) {
+          log("info", "finding-corrected", {
+            findingId: finding.id,
+            resourceId: finding.resourceId,
+            correction: judged
+              ? `ARM says it points to ${judged.remoteVnetId}, not ${finding.remoteVnetId}`
+              : "ARM says it now points to a network in the same tenant",
+          });
+        }
+        return judged ? [judged] : [];
+      } catch (error) {
+        log("warn", "confirmation-failed", {
           findingId: finding.id,
-          resourceId: finding.resourceId,
-          correction: "ARM no longer has this peering; Resource Graph showed an older state",
+          reason: errorMessage(error),
+          next: "alerted as unconfirmed",
         });
-        return [];
+        return [{ ...finding, confirmation: "unconfirmed" as const }];
       }
-      const row = rowOfArmPeering(finding.localVnetId, finding.localTenantId, peering, 1);
-      const [judged] = await classifyArmRows(
-        [row],
-        tenants,
-        options.allowlist,
-        options.config,
-        options.now,
-        log,
-      );
-      if (!judged || judged.remoteVnetId.toLowerCase() !== finding.remoteVnetId.toLowerCase()) {
-        log("info", "finding-corrected", {
-          findingId: finding.id,
-          resourceId: finding.resourceId,
-          correction: judged
-            ? `ARM says it points to ${judged.remoteVnetId}, not ${finding.remoteVnetId}`
-            : "ARM says it now points to a network in the same tenant",
-        });
-      }
-      return judged ? [judged] : [];
-    } catch (error) {
-      log("warn", "confirmation-failed", {
-        findingId: finding.id,
-        reason: errorMessage(error),
-        next: "alerted as unconfirmed",
-      });
-      return [{ ...finding, confirmation: "unconfirmed" as const }];
-    }
-  });
+    },
+  );
   return confirmed.flat();
 }

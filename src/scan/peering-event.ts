@@ -45,7 +45,10 @@ export function peeringEventOf(raw: unknown): PeeringEvent | null {
   if (!parsed.success) return null;
   const event = parsed.data;
   const operation = event.data.operationName.toLowerCase();
-  if (!(PEERING_EVENT_TYPES as readonly string[]).includes(event.eventType) || !PEERING_OPERATIONS.has(operation))
+  if (
+    !(PEERING_EVENT_TYPES as readonly string[]).includes(event.eventType) ||
+    !PEERING_OPERATIONS.has(operation)
+  )
     return null;
   const vnetId = vnetIdOf(event.subject);
   if (!vnetId) return null;

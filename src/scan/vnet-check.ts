@@ -125,7 +125,10 @@ export interface VnetCheckResult {
  * re-checked VNet is resolved, nothing else is touched. Alerts go through the findings' outbox
  * and onto the queue, as a full scan's do.
  */
-export async function checkVnets(vnetIds: readonly string[], options: VnetCheckOptions): Promise<VnetCheckResult> {
+export async function checkVnets(
+  vnetIds: readonly string[],
+  options: VnetCheckOptions,
+): Promise<VnetCheckResult> {
   const { connection, config, storage } = options;
   const log = options.log ?? silentLogger;
   const now = (options.now ?? (() => new Date()))();
@@ -145,15 +148,18 @@ export async function checkVnets(vnetIds: readonly string[], options: VnetCheckO
       if (read.exists && read.peerings.length > 0) {
         const subscriptionId = parseResourceId(vnetId)?.subscriptionId ?? "";
         const localTenant = await tenants.tenantOfSubscription(subscriptionId);
-        if (!localTenant) throw new Error(`the tenant of subscription ${subscriptionId} could not be determined`);
-        for (const p of read.peerings) rows.push(rowOfArmPeering(vnetId, localTenant, p, read.peerings.length));
+        if (!localTenant)
+          throw new Error(`the tenant of subscription ${subscriptionId} could not be determined`);
+        for (const p of read.peerings)
+          rows.push(rowOfArmPeering(vnetId, localTenant, p, read.peerings.length));
       }
       checked.push(vnetId);
     } catch (error) {
       failed.push({ vnetId, message: errorMessage(error) });
     }
   });
-  for (const f of failed) log("warn", "vnet-check-failed", { ...f, next: "the next poll or scan reads it again" });
+  for (const f of failed)
+    log("warn", "vnet-check-failed", { ...f, next: "the next poll or scan reads it again" });
 
   const allowlist = await new AllowlistStore(storage).list();
   const classified = await classifyArmRows(rows, tenants, allowlist, config, now, log);

@@ -22,6 +22,8 @@ export const CHANGE_POLL_LEASE: LeaseKind = { rowKey: "peering-changes", duratio
  * The type filter runs inside Resource Graph, so the cost follows the changes, not the estate.
  */
 export function peeringChangesQuery(since: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(since))
+    throw new Error(`'${since}' is not an ISO 8601 UTC time: the change query takes only that.`);
   return `resourcechanges
 | extend targetResourceType = tostring(properties.targetResourceType)
 | where targetResourceType in~ ('microsoft.network/virtualnetworks', 'microsoft.network/virtualnetworks/virtualnetworkpeerings')

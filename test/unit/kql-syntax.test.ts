@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import { COVERAGE_BATCH, subscriptionCoverageQuery } from "../../src/azure/subscription-coverage";
+import { peeringChangesQuery } from "../../src/scan/change-poll";
 
 // The Kusto language service ships as script bundles that define a global `Kusto`.
 require("@kusto/language-service-next/bridge.min.js");
@@ -61,6 +62,11 @@ describe("Resource Graph queries", () => {
     );
     expect(syntaxErrors(subscriptionCoverageQuery(ids))).toEqual([]);
     expect(() => subscriptionCoverageQuery(["x') or true //"])).toThrow(/not a subscription id/);
+  });
+
+  it("the change poller's resourcechanges query is valid KQL and takes only a time", () => {
+    expect(syntaxErrors(peeringChangesQuery("2026-11-29T21:00:00.000Z"))).toEqual([]);
+    expect(() => peeringChangesQuery("2026') or true //")).toThrow(/not an ISO 8601 UTC time/);
   });
 
   it("the checker catches a broken query", () => {

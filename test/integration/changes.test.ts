@@ -3,7 +3,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dispatchAlert } from "../../src/alerts/dispatch";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
-import { networkClient, POLL_INTERVAL_MS } from "../../src/azure/arm-network";
+import { request as httpsRequest } from "node:https";
+import { z } from "zod";
+import { getPeering, listVnetPeerings, networkClient, POLL_INTERVAL_MS } from "../../src/azure/arm-network";
+import { createResourceGraphClient, resourceGraphQuery } from "../../src/azure/resource-graph";
 import type { AzureConnection } from "../../src/azure/connection";
 import { loadConfig, type Config } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
@@ -270,6 +273,48 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     const alerts = await drain();
     expect(alerts).toHaveLength(1);
     expect(sink.delivered().at(-1)!.body).not.toContain("Peering 'to-foreign'");
+  });
+
+  it("the sandbox's ARM writes leave documented resourcechanges rows, and ARM's refusals", async () => {
+    const { connection, guest } = await fresh(estate());
+    await createPeering(guest);
+    const { queryAll } = resourceGraphQuery(
+      createResourceGraphClient(connection),
+      { managementGroups: [], subscriptions: [] },
+      { pageSize: 100, subscriptionGroupSize: 100 },
+    );
+    const { rows } = await queryAll(
+      "changes",
+      "resourcechanges | project id, properties",
+      z.object({ id: z.string(), properties: z.record(z.string(), z.unknown()) }),
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.properties).toMatchObject({
+      targetResourceId: SPOKE,
+      targetResourceType: "microsoft.network/virtualnetworks",
+      changeType: "Update",
+      changeAttributes: { changedBy: GUEST, timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      changes: { "properties.virtualNetworkPeerings.to-foreign": { propertyChangeType: "Insert" } },
+    });
+    expect(await listVnetPeerings(connection, vnetId(homeSubscription, "rg", "no-such-vnet"))).toEqual({
+      exists: false,
+    });
+    expect(await getPeering(connection, `${HUB}/virtualNetworkPeerings/no-such-peering`)).toBeNull();
+    const bare = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        `${sandbox!.url}${SPOKE}/virtualNetworkPeerings`,
+        { ca: sandbox!.ca, headers: { authorization: "Bearer x" } },
+        (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(bare.status).toBe(400);
+    expect(bare.body).toContain("MissingApiVersionParameter");
   });
 
   it("a confirmation that fails alerts anyway, marked unconfirmed", async () => {

@@ -19,6 +19,7 @@ import { pollPeeringChanges } from "../../src/scan/change-poll";
 import { confirmNewViolations } from "../../src/scan/confirm";
 import { handlePeeringEvent } from "../../src/scan/peering-event";
 import { runRecordedScan } from "../../src/scan/record-scan";
+import { checkVnets } from "../../src/scan/vnet-check";
 import { MemoryTenantCache } from "../../src/azure/tenant-cache";
 import { findingId } from "../../src/scanners/peering/finding";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
@@ -315,6 +316,41 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     });
     expect(bare.status).toBe(400);
     expect(bare.body).toContain("MissingApiVersionParameter");
+  });
+
+  it("a full scan corrects a new violation from ARM's answer when the peering now points elsewhere", async () => {
+    const { connection, guest } = await fresh(estate(), { network: { resourceGraphLagSeconds: 600 } });
+    // Resource Graph still shows the hub peered to f-hub; ARM has it pointing at f-target now.
+    await networkClient(guest, homeSubscription)
+      .virtualNetworkPeerings.createOrUpdate(
+        "rg",
+        "hub",
+        "hub-to-foreign",
+        { remoteVirtualNetwork: { id: FOREIGN_VNET } },
+        { updateIntervalInMs: POLL_INTERVAL_MS },
+      )
+      .pollUntilDone();
+    const report = await runRecordedScan({ connection, config, storage, trigger: "timer", allowlist: [] });
+    expect(report.findings.map((f) => f.remoteVnetId)).toEqual([FOREIGN_VNET]);
+    expect(report.findings[0]!.peeringState).toBe("Initiated");
+  });
+
+  it("a VNet that no longer exists has no peerings: its findings are resolved, no other", async () => {
+    const e = estate();
+    const { connection } = await fresh(e);
+    await runRecordedScan({ connection, config, storage, trigger: "timer", allowlist: [] });
+    await createPeering({ ...connection, credential: new SandboxCredential(home, GUEST) });
+    await checkVnets([SPOKE], { connection, config, storage, scanId: "changes-1" });
+    e.resources.splice(
+      e.resources.findIndex((r) => r.id === HUB),
+      1,
+    );
+    const result = await checkVnets([HUB], { connection, config, storage, scanId: "changes-2" });
+    expect(result.checked).toEqual([HUB]);
+    expect(result.delta.resolved).toEqual([
+      findingId("vnet-peering", `${HUB}/virtualNetworkPeerings/hub-to-foreign`),
+    ]);
+    expect((await stored(NEW_PEERING))?.state).toBe("open");
   });
 
   it("a confirmation that fails alerts anyway, marked unconfirmed", async () => {

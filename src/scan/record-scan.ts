@@ -164,9 +164,8 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
   return { ...report, delta };
 }
 
-/** The report after confirmation changed its findings: counts follow the findings. */
+/** The report with the findings ARM confirmed or corrected: its counts follow them. */
 function withFindings(report: ScanReport, findings: PeeringFinding[]): ScanReport {
-  if (findings === report.findings) return report;
   const violations = findings.filter(needsAction).length;
   return {
     ...report,

@@ -5,6 +5,7 @@ param location string
 param namePrefix string
 param authClientId string
 param scanSchedule string
+param changePollSchedule string
 @secure()
 param teamsWebhookUrl string
 @secure()
@@ -175,6 +176,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
         { name: 'SCAN_SCHEDULE', value: scanSchedule }
+        { name: 'CHANGE_POLL_SCHEDULE', value: changePollSchedule }
         // Secrets: a Key Vault reference when given, else empty (that destination is off).
         {
           name: 'TEAMS_WEBHOOK_URL'
@@ -231,6 +233,7 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 output functionAppName string = app.name
+output functionAppId string = app.id
 output principalId string = identity.properties.principalId
 output clientId string = identity.properties.clientId
 output keyVaultName string = vault.outputs.name

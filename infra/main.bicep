@@ -33,6 +33,9 @@ param authClientId string
 @description('When the scan runs (NCRONTAB with seconds, UTC).')
 param scanSchedule string = '0 0 * * * *'
 
+@description('When the peeringChanges timer reads Resource Graph\'s change feed (NCRONTAB with seconds, UTC).')
+param changePollSchedule string = '0 * * * * *'
+
 @description('Teams Workflows webhook for alerts, stored in Key Vault (empty: no Teams alerts).')
 @secure()
 param teamsWebhookUrl string = ''
@@ -74,6 +77,7 @@ module app 'app.bicep' = {
     namePrefix: prefix
     authClientId: authClientId
     scanSchedule: scanSchedule
+    changePollSchedule: changePollSchedule
     teamsWebhookUrl: teamsWebhookUrl
     webhookUrl: webhookUrl
     webhookSecret: webhookSecret
@@ -91,6 +95,8 @@ module reader 'reader-assignment.bicep' = {
 }
 
 output functionAppName string = app.outputs.functionAppName
+@description('For infra/peering-events.bicep (optional Event Grid path).')
+output functionAppId string = app.outputs.functionAppId
 output keyVaultName string = app.outputs.keyVaultName
 output identityPrincipalId string = app.outputs.principalId
 output identityClientId string = app.outputs.clientId

@@ -14,6 +14,9 @@ import { alertDispatcher } from "../src/functions/alert-dispatcher";
 import { allowlistHttp } from "../src/functions/http-api";
 import { useRuntime } from "../src/functions/runtime";
 import { scheduledScan } from "../src/functions/scheduled-scan";
+import { peeringChanges } from "../src/functions/peering-changes";
+import { networkClient, POLL_INTERVAL_MS } from "../src/azure/arm-network";
+import { SandboxCredential } from "../src/sandbox/credential";
 import { sandboxConnection } from "../src/sandbox/connection";
 import { parseEstate, type Estate } from "../src/sandbox/estate";
 import { drainQueue } from "../src/sandbox/queue-host";
@@ -35,6 +38,16 @@ const ESTATE = "examples/estates/two-tenants.json";
 const ALLOWLIST = "examples/allowlist.yaml";
 const REMOVED_PEERING = "hub-to-unknown";
 const WOODGROVE_EXCEPTION = "woodgrove-to-contoso-hub";
+/** Act 3: a guest peers Contoso's isolated VNet to a network in Woodgrove's tenant that no entry allows. */
+const GUEST_OBJECT_ID = "6f1c0c4e-2b7a-4d55-9a31-0c9e8d7f6a5b";
+const ISOLATED = {
+  subscriptionId: "31bdf544-8e8e-4f5b-bb31-3316a05e5581",
+  resourceGroup: "isolated-rg",
+  vnet: "isolated-vnet",
+};
+const WOODGROVE_VNET =
+  "/subscriptions/a7b9c1d3-6f80-41a2-9d4e-5f60718293a4/resourceGroups/wg-shared-rg/providers/Microsoft.Network/virtualNetworks/wg-shared-vnet";
+const GUEST_PEERING = "isolated-to-woodgrove";
 
 const out = (text = "") => process.stdout.write(`${text}\n`);
 
@@ -58,6 +71,7 @@ async function demo(outputDir: string): Promise<void> {
   const azurite = await startAzurite();
   const sink = await startWebhookSink();
   let sandbox: RunningSandbox | undefined;
+  let current: Estate | undefined;
   try {
     const storage = storageFromConnectionString(azurite.connectionString, "Azurite");
     const config = loadConfig({
@@ -74,6 +88,7 @@ async function demo(outputDir: string): Promise<void> {
     const serve = async (estate: Estate) => {
       await sandbox?.close();
       sandbox = await startSandbox({ estate });
+      current = estate;
       useRuntime({
         config,
         storage,
@@ -91,6 +106,22 @@ async function demo(outputDir: string): Promise<void> {
 
     let teamsSeen = 0;
     let webhookSeen = 0;
+    const drainAlerts = () =>
+      drainQueue(
+        storageQueue(ALERTS_QUEUE),
+        storageQueue(POISON_QUEUE),
+        (message) =>
+          alertDispatcher(
+            message,
+            new InvocationContext({ functionName: "alertDispatcher", logHandler: () => {} }),
+          ),
+        { maxDequeueCount: 5, visibilityTimeoutSeconds: 1, timeoutMs: 30_000 },
+      );
+    const queues = new Map([
+      [ALERTS_QUEUE, await storage.queue(ALERTS_QUEUE)],
+      [POISON_QUEUE, await storage.queue(POISON_QUEUE)],
+    ]);
+    const storageQueue = (name: string) => queues.get(name)!;
     const scan = async (label: string) => {
       out();
       out(`== ${label}: the timer function 'scheduledScan' runs ==`);
@@ -114,16 +145,7 @@ async function demo(outputDir: string): Promise<void> {
 
       out();
       out("== The queue-triggered function 'alertDispatcher' drains the alerts queue ==");
-      const drained = await drainQueue(
-        await storage.queue(ALERTS_QUEUE),
-        await storage.queue(POISON_QUEUE),
-        (message) =>
-          alertDispatcher(
-            message,
-            new InvocationContext({ functionName: "alertDispatcher", logHandler: () => {} }),
-          ),
-        { maxDequeueCount: 5, visibilityTimeoutSeconds: 1, timeoutMs: 30_000 },
-      );
+      const drained = await drainAlerts();
       const teams = sink.delivered("/teams").slice(teamsSeen);
       const webhook = sink.delivered("/webhook").slice(webhookSeen);
       teamsSeen += teams.length;
@@ -169,6 +191,57 @@ async function demo(outputDir: string): Promise<void> {
     out(`PUT /api/allowlist/${WOODGROVE_EXCEPTION} -> ${put.status}`);
 
     await scan("Scan 2");
+
+    out();
+    out(
+      `== Act 3: minutes, not hours. A guest with Network Contributor peers '${ISOLATED.vnet}' to Woodgrove's tenant through ARM ==`,
+    );
+    const guest = {
+      ...sandboxConnection(sandbox!, current!, config),
+      credential: new SandboxCredential(current!.homeTenantId, GUEST_OBJECT_ID),
+    };
+    const putAt = Date.now();
+    const created = await networkClient(guest, ISOLATED.subscriptionId)
+      .virtualNetworkPeerings.createOrUpdate(
+        ISOLATED.resourceGroup,
+        ISOLATED.vnet,
+        GUEST_PEERING,
+        { remoteVirtualNetwork: { id: WOODGROVE_VNET }, allowForwardedTraffic: true },
+        { updateIntervalInMs: POLL_INTERVAL_MS },
+      )
+      .pollUntilDone();
+    out(
+      `PUT ${GUEST_PEERING} -> ${created.provisioningState} (peeringState ${created.peeringState}), as ${GUEST_OBJECT_ID}`,
+    );
+    out(
+      "The timer function 'peeringChanges' polls Resource Graph's change feed (every minute in Azure; every 0.5 s here):",
+    );
+    let detected: number | undefined;
+    for (let poll = 1; poll <= 20 && detected === undefined; poll++) {
+      await peeringChanges(
+        {
+          isPastDue: false,
+          schedule: { adjustForDST: true },
+          scheduleStatus: { last: "", next: "", lastUpdated: "" },
+        },
+        new InvocationContext({ functionName: "peeringChanges", logHandler: () => {} }),
+      );
+      await drainAlerts();
+      const teams = sink.delivered("/teams").slice(teamsSeen);
+      if (teams.length > 0) {
+        detected = Date.now() - putAt;
+        teamsSeen += teams.length;
+        out(`  poll ${poll}: Teams received ${teams.length} card(s):`);
+        for (const post of teams)
+          await showCard(post, teamsSeen - teams.length + teams.indexOf(post) + 1, outputDir);
+      } else {
+        out(`  poll ${poll}: nothing new yet`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    if (detected === undefined)
+      throw new Error("The change poller did not alert the guest's peering within 20 polls.");
+    out(`Detected in ${(detected / 1000).toFixed(1)} s, from the PUT to the Teams post.`);
     out();
     out(
       `Cards and HTML previews are in ${outputDir}/. Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`,

@@ -221,6 +221,18 @@ export const SETTINGS = {
     default: "60",
     parse: z.coerce.number().positive().max(600),
   },
+  CHANGE_POLL_SCHEDULE: {
+    doc: "When the peeringChanges timer reads Resource Graph's change feed (NCRONTAB with seconds, UTC). Default: every minute.",
+    default: "0 * * * * *",
+    parse: z
+      .string()
+      .regex(/^\S+( \S+){5}$/, "must be an NCRONTAB expression of six fields, e.g. '0 * * * * *'"),
+  },
+  CHANGE_POLL_OVERLAP_SECONDS: {
+    doc: "How far back each change poll reads before its watermark: Resource Graph records a change within about 5 minutes, so a late record is still read.",
+    default: "300",
+    parse: z.coerce.number().int().min(0).max(3600),
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -260,6 +260,18 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
     ["Remote prefixes", escapeMarkdown(clipList(finding.remoteAddressPrefixes, limits.list)) || "none"],
     composedFact("Allowlist", allowlist),
     fact("First seen", formatTime(finding.firstSeen), limits),
+    ...(finding.createdBy
+      ? [
+          fact(
+            "Created",
+            `created by ${finding.createdBy.principalId} at ${formatTime(finding.createdBy.at)}`,
+            limits,
+          ),
+        ]
+      : []),
+    ...(finding.confirmation === "unconfirmed"
+      ? [fact("ARM check", "unconfirmed: ARM could not be asked before this alert", limits)]
+      : []),
   ];
 }
 

@@ -14,6 +14,7 @@ import { storageFromConnectionString, storageFromEnv, type Storage } from "../st
 import { replayPoison } from "../alerts/replay";
 import { allowlistCommand } from "./allowlist-command";
 import { findingsCommand } from "./findings-command";
+import { watchCommand } from "./watch-command";
 import { sandboxConnection } from "../sandbox/connection";
 import { readEstateFile } from "../sandbox/estate";
 import { startSandbox } from "../sandbox/server";
@@ -30,6 +31,8 @@ Commands:
   allowlist export         Print the stored allowlist as YAML (--format json for JSON).
   allowlist list           Show the stored allowlist, expiry highlighted.
   findings [--status S]    Stored findings (S: new, open, allowed, expired-exception, resolved).
+  watch [--estate FILE]    Run the change poller in a loop (--interval SECONDS, default 60; --polls N):
+                           peerings created or deleted are alerted within minutes, not at the next scan.
   alerts replay-poison     Move alerts that could not be delivered back to the alerts queue, each at
                            most once a run (--max N: at most N); messages that are not alerts stay.
 
@@ -179,6 +182,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === "scan") return await scanCommand(rest, io);
+    if (command === "watch")
+      return await watchCommand(rest, io, stderrLogger(io), (work) =>
+        withStorage(io, loadConfig(io.env).CLI_STATE_DIR, work),
+      );
     if (command === "allowlist" || command === "findings" || command === "alerts") {
       const config = loadConfig(io.env);
       return await withStorage(io, config.CLI_STATE_DIR, (storage) =>

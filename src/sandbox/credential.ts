@@ -6,7 +6,11 @@ import type { AccessToken, TokenCredential } from "@azure/core-auth";
  * Azure does, but not its signature.
  */
 export class SandboxCredential implements TokenCredential {
-  constructor(private readonly tenantId: string) {}
+  constructor(
+    private readonly tenantId: string,
+    /** The signed-in principal's object id (a guest's, in the demo's third act). */
+    private readonly objectId = "00000000-0000-0000-0000-00000000c0de",
+  ) {}
 
   async getToken(): Promise<AccessToken> {
     const expiresOnTimestamp = Date.now() + 3600_000;
@@ -15,7 +19,7 @@ export class SandboxCredential implements TokenCredential {
       part({ alg: "none", typ: "JWT" }),
       part({
         tid: this.tenantId,
-        oid: "00000000-0000-0000-0000-00000000c0de",
+        oid: this.objectId,
         exp: Math.floor(expiresOnTimestamp / 1000),
       }),
       "sandbox",

@@ -175,6 +175,7 @@ export async function startFaultProxy(
     url: `https://127.0.0.1:${port}`,
     ca: tls.cert,
     counters: target.counters,
+    network: target.network,
     seen,
     get injected() {
       return injected;

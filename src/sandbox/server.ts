@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
+import { NetworkProvider, type NetworkOptions } from "./arm-network";
 import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -37,6 +38,8 @@ export interface SandboxOptions {
   subscriptionListPageSize?: number;
   /** Called with the 1-based number of each `GET /subscriptions` page request; a fault replaces the answer. */
   subscriptionListFault?: (requestNumber: number) => Fault | undefined;
+  /** The network provider's delays and Event Grid target (see NetworkOptions). */
+  network?: NetworkOptions;
 }
 
 export interface SandboxCounters {
@@ -55,6 +58,8 @@ export interface RunningSandbox {
   /** The certificate clients must trust (PEM). */
   ca: string;
   counters: SandboxCounters;
+  /** ARM's network provider over the live estate: its writes, change records and events. */
+  network: NetworkProvider;
   close(): Promise<void>;
 }
 
@@ -155,7 +160,7 @@ const resetsAfter = (ms: number) => {
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   const { estate } = options;
   const quota = options.quota ?? { requests: 15, windowMs: 5000 };
-  const tables: GraphTables = graphTables(estate);
+  const network = new NetworkProvider(estate, options.network);
   const counters: SandboxCounters = {
     resourceGraphRequests: 0,
     throttledRequests: 0,
@@ -165,7 +170,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   };
   const tenantLimit = options.tenantSubscriptionLimit ?? TENANT_SUBSCRIPTION_LIMIT;
   /** In volatile mode the estate may have changed since the last request. */
-  const tablesNow = (): GraphTables => (options.volatile ? graphTables(estate) : tables);
+  const tablesNow = (): GraphTables => (options.volatile ? graphTables(estate) : network.graphView());
   const pagings = new Map<string, Paging>();
   const windows = new Map<string, { start: number; used: number }>();
 
@@ -197,6 +202,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       tables: {
         resources: now.resources.filter(inScope),
         resourcecontainers: now.resourcecontainers.filter(inScope),
+        resourcechanges: network.changeRows().filter(inScope),
       },
       limitHit,
     };
@@ -444,6 +450,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const path = decodeURIComponent(url.pathname);
+    if (await network.handle(req, res, path, url)) return;
     if (req.method === "POST" && path.toLowerCase() === "/providers/microsoft.resourcegraph/resources") {
       return resourceGraph(req, res);
     }
@@ -470,6 +477,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     url: `https://127.0.0.1:${port}`,
     ca: tls.cert,
     counters,
+    network,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -53,6 +53,11 @@ export interface ScanFacts {
    * subscription (a whole-estate scan that did not check visibility).
    */
   coverage?: CoverageFacts;
+  /**
+   * Lower-case ids of the VNets a scoped check re-read (change poller, Event Grid): only their
+   * findings may be resolved or turn stale; every other finding is left as it is.
+   */
+  vnets?: ReadonlySet<string>;
 }
 
 export const MAX_HISTORY = 50;
@@ -76,6 +81,7 @@ function material(f: PeeringFinding): string {
     f.resourceId,
     f.localVnetId,
     f.remoteVnetId,
+    f.createdBy?.principalId,
   ]);
 }
 
@@ -134,9 +140,14 @@ export function reconcile(
   const writes: StoredFinding[] = [];
   const seen = new Set<string>();
 
-  for (const finding of current) {
-    seen.add(finding.id);
-    const before = stored.get(finding.id);
+  for (const observed of current) {
+    seen.add(observed.id);
+    const before = stored.get(observed.id);
+    // Only an Event Grid event names the creator: later observations keep what it said.
+    const finding =
+      before?.finding.createdBy && !observed.createdBy
+        ? { ...observed, createdBy: before.finding.createdBy }
+        : observed;
     const state = stateOf(finding);
     if (!before) {
       writes.push({
@@ -166,6 +177,7 @@ export function reconcile(
 
   for (const before of stored.values()) {
     if (before.state === "resolved" || seen.has(before.finding.id)) continue;
+    if (scan.vnets && !scan.vnets.has(before.finding.localVnetId.toLowerCase())) continue;
     const sub = before.finding.localSubscriptionId.toLowerCase();
     const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
     if (covered && scan.complete) {

@@ -10,7 +10,9 @@ import { SubscriptionCoverageStore } from "../store/subscription-coverage";
 import { TableTenantCache } from "../store/tenant-cache-table";
 import { nextRecords, withLatestVerification } from "./coverage";
 import type { StoredFinding } from "./reconcile";
-import type { ScanReport } from "./report";
+import { needsAction, sortFindings, type ScanReport } from "./report";
+import { confirmNewViolations } from "./confirm";
+import type { PeeringFinding } from "../scanners/peering/finding";
 import { newScanId, scanWithCoverage, scopeOf, type ScanOptions } from "./run-scan";
 
 /** The boundaries between the steps of a recorded scan, in order. */
@@ -104,7 +106,18 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     await sendAlerts(options);
     throw error;
   }
-  const { report, facts, visible } = outcome;
+  const { facts, visible } = outcome;
+  const report = withFindings(
+    outcome.report,
+    await confirmNewViolations(outcome.report.findings, new Map(stored.map((s) => [s.finding.id, s])), {
+      connection: options.connection,
+      config,
+      allowlist,
+      tenantCache,
+      now: new Date(outcome.report.startedAt),
+      log,
+    }),
+  );
   await atStage("scanned");
 
   let delta;
@@ -157,6 +170,16 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     lostSubscriptions: report.coverage?.lostSubscriptions.length ?? 0,
   });
   return { ...report, delta };
+}
+
+/** The report with the findings ARM confirmed or corrected: its counts follow them. */
+function withFindings(report: ScanReport, findings: PeeringFinding[]): ScanReport {
+  const violations = findings.filter(needsAction).length;
+  return {
+    ...report,
+    findings: sortFindings(findings),
+    stats: { ...report.stats, findings: findings.length, violations, allowed: findings.length - violations },
+  };
 }
 
 /** Alerts that cannot be queued now stay pending and go out after the next scan. */

@@ -5,7 +5,13 @@ import { isConcurrencyConflict, statusOf } from "./tables";
 /** Longer than any scan may run (the host stops a function after 10 minutes, see host.json). */
 export const LEASE_MS = 30 * 60_000;
 
-const KEYS = { partitionKey: "lease", rowKey: "scan" } as const;
+/** Which lease a row holds, and how long it lasts: the scan's, or a lighter one of its own. */
+export interface LeaseKind {
+  rowKey: string;
+  durationMs: number;
+}
+const SCAN_LEASE: LeaseKind = { rowKey: "scan", durationMs: LEASE_MS };
+const PARTITION = "lease";
 
 const holderSchema = z.object({
   scanId: z.string(),
@@ -33,12 +39,13 @@ export class ScanLease {
     private readonly storage: Storage,
     private readonly now: () => number = Date.now,
     private readonly tableName = "locks",
+    private readonly kind: LeaseKind = SCAN_LEASE,
   ) {}
 
   async holder(): Promise<(LeaseHolder & { etag: string }) | undefined> {
     const table = await this.storage.table(this.tableName);
     try {
-      const row = await table.getEntity<Record<string, unknown>>(KEYS.partitionKey, KEYS.rowKey);
+      const row = await table.getEntity<Record<string, unknown>>(PARTITION, this.kind.rowKey);
       return { ...holderSchema.parse(row), etag: row.etag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -56,11 +63,12 @@ export class ScanLease {
     const table = await this.storage.table(this.tableName);
     const now = this.now();
     const row = {
-      ...KEYS,
+      partitionKey: PARTITION,
+      rowKey: this.kind.rowKey,
       scanId,
       trigger,
       startedAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + LEASE_MS).toISOString(),
+      expiresAt: new Date(now + this.kind.durationMs).toISOString(),
     };
     const current = await this.holder();
     try {
@@ -82,7 +90,7 @@ export class ScanLease {
         const mine = await this.holder();
         if (mine?.scanId !== scanId) return;
         try {
-          await table.deleteEntity(KEYS.partitionKey, KEYS.rowKey, { etag: mine.etag });
+          await table.deleteEntity(PARTITION, this.kind.rowKey, { etag: mine.etag });
         } catch (error) {
           if (!isConcurrencyConflict(error) && statusOf(error) !== 404) throw error;
         }

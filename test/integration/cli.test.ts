@@ -248,3 +248,29 @@ describe("bad input", () => {
     expect((await cli(["frobnicate"])).code).toBe(2);
   });
 });
+
+describe("npx cross-tenant-scanner watch", () => {
+  it("runs the change poller in a loop against --estate and says what each poll saw", async () => {
+    const { code, stdout, stderr } = await cli([
+      "watch",
+      "--estate",
+      ESTATE,
+      "--polls",
+      "2",
+      "--interval",
+      "0",
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain("Sandbox serving");
+    const polls = stdout.trimEnd().split("\n");
+    expect(polls).toHaveLength(2);
+    for (const line of polls)
+      expect(line).toMatch(/0 change\(s\), 0 VNet\(s\) re-checked: 0 new, 0 reopened, 0 resolved$/);
+  });
+
+  it("refuses a bad --interval with the usage", async () => {
+    const { code, stderr } = await cli(["watch", "--interval", "soon"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--interval must be a number of seconds");
+  });
+});

@@ -31,6 +31,12 @@ describe("npm run demo", () => {
     expect(stdout).toContain("PUT /api/allowlist/woodgrove-to-contoso-hub -> 201");
     expect(stdout).toContain("Delta: 0 new, 1 resolved, 0 reopened, 1 changed.");
     expect(stdout).toContain("INFO · Cross-tenant peering resolved — Peering 'hub-to-unknown'");
+    // Act 3: a peering PUT through the sandbox's ARM is alerted by the change poller within seconds.
+    expect(stdout).toContain("PUT isolated-to-woodgrove -> Succeeded (peeringState Initiated)");
+    expect(stdout).toContain("MEDIUM · New cross-tenant peering — Peering 'isolated-to-woodgrove'");
+    const detected = stdout.match(/Detected in (\d+\.\d) s/);
+    expect(detected).not.toBeNull();
+    expect(Number(detected![1])).toBeLessThan(10);
     for (const file of ["teams-01.json", "teams-01.html", "teams-05.html"])
       expect(existsSync(join(out, file))).toBe(true);
   });

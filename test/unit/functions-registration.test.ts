@@ -59,10 +59,17 @@ describe("what `func start` loads", () => {
       "alertDispatcher",
       "allowlist",
       "findings",
+      "peeringChanges",
+      "peeringEvents",
       "scanRequests",
       "scans",
       "scheduledScan",
     ]);
+    expect(trigger(byName("peeringChanges"))).toMatchObject({
+      type: "timerTrigger",
+      schedule: "%CHANGE_POLL_SCHEDULE%",
+    });
+    expect(trigger(byName("peeringEvents"))).toMatchObject({ type: "eventGridTrigger" });
     expect(trigger(byName("scheduledScan"))).toMatchObject({
       type: "timerTrigger",
       schedule: "%SCAN_SCHEDULE%",

@@ -76,6 +76,8 @@ describe("infra/*.bicep resource types and API versions", () => {
       "app.bicep",
       "key-vault.bicep",
       "main.bicep",
+      "peering-events-topic.bicep",
+      "peering-events.bicep",
       "reader-assignment.bicep",
       "resource-group.bicep",
     ]);

@@ -1,4 +1,5 @@
 import { readdirSync } from "node:fs";
+import { peeringChangesQuery } from "../../src/scan/change-poll";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 
@@ -57,5 +58,10 @@ describe("Resource Graph queries", () => {
   it("the checker catches a broken query", () => {
     expect(syntaxErrors("resources | where")).not.toEqual([]);
     expect(syntaxErrors("resources | mv-expand limit 2000 p = properties.x")).not.toEqual([]);
+  });
+
+  it("the change poller's resourcechanges query is valid KQL and takes only a time", () => {
+    expect(syntaxErrors(peeringChangesQuery("2026-11-29T21:00:00.000Z"))).toEqual([]);
+    expect(() => peeringChangesQuery("2026') or true //")).toThrow(/not an ISO 8601 UTC time/);
   });
 });

@@ -129,3 +129,27 @@ describe("reconcile", () => {
     expect(reconcile(stored, [], { ...scan("s2"), coverage: narrowed })).toEqual([]);
   });
 });
+
+describe("reconcile scoped to some VNets (change poller, Event Grid)", () => {
+  const vnet = (name: string) =>
+    `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/${name}`;
+  const inVnet = (id: string, name: string) =>
+    finding(id, { localVnetId: vnet(name), resourceId: `${vnet(name)}/virtualNetworkPeerings/${id}` });
+
+  it("resolves a peering gone from a re-checked VNet and touches no finding of any other VNet", () => {
+    const stored = new Map<string, StoredFinding>();
+    apply(stored, reconcile(stored, [inVnet("a", "spoke"), inVnet("b", "hub")], scan("s1")));
+    const writes = reconcile(stored, [], { ...scan("s2"), vnets: new Set([vnet("spoke").toLowerCase()]) });
+    expect(deltaOf(writes)).toEqual({ new: [], resolved: ["a"], reopened: [], changed: [] });
+  });
+
+  it("keeps the creator an Event Grid event named when a later scan cannot know it", () => {
+    const stored = new Map<string, StoredFinding>();
+    const createdBy = { principalId: "guest", at: "2026-11-01T00:00:00Z" };
+    apply(stored, reconcile(stored, [finding("a", { createdBy })], scan("s1")));
+    expect(reconcile(stored, [finding("a")], scan("s2"))).toEqual([]);
+    expect(
+      findingAlert(reconcile(new Map(), [finding("a", { createdBy })], scan("s1"))[0]!)?.finding?.createdBy,
+    ).toEqual(createdBy);
+  });
+});

@@ -31,7 +31,7 @@ const RESOURCE_GRAPH_COLUMNS = [
   "zones",
   "extendedLocation",
 ];
-const RESOURCE_GRAPH_TABLES = new Set(["resources", "resourcecontainers"]);
+const RESOURCE_GRAPH_TABLES = new Set(["resources", "resourcecontainers", "resourcechanges"]);
 
 type Stage = (rows: Row[]) => Row[];
 

@@ -49,6 +49,11 @@ export const FUNCTIONS: Record<string, ScalarFunction> = {
   tostring: unary(toKqlString),
   tolower: unary((v) => toKqlString(v).toLowerCase()),
   toupper: unary((v) => toKqlString(v).toUpperCase()),
+  // A datetime is held as milliseconds since 1970, so < and > compare two of them as Kusto does.
+  todatetime: unary((v) => {
+    const ms = typeof v === "string" ? Date.parse(v) : NaN;
+    return Number.isNaN(ms) ? null : ms;
+  }),
   tobool: unary(toBool),
   toboolean: unary(toBool),
   toint: unary(toInteger),

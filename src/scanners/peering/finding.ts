@@ -34,6 +34,10 @@ export const peeringFindingSchema = z.object({
   riskFactors: z.array(z.enum(RISK_FACTORS)),
   /** One sentence saying why this is a finding and how it was judged. */
   summary: z.string(),
+  /** Who created the peering and when, where a subscription event said so (Event Grid). */
+  createdBy: z.object({ principalId: z.string(), at: z.string() }).optional(),
+  /** Set when ARM could not be asked before the alert: the alert still went out, unconfirmed. */
+  confirmation: z.literal("unconfirmed").optional(),
 });
 
 export type PeeringFinding = z.infer<typeof peeringFindingSchema>;

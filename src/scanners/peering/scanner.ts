@@ -34,9 +34,9 @@ const remoteSubscriptionOf = (row: PeeringRow) =>
   (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
 
 /** Remote subscription (lower-case) -> its tenant; a failed lookup leaves it unresolved and is reported. */
-async function resolveRemotes(
+export async function resolveRemotes(
   rows: PeeringRow[],
-  context: ScanContext,
+  context: Pick<ScanContext, "tenants">,
   errors: ScanError[],
 ): Promise<Map<string, RemoteTenant>> {
   // What Resource Graph's own join knew needs no lookup.

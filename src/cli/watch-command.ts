@@ -1,0 +1,82 @@
+import { parseArgs } from "node:util";
+import { liveConnection, type AzureConnection } from "../azure/connection";
+import { loadConfig } from "../config";
+import { InputError } from "../errors";
+import type { Logger } from "../log";
+import { sandboxConnection } from "../sandbox/connection";
+import { readEstateFile } from "../sandbox/estate";
+import { startSandbox } from "../sandbox/server";
+import { pollPeeringChanges } from "../scan/change-poll";
+import type { Storage } from "../store/storage";
+import { EXIT, type CliIo } from "./io";
+
+export const WATCH_USAGE = `Usage: cross-tenant-scanner watch [--estate FILE] [--interval SECONDS] [--polls N]`;
+
+/**
+ * The change poller in a loop, as the peeringChanges timer runs it: each poll reads Resource
+ * Graph's change feed since the last one and re-checks the changed VNets against ARM.
+ */
+export async function watchCommand(
+  args: string[],
+  io: CliIo,
+  log: Logger,
+  withStorage: <T>(work: (storage: Storage) => Promise<T>) => Promise<T>,
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      estate: { type: "string" },
+      interval: { type: "string", default: "60" },
+      polls: { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const interval = Number(values.interval);
+  if (!Number.isFinite(interval) || interval < 0)
+    throw new InputError(`--interval must be a number of seconds, not "${values.interval}".\n${WATCH_USAGE}`);
+  const polls = values.polls === undefined ? Infinity : Number(values.polls);
+  if (!Number.isInteger(polls) && polls !== Infinity)
+    throw new InputError(`--polls must be a whole number, not "${values.polls}".\n${WATCH_USAGE}`);
+  const config = loadConfig(io.env);
+
+  let connection: AzureConnection;
+  let close = async () => {};
+  if (values.estate) {
+    const estate = await readEstateFile(values.estate);
+    const sandbox = await startSandbox({ ...io.sandbox, estate });
+    close = sandbox.close;
+    connection = sandboxConnection(sandbox, estate, config);
+    io.stderr(`Sandbox serving ${values.estate} at ${sandbox.url} (ARM network writes there are watched)\n`);
+  } else {
+    connection = liveConnection(config);
+  }
+
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once("SIGINT", stop);
+  try {
+    return await withStorage(async (storage) => {
+      for (let n = 0; n < polls && !stopping; n++) {
+        if (n > 0) await new Promise((resolve) => setTimeout(resolve, interval * 1000));
+        const result = await pollPeeringChanges({ connection, config, storage, log });
+        if (!result.ran) {
+          io.stdout(`${new Date().toISOString()} skipped: ${result.reason}\n`);
+          continue;
+        }
+        const delta = result.check?.delta;
+        io.stdout(
+          `${new Date().toISOString()} ${result.changes} change(s), ${result.check?.checked.length ?? 0} VNet(s) re-checked: ` +
+            `${delta?.new.length ?? 0} new, ${delta?.reopened.length ?? 0} reopened, ${delta?.resolved.length ?? 0} resolved` +
+            `${result.advanced ? "" : " (not all read; the next poll reads them again)"}\n`,
+        );
+      }
+      return EXIT.ok;
+    });
+  } finally {
+    process.removeListener("SIGINT", stop);
+    await close();
+  }
+}

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { vnetIdOf } from "../azure/arm-network";
+import { cleanText, MAX_NAME_LENGTH } from "../text";
+import { checkVnets, type Creator, type VnetCheckOptions, type VnetCheckResult } from "./vnet-check";
+
+/** The subscription events that can change a peering (event-schema-subscriptions.md: ResourceWriteSuccess/ResourceDeleteSuccess). */
+export const PEERING_EVENT_TYPES = [
+  "Microsoft.Resources.ResourceWriteSuccess",
+  "Microsoft.Resources.ResourceDeleteSuccess",
+] as const;
+
+const PEERING_OPERATIONS = new Set([
+  "microsoft.network/virtualnetworks/write",
+  "microsoft.network/virtualnetworks/delete",
+  "microsoft.network/virtualnetworks/virtualnetworkpeerings/write",
+  "microsoft.network/virtualnetworks/virtualnetworkpeerings/delete",
+]);
+
+/** What the trigger reads of an Event Grid event; the rest of it is ignored. */
+export const subscriptionEventSchema = z.object({
+  id: z.string().min(1),
+  eventType: z.string(),
+  subject: z.string(),
+  eventTime: z.string(),
+  data: z.looseObject({
+    operationName: z.string(),
+    authorization: z
+      .looseObject({
+        evidence: z.looseObject({ principalId: z.string().nullish() }).nullish(),
+      })
+      .nullish(),
+  }),
+});
+
+export interface PeeringEvent {
+  eventId: string;
+  vnetId: string;
+  /** Set for a peering write: who made it and when. */
+  creator?: { peeringId: string } & Creator;
+}
+
+/** The VNet an event asks to re-check, or null when the event is not about VNets or peerings. */
+export function peeringEventOf(raw: unknown): PeeringEvent | null {
+  const parsed = subscriptionEventSchema.safeParse(raw);
+  if (!parsed.success) return null;
+  const event = parsed.data;
+  const operation = event.data.operationName.toLowerCase();
+  if (
+    !(PEERING_EVENT_TYPES as readonly string[]).includes(event.eventType) ||
+    !PEERING_OPERATIONS.has(operation)
+  )
+    return null;
+  const vnetId = vnetIdOf(event.subject);
+  if (!vnetId) return null;
+  const principalId = event.data.authorization?.evidence?.principalId;
+  const creates =
+    operation.endsWith("/virtualnetworkpeerings/write") && event.eventType.endsWith("ResourceWriteSuccess");
+  return {
+    eventId: event.id,
+    vnetId,
+    ...(creates && principalId
+      ? {
+          creator: {
+            peeringId: event.subject,
+            // Shown on cards: the principal id comes from outside like any other text.
+            principalId: cleanText(principalId, MAX_NAME_LENGTH),
+            at: event.eventTime,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Handles one subscription event by re-reading its VNet from ARM, never by trusting the event's
+ * order or count: a duplicate reconciles to no change, and a late event reads the present state.
+ */
+export async function handlePeeringEvent(
+  raw: unknown,
+  options: Omit<VnetCheckOptions, "scanId" | "creators">,
+): Promise<VnetCheckResult | null> {
+  const event = peeringEventOf(raw);
+  if (!event) return null;
+  const creators = new Map<string, Creator>();
+  if (event.creator)
+    creators.set(event.creator.peeringId.toLowerCase(), {
+      principalId: event.creator.principalId,
+      at: event.creator.at,
+    });
+  return checkVnets([event.vnetId], { ...options, scanId: `event-${event.eventId.slice(0, 100)}`, creators });
+}

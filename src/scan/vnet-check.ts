@@ -1,0 +1,185 @@
+import type { AllowlistEntry } from "../allowlist/entry";
+import { flushAlerts } from "../alerts/emit";
+import { listVnetPeerings, type ArmPeering } from "../azure/arm-network";
+import type { AzureConnection } from "../azure/connection";
+import { azureGetter } from "../azure/http";
+import { parseResourceId } from "../azure/resource-id";
+import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
+import { TenantResolver } from "../azure/tenants";
+import type { Config } from "../config";
+import { errorMessage } from "../errors";
+import { silentLogger, type Logger } from "../log";
+import { mapLimit } from "../map-limit";
+import { classifyPeering } from "../scanners/peering/classify";
+import type { PeeringFinding } from "../scanners/peering/finding";
+import type { PeeringRow } from "../scanners/peering/query";
+import { resolveRemotes } from "../scanners/peering/scanner";
+import { AllowlistStore } from "../store/allowlist-store";
+import { FindingsStore } from "../store/findings-store";
+import type { Storage } from "../store/storage";
+import { TableTenantCache } from "../store/tenant-cache-table";
+import { cleanDeep } from "../text";
+import type { Delta } from "./reconcile";
+
+/** VNets read from ARM at once (each is one list call, or a few pages). */
+const ARM_CONCURRENCY = 4;
+
+/** Who created a peering, as a subscription event tells it. */
+export interface Creator {
+  principalId: string;
+  at: string;
+}
+
+export function tenantResolverFor(
+  connection: AzureConnection,
+  config: Config,
+  log: Logger,
+  cache: TenantCache = new MemoryTenantCache(config.TENANT_CACHE_TTL_HOURS * 3600_000),
+): TenantResolver {
+  return new TenantResolver({
+    connection,
+    get: azureGetter(connection),
+    cache,
+    known: new Map(),
+    namesFromGraph: config.TENANT_NAMES_FROM_GRAPH,
+    log,
+  });
+}
+
+/** A peering ARM returned, as the row classification reads (the same fields Resource Graph's query projects). */
+export function rowOfArmPeering(
+  vnetId: string,
+  localTenantId: string,
+  peering: ArmPeering,
+  peeringCount: number,
+): PeeringRow {
+  return cleanDeep({
+    id: peering.id,
+    vnetId,
+    vnetName: parseResourceId(vnetId)?.name ?? "",
+    subscriptionId: parseResourceId(vnetId)?.subscriptionId ?? "",
+    tenantId: localTenantId,
+    peeringCount,
+    peeringName: peering.name,
+    remoteVnetId: peering.remoteVnetId,
+    remoteTenantId: "",
+    peeringState: peering.peeringState,
+    peeringSyncLevel: peering.peeringSyncLevel,
+    allowForwardedTraffic: peering.allowForwardedTraffic,
+    allowGatewayTransit: peering.allowGatewayTransit,
+    useRemoteGateways: peering.useRemoteGateways,
+    remoteAddressPrefixes: peering.remoteAddressPrefixes,
+  });
+}
+
+/** Resolves the remote tenants of ARM's rows and classifies them as a full scan does. */
+export async function classifyArmRows(
+  rows: PeeringRow[],
+  tenants: TenantResolver,
+  allowlist: AllowlistEntry[],
+  config: Config,
+  now: Date,
+  log: Logger,
+): Promise<PeeringFinding[]> {
+  const errors: { source: string; message: string }[] = [];
+  const remotes = await resolveRemotes(rows, { tenants }, errors);
+  for (const e of errors) log("warn", "tenant-resolution-failed", { ...e });
+  const rules = {
+    allowlist,
+    microsoftTenantIds: config.MICROSOFT_TENANT_IDS,
+    allowMicrosoftManaged: config.ALLOW_MICROSOFT_MANAGED,
+    now,
+  };
+  const findings: PeeringFinding[] = [];
+  for (const row of rows) {
+    const remote = remotes.get((parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase());
+    const finding = classifyPeering(row, remote ?? { tenantId: null, tenantName: null }, rules);
+    if (finding) findings.push(finding);
+  }
+  return findings;
+}
+
+export interface VnetCheckOptions {
+  connection: AzureConnection;
+  config: Config;
+  storage: Storage;
+  /** Keys this check's alerts: `changes-…` for a poll, `event-…` for an event, never a full scan's id. */
+  scanId: string;
+  log?: Logger;
+  now?: () => Date;
+  /** Lower-case peering id -> its creator, from Event Grid; kept on the finding and shown on the card. */
+  creators?: ReadonlyMap<string, Creator>;
+}
+
+export interface VnetCheckResult {
+  /** VNets re-read from ARM (gone ones included: their peerings are gone too). */
+  checked: string[];
+  /** VNets that could not be read: none of their findings was touched. */
+  failed: { vnetId: string; message: string }[];
+  findings: PeeringFinding[];
+  delta: Delta;
+}
+
+/**
+ * Re-checks some VNets against ARM and reconciles only their findings: a peering gone from a
+ * re-checked VNet is resolved, nothing else is touched. Alerts go through the findings' outbox
+ * and onto the queue, as a full scan's do.
+ */
+export async function checkVnets(
+  vnetIds: readonly string[],
+  options: VnetCheckOptions,
+): Promise<VnetCheckResult> {
+  const { connection, config, storage } = options;
+  const log = options.log ?? silentLogger;
+  const now = (options.now ?? (() => new Date()))();
+  const unique = [...new Map(vnetIds.map((id) => [id.toLowerCase(), id] as const)).values()];
+  const tenants = tenantResolverFor(
+    connection,
+    config,
+    log,
+    new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000),
+  );
+  const failed: VnetCheckResult["failed"] = [];
+  const rows: PeeringRow[] = [];
+  const checked: string[] = [];
+  await mapLimit(unique, ARM_CONCURRENCY, async (vnetId) => {
+    try {
+      const read = await listVnetPeerings(connection, vnetId);
+      if (read.exists && read.peerings.length > 0) {
+        const subscriptionId = parseResourceId(vnetId)?.subscriptionId ?? "";
+        const localTenant = await tenants.tenantOfSubscription(subscriptionId);
+        if (!localTenant)
+          throw new Error(`the tenant of subscription ${subscriptionId} could not be determined`);
+        for (const p of read.peerings)
+          rows.push(rowOfArmPeering(vnetId, localTenant, p, read.peerings.length));
+      }
+      checked.push(vnetId);
+    } catch (error) {
+      failed.push({ vnetId, message: errorMessage(error) });
+    }
+  });
+  for (const f of failed)
+    log("warn", "vnet-check-failed", { ...f, next: "the next poll or scan reads it again" });
+
+  const allowlist = await new AllowlistStore(storage).list();
+  const classified = await classifyArmRows(rows, tenants, allowlist, config, now, log);
+  const findings = classified.map((f) => {
+    const creator = options.creators?.get(f.resourceId.toLowerCase());
+    return creator ? { ...f, createdBy: creator } : f;
+  });
+  const { delta } = await new FindingsStore(storage).save(findings, {
+    scanId: options.scanId,
+    at: now.toISOString(),
+    complete: true,
+    vnets: new Set(checked.map((id) => id.toLowerCase())),
+  });
+  await flushAlerts(storage, config, log);
+  log("info", "vnets-checked", {
+    scanId: options.scanId,
+    vnets: checked.length,
+    failed: failed.length,
+    findings: findings.length,
+    ...Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, v.length])),
+  });
+  return { checked, failed, findings, delta };
+}

@@ -1,0 +1,377 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dispatchAlert } from "../../src/alerts/dispatch";
+import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
+import { request as httpsRequest } from "node:https";
+import { z } from "zod";
+import { getPeering, listVnetPeerings, networkClient, POLL_INTERVAL_MS } from "../../src/azure/arm-network";
+import { createResourceGraphClient, resourceGraphQuery } from "../../src/azure/resource-graph";
+import type { AzureConnection } from "../../src/azure/connection";
+import { loadConfig, type Config } from "../../src/config";
+import { sandboxConnection } from "../../src/sandbox/connection";
+import { SandboxCredential } from "../../src/sandbox/credential";
+import type { Estate } from "../../src/sandbox/estate";
+import { drainQueue } from "../../src/sandbox/queue-host";
+import { startSandbox, type RunningSandbox, type SandboxOptions } from "../../src/sandbox/server";
+import { startWebhookSink, type ReceivedPost, type RunningSink } from "../../src/sandbox/webhook-sink";
+import { pollPeeringChanges } from "../../src/scan/change-poll";
+import { confirmNewViolations } from "../../src/scan/confirm";
+import { handlePeeringEvent } from "../../src/scan/peering-event";
+import { runRecordedScan } from "../../src/scan/record-scan";
+import { checkVnets } from "../../src/scan/vnet-check";
+import { MemoryTenantCache } from "../../src/azure/tenant-cache";
+import { findingId } from "../../src/scanners/peering/finding";
+import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import { FindingsStore } from "../../src/store/findings-store";
+import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import { CROSS_TENANT, EstateBuilder, vnetId } from "../helpers/estate-builder";
+
+const { home, foreign, homeSubscription, foreignSubscription } = CROSS_TENANT;
+const GUEST = "6f1c0c4e-0000-4000-8000-00000000beef";
+const SPOKE = vnetId(homeSubscription, "rg", "spoke");
+const HUB = vnetId(homeSubscription, "rg", "hub");
+const FOREIGN_VNET = vnetId(foreignSubscription, "f-rg", "f-target");
+const NEW_PEERING = `${SPOKE}/virtualNetworkPeerings/to-foreign`;
+
+/** A hub already peered to the foreign tenant, and an empty spoke where the guest adds a peering. */
+function estate(): Estate {
+  return new EstateBuilder(home)
+    .tenant(foreign, "Foreign Org")
+    .subscription(homeSubscription, home)
+    .subscription(foreignSubscription, foreign)
+    .vnet(homeSubscription, home, "rg", "hub", [
+      { name: "hub-to-foreign", remote: vnetId(foreignSubscription, "f-rg", "f-hub") },
+    ])
+    .vnet(homeSubscription, home, "rg", "spoke")
+    .build();
+}
+
+describe("minutes, not hours: change poller, Event Grid and confirmation against ARM", () => {
+  let azurite: RunningAzurite;
+  let storage: Storage;
+  let sink: RunningSink;
+  let config: Config;
+  let sandbox: RunningSandbox | undefined;
+  let receiver: Server | undefined;
+
+  beforeAll(async () => {
+    sink = await startWebhookSink(() => ({ status: 202 }));
+  });
+  afterAll(() => sink.close());
+  afterEach(async () => {
+    await azurite?.stop();
+    await sandbox?.network.settled();
+    await sandbox?.close();
+    sandbox = undefined;
+    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    receiver = undefined;
+  });
+
+  let tests = 0;
+  /** Fresh storage per test: each test is its own app. */
+  async function fresh(e: Estate, options: Omit<SandboxOptions, "estate"> = {}) {
+    tests += 1;
+    azurite = await startAzurite();
+    storage = storageFromConnectionString(azurite.connectionString, "test");
+    const prefix = `t${tests}`;
+    config = loadConfig({
+      TEAMS_WEBHOOK_URL: `${sink.url}/teams${prefix}`,
+      ALERT_ALLOWED_HOSTS: "127.0.0.1",
+      // The local sink listens on 127.0.0.1, which the send-time guard refuses otherwise.
+      ALERT_ALLOW_PRIVATE_ADDRESSES: "true",
+      AZURE_MAX_RETRIES: "1",
+    });
+    sandbox = await startSandbox({ ...options, estate: e });
+    const connection: AzureConnection = {
+      ...sandboxConnection(sandbox, e, config),
+      retryOptions: { maxRetries: 1, retryDelayInMs: 10 },
+    };
+    // The guest writes with its own identity, as a user with Network Contributor on the spoke would.
+    const guest: AzureConnection = { ...connection, credential: new SandboxCredential(home, GUEST) };
+    return { connection, guest, path: `/teams${prefix}` };
+  }
+
+  /** Runs the alert dispatcher over the queue; answers the posts it made. */
+  async function drain(): Promise<ReceivedPost[]> {
+    const before = sink.delivered().length;
+    await drainQueue(
+      await storage.queue(ALERTS_QUEUE),
+      await storage.queue(POISON_QUEUE),
+      (m) =>
+        dispatchAlert(m, {
+          storage,
+          config,
+          log: () => {},
+          agent: sink.agent,
+          sleep: async () => {},
+          backoffMs: 1,
+        }),
+      { maxDequeueCount: 5, visibilityTimeoutSeconds: 1, timeoutMs: 30_000 },
+    );
+    return sink.delivered().slice(before);
+  }
+
+  const createPeering = (guest: AzureConnection) =>
+    networkClient(guest, homeSubscription)
+      .virtualNetworkPeerings.createOrUpdate(
+        "rg",
+        "spoke",
+        "to-foreign",
+        { remoteVirtualNetwork: { id: FOREIGN_VNET }, allowForwardedTraffic: true },
+        { updateIntervalInMs: POLL_INTERVAL_MS },
+      )
+      .pollUntilDone();
+  const deletePeering = (guest: AzureConnection) =>
+    networkClient(guest, homeSubscription)
+      .virtualNetworkPeerings.delete("rg", "spoke", "to-foreign", { updateIntervalInMs: POLL_INTERVAL_MS })
+      .pollUntilDone();
+
+  const stored = async (resourceId: string) =>
+    (await new FindingsStore(storage).list()).find(
+      (s) => s.finding.id === findingId("vnet-peering", resourceId),
+    );
+
+  it("the poller alerts a peering created through ARM in the one poll after its change record appears, and resolves it after the delete", async () => {
+    const { connection, guest, path } = await fresh(estate(), { network: { changeLagSeconds: 1 } });
+    const deps = { connection, config, storage };
+    await runRecordedScan({ ...deps, trigger: "timer", allowlist: [] });
+    await drain();
+    const hubFinding = await stored(`${HUB}/virtualNetworkPeerings/hub-to-foreign`);
+    expect(hubFinding?.state).toBe("open");
+    expect((await pollPeeringChanges(deps)).ran).toBe(true);
+
+    const created = await createPeering(guest);
+    expect(created.peeringState).toBe("Initiated");
+    // Before the change record exists, a poll sees nothing and alerts nothing.
+    const early = await pollPeeringChanges(deps);
+    expect(early).toMatchObject({ ran: true, changes: 0 });
+    expect(await drain()).toHaveLength(0);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const seen = await pollPeeringChanges(deps);
+    expect(seen).toMatchObject({ ran: true, changes: 1, advanced: true });
+    const newId = findingId("vnet-peering", NEW_PEERING);
+    if (!seen.ran) throw new Error("the poll did not run");
+    expect(seen.check?.delta.new).toEqual([newId]);
+    const alerts = await drain();
+    expect(alerts).toHaveLength(1);
+    expect(sink.delivered(path).at(-1)!.body).toContain("New cross-tenant peering");
+    expect(sink.delivered(path).at(-1)!.body).toContain("Peering 'to-foreign'");
+
+    // The overlap reads the same record again: nothing changes, nothing is sent twice.
+    const again = await pollPeeringChanges(deps);
+    expect(again).toMatchObject({ ran: true, changes: 1 });
+    expect(await drain()).toHaveLength(0);
+
+    await deletePeering(guest);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const gone = await pollPeeringChanges(deps);
+    if (!gone.ran) throw new Error("the poll did not run");
+    expect(gone.check?.delta.resolved).toEqual([newId]);
+    expect(await drain()).toHaveLength(1);
+    expect(sink.delivered(path).at(-1)!.body).toContain("Cross-tenant peering resolved");
+    // Only the spoke was reconciled: the hub's finding, never re-read, is as it was.
+    expect((await stored(`${HUB}/virtualNetworkPeerings/hub-to-foreign`))?.lastScanId).toBe(
+      hubFinding!.lastScanId,
+    );
+  });
+
+  it("without change-feed rights it logs once, not at every poll", async () => {
+    const { connection } = await fresh(estate(), {
+      resourceGraphFault: () => ({ status: 403, message: "The client does not have authorization." }),
+    });
+    const logged: string[] = [];
+    const log = (_level: string, event: string) => void logged.push(event);
+    const deps = { connection: { ...connection, retryOptions: { maxRetries: 0 } }, config, storage, log };
+    await pollPeeringChanges(deps);
+    await pollPeeringChanges(deps);
+    expect(logged.filter((e) => e === "change-feed-unavailable")).toHaveLength(1);
+  });
+
+  it("Event Grid: a peering write alerts once under duplicate delivery and names who created it", async () => {
+    const handled: Promise<unknown>[] = [];
+    // The function app the events reach; its connection exists once the sandbox runs.
+    const functionApp: { connection?: AzureConnection } = {};
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const events = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown[];
+        for (const event of events)
+          handled.push(handlePeeringEvent(event, { connection: functionApp.connection!, config, storage }));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver!.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/runtime/webhooks/eventgrid`;
+    const { connection, guest, path } = await fresh(estate(), {
+      network: { eventGridUrl: url, eventGridCopies: 2 },
+    });
+    functionApp.connection = connection;
+
+    await createPeering(guest);
+    await sandbox!.network.settled();
+    await Promise.all(handled);
+    expect(handled).toHaveLength(2);
+    const alerts = await drain();
+    expect(alerts).toHaveLength(1);
+    const card = sink.delivered(path).at(-1)!.body;
+    expect(card).toContain(`created by ${GUEST} at`);
+    expect((await stored(NEW_PEERING))?.finding.createdBy?.principalId).toBe(GUEST);
+
+    // A delete, then a late copy of the old write event: ARM's present state wins.
+    const writeEvent = {
+      id: "late-copy",
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      subject: NEW_PEERING,
+      eventTime: new Date(0).toISOString(),
+      data: {
+        operationName: "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write",
+        authorization: { evidence: { principalId: GUEST } },
+      },
+    };
+    await deletePeering(guest);
+    await sandbox!.network.settled();
+    await Promise.all(handled);
+    await handlePeeringEvent(writeEvent, { connection, config, storage });
+    expect((await stored(NEW_PEERING))?.state).toBe("resolved");
+    expect(await drain()).toHaveLength(1);
+  });
+
+  it("a full scan whose Resource Graph view still shows a peering deleted in ARM sends no violation-new for it", async () => {
+    const e = estate();
+    e.resources.find((r) => r.id === SPOKE)!.properties.virtualNetworkPeerings = [
+      {
+        name: "to-foreign",
+        properties: {
+          remoteVirtualNetwork: { id: FOREIGN_VNET },
+          peeringState: "Connected",
+          allowVirtualNetworkAccess: true,
+          allowForwardedTraffic: false,
+          allowGatewayTransit: false,
+          useRemoteGateways: false,
+          provisioningState: "Succeeded",
+        },
+      },
+    ];
+    const logged: { event: string; fields: Record<string, unknown> }[] = [];
+    const { connection, guest } = await fresh(e, { network: { resourceGraphLagSeconds: 600 } });
+    await deletePeering(guest);
+    const report = await runRecordedScan({
+      connection,
+      config,
+      storage,
+      trigger: "timer",
+      allowlist: [],
+      log: (_l, event, fields = {}) => void logged.push({ event, fields }),
+    });
+    const deleted = findingId("vnet-peering", NEW_PEERING);
+    expect(report.findings.map((f) => f.id)).not.toContain(deleted);
+    expect(report.findings).toHaveLength(1);
+    expect(report.delta?.new).toHaveLength(1);
+    expect(logged.find((l) => l.event === "finding-corrected")?.fields.findingId).toBe(deleted);
+    const alerts = await drain();
+    expect(alerts).toHaveLength(1);
+    expect(sink.delivered().at(-1)!.body).not.toContain("Peering 'to-foreign'");
+  });
+
+  it("the sandbox's ARM writes leave documented resourcechanges rows, and ARM's refusals", async () => {
+    const { connection, guest } = await fresh(estate());
+    await createPeering(guest);
+    const { queryAll } = resourceGraphQuery(
+      createResourceGraphClient(connection),
+      { managementGroups: [], subscriptions: [] },
+      { pageSize: 100, subscriptionGroupSize: 100 },
+    );
+    const { rows } = await queryAll(
+      "changes",
+      "resourcechanges | project id, properties",
+      z.object({ id: z.string(), properties: z.record(z.string(), z.unknown()) }),
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.properties).toMatchObject({
+      targetResourceId: SPOKE,
+      targetResourceType: "microsoft.network/virtualnetworks",
+      changeType: "Update",
+      changeAttributes: { changedBy: GUEST, timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      changes: { "properties.virtualNetworkPeerings.to-foreign": { propertyChangeType: "Insert" } },
+    });
+    expect(await listVnetPeerings(connection, vnetId(homeSubscription, "rg", "no-such-vnet"))).toEqual({
+      exists: false,
+    });
+    expect(await getPeering(connection, `${HUB}/virtualNetworkPeerings/no-such-peering`)).toBeNull();
+    const bare = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        `${sandbox!.url}${SPOKE}/virtualNetworkPeerings`,
+        { ca: sandbox!.ca, headers: { authorization: "Bearer x" } },
+        (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(bare.status).toBe(400);
+    expect(bare.body).toContain("MissingApiVersionParameter");
+  });
+
+  it("a full scan corrects a new violation from ARM's answer when the peering now points elsewhere", async () => {
+    const { connection, guest } = await fresh(estate(), { network: { resourceGraphLagSeconds: 600 } });
+    // Resource Graph still shows the hub peered to f-hub; ARM has it pointing at f-target now.
+    await networkClient(guest, homeSubscription)
+      .virtualNetworkPeerings.createOrUpdate(
+        "rg",
+        "hub",
+        "hub-to-foreign",
+        { remoteVirtualNetwork: { id: FOREIGN_VNET } },
+        { updateIntervalInMs: POLL_INTERVAL_MS },
+      )
+      .pollUntilDone();
+    const report = await runRecordedScan({ connection, config, storage, trigger: "timer", allowlist: [] });
+    expect(report.findings.map((f) => f.remoteVnetId)).toEqual([FOREIGN_VNET]);
+    expect(report.findings[0]!.peeringState).toBe("Initiated");
+  });
+
+  it("a VNet that no longer exists has no peerings: its findings are resolved, no other", async () => {
+    const e = estate();
+    const { connection } = await fresh(e);
+    await runRecordedScan({ connection, config, storage, trigger: "timer", allowlist: [] });
+    await createPeering({ ...connection, credential: new SandboxCredential(home, GUEST) });
+    await checkVnets([SPOKE], { connection, config, storage, scanId: "changes-1" });
+    e.resources.splice(
+      e.resources.findIndex((r) => r.id === HUB),
+      1,
+    );
+    const result = await checkVnets([HUB], { connection, config, storage, scanId: "changes-2" });
+    expect(result.checked).toEqual([HUB]);
+    expect(result.delta.resolved).toEqual([
+      findingId("vnet-peering", `${HUB}/virtualNetworkPeerings/hub-to-foreign`),
+    ]);
+    expect((await stored(NEW_PEERING))?.state).toBe("open");
+  });
+
+  it("a confirmation that fails alerts anyway, marked unconfirmed", async () => {
+    const { connection } = await fresh(estate());
+    await runRecordedScan({ connection, config, storage, trigger: "cli", allowlist: [] });
+    const unreachable: AzureConnection = {
+      ...connection,
+      armEndpoint: "https://127.0.0.1:1",
+      retryOptions: { maxRetries: 0 },
+    };
+    const finding = (await new FindingsStore(storage).list())[0]?.finding;
+    expect(finding).toBeDefined();
+    const out = await confirmNewViolations([{ ...finding!, id: "not-stored" }], new Map(), {
+      connection: unreachable,
+      config,
+      allowlist: [],
+      tenantCache: new MemoryTenantCache(60_000),
+      now: new Date(),
+      log: () => {},
+    });
+    expect(out).toHaveLength(1);
+    expect(out[0]!.confirmation).toBe("unconfirmed");
+  });
+});

@@ -1,5 +1,5 @@
 import type { AlertMessage } from "../alerts/message";
-import type { PeeringFinding } from "../scanners/peering/finding";
+import { checkOf, type Finding } from "../scanners/findings";
 import type { CoverageFacts } from "./coverage";
 
 /** Where a stored finding stands. "new" is not stored: a finding is new in the scan that first saw it. */
@@ -22,7 +22,7 @@ export interface StaleCoverage {
 
 /** A finding as kept between scans: the last observation plus its lifecycle and history. */
 export interface StoredFinding {
-  finding: PeeringFinding;
+  finding: Finding;
   state: FindingState;
   firstSeen: string;
   firstScanId: string;
@@ -53,29 +53,31 @@ export interface ScanFacts {
    * subscription (a whole-estate scan that did not check visibility).
    */
   coverage?: CoverageFacts;
+  /**
+   * The finding kinds whose check ran. A kind whose check was skipped (or that is missing here)
+   * was not looked at, so its stored findings are left as they are. Without it, every kind ran.
+   */
+  checked?: ReadonlySet<string>;
 }
 
 export const MAX_HISTORY = 50;
 
-const stateOf = (finding: PeeringFinding): FindingState =>
+const stateOf = (finding: Finding): FindingState =>
   finding.status === "violation" ? "open" : finding.status;
 
-/** The fields whose change is worth a write and an alert; the summary follows from them. */
-function material(f: PeeringFinding): string {
+/** The fields whose change is worth a write and an alert (common, then the check's own); the summary follows from them. */
+function material(f: Finding): string {
   return JSON.stringify([
+    f.kind,
     f.status,
     f.severity,
     f.relation,
-    f.peeringState,
-    f.peeringSyncLevel,
     f.remoteTenantId,
     f.remoteTenantName,
     f.allowlistEntryId,
     f.riskFactors,
-    f.remoteAddressPrefixes,
     f.resourceId,
-    f.localVnetId,
-    f.remoteVnetId,
+    ...checkOf(f).material(f),
   ]);
 }
 
@@ -83,7 +85,7 @@ function material(f: PeeringFinding): string {
 function record(
   stored: StoredFinding,
   event: HistoryEvent,
-  finding: PeeringFinding,
+  finding: Finding,
   scan: ScanFacts,
 ): StoredFinding {
   const seen = event.event !== "resolved" && event.event !== "stale";
@@ -128,7 +130,7 @@ export function deltaOf(writes: readonly StoredFinding[]): Delta {
  */
 export function reconcile(
   stored: ReadonlyMap<string, StoredFinding>,
-  current: readonly PeeringFinding[],
+  current: readonly Finding[],
   scan: ScanFacts,
 ): StoredFinding[] {
   const writes: StoredFinding[] = [];
@@ -166,6 +168,8 @@ export function reconcile(
 
   for (const before of stored.values()) {
     if (before.state === "resolved" || seen.has(before.finding.id)) continue;
+    // Resolved means looked at and gone: a check that did not run looked at nothing.
+    if (scan.checked && !scan.checked.has(before.finding.kind)) continue;
     const sub = before.finding.localSubscriptionId.toLowerCase();
     const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
     if (covered && scan.complete) {

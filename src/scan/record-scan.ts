@@ -56,6 +56,13 @@ export async function dryScan(options: RecordedScanOptions): Promise<ScanReport>
   return report;
 }
 
+/** The finding kinds whose check ran in this scan (a skipped check's findings stay as they were). */
+function checkedKinds(report: ScanReport): ReadonlySet<string> | undefined {
+  return report.checks
+    ? new Set(report.checks.filter((c) => c.status === "ran").map((c) => c.id))
+    : undefined;
+}
+
 /** Lower-case subscription -> its unresolved stored findings. */
 function unresolvedBySubscription(stored: readonly StoredFinding[]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -115,7 +122,13 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     await atStage("alerts-stored");
     ({ delta } = await findingsStore.save(
       report.findings,
-      { scanId: report.scanId, at: report.finishedAt, complete: report.complete, coverage: facts },
+      {
+        scanId: report.scanId,
+        at: report.finishedAt,
+        complete: report.complete,
+        coverage: facts,
+        checked: checkedKinds(report),
+      },
       stored,
     ));
     await atStage("findings-saved");

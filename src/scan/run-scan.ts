@@ -18,8 +18,10 @@ import {
 } from "../azure/subscription-inventory";
 import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
 import { TenantResolver } from "../azure/tenants";
-import type { ScanError } from "../scanners/scanner";
-import { needsAction, sortFindings, type ScanReport } from "./report";
+import { graphDirectory } from "../azure/directory-objects";
+import type { Finding } from "../scanners/findings";
+import type { CountName, ScanError } from "../scanners/scanner";
+import { needsAction, sortFindings, type CheckRun, type ScanReport } from "./report";
 import { SCANNERS } from "./scanners";
 import { cleanDeep } from "../text";
 import { visibleSubscriptions } from "../azure/subscription-coverage";
@@ -137,16 +139,39 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     log,
   });
 
-  const context = { queryAll, tenants, allowlist: options.allowlist, config, now: startedAt, log };
-  const findings = [];
-  let virtualNetworks = 0;
-  let peerings = 0;
+  const context = {
+    queryAll,
+    tenants,
+    directory: graphDirectory(connection, get),
+    allowlist: options.allowlist,
+    config,
+    now: startedAt,
+    log,
+  };
+  const findings: Finding[] = [];
+  const counts: Record<CountName, number> = {
+    virtualNetworks: 0,
+    peerings: 0,
+    privateEndpoints: 0,
+    privateEndpointConnections: 0,
+    roleAssignments: 0,
+  };
+  const checks: CheckRun[] = [];
   for (const scanner of SCANNERS) {
     const result = await scanner.scan(context);
     findings.push(...result.findings);
     errors.push(...result.errors);
-    virtualNetworks += result.counts.virtualNetworks;
-    peerings += result.counts.peerings;
+    for (const [name, count] of Object.entries(result.counts)) counts[name as CountName] += count;
+    const { id, title } = scanner.check;
+    const failed = result.errors.filter((e) => e.source === id);
+    checks.push(
+      result.skipped
+        ? { id, title, status: "skipped", reason: result.skipped }
+        : failed.length > 0
+          ? { id, title, status: "failed", reason: failed[0]!.message }
+          : { id, title, status: "ran" },
+    );
+    if (result.skipped) log("warn", "check-skipped", { check: id, reason: result.skipped });
   }
 
   // Coverage is asked after the inventory, so a subscription seen by both is seen by this scan.
@@ -181,14 +206,14 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     errors: cleanDeep(errors),
     stats: {
       subscriptions,
-      virtualNetworks,
-      peerings,
+      ...counts,
       findings: findings.length,
       violations,
       allowed: findings.length - violations,
       resourceGraphRequests: resourceGraph.requests,
       resourceGraphRows: resourceGraph.rows,
     },
+    checks: cleanDeep(checks),
     findings: sortFindings(findings),
     coverage,
   };

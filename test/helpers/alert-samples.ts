@@ -1,5 +1,7 @@
 import { bySeverity, type AlertKind, type AlertMessage, type FindingAlert } from "../../src/alerts/message";
 
+type PeeringAlert = Extract<FindingAlert, { kind: "vnet-peering" }>;
+
 /**
  * Sample alerts shaped like the ones the scan emits, built around the write-up's peering
  * `TenantB2TenantA` from Contoso's `vnet-demo-test` to Tenant A's `demo-vnet`. Shared by the card
@@ -18,7 +20,7 @@ export const LOCAL_VNET_ID = `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroup
 const REMOTE_VNET_ID = `/subscriptions/${REMOTE_SUBSCRIPTION}/resourceGroups/demo-rg/providers/Microsoft.Network/virtualNetworks/demo-vnet`;
 const PEERING_ID = `${LOCAL_VNET_ID}/virtualNetworkPeerings/TenantB2TenantA`;
 
-export function demoFinding(over: Partial<FindingAlert> = {}): FindingAlert {
+export function demoFinding(over: Partial<PeeringAlert> = {}): PeeringAlert {
   return {
     id: "3b1f0c9e2d7a4c5b8e6f1a2d3c4b5a69",
     kind: "vnet-peering",

@@ -39,7 +39,7 @@ export function roleAssignmentCandidatesQuery(roleGuids: readonly string[]): str
 | where type =~ 'microsoft.authorization/roleassignments'
 | extend principalType = tostring(properties.principalType),
     roleDefinitionId = tostring(properties.roleDefinitionId)
-| extend roleGuid = tolower(tostring(split(roleDefinitionId, '/')[-1]))
+| extend roleGuid = tostring(split(tolower(roleDefinitionId), 'roledefinitions/')[1])
 | where principalType in~ ('User', 'ServicePrincipal', 'ForeignGroup') and roleGuid in~ (${list})
 | project id, subscriptionId, tenantId,
     principalId = tostring(properties.principalId),

@@ -136,7 +136,7 @@ export function classifyAssignment(
     ? ` (home tenant ${home.tenantName ? `${home.tenantName}, ` : ""}${principal.homeTenantId})`
     : "";
   const summary =
-    `${who} '${displayName ?? row.principalId}'${from} holds '${grant.roleName}' on ${level} ${row.scope}, ` +
+    `${who} '${displayName ?? row.principalId}'${from} holds '${grant.roleName}' on ${level.replace("-", " ")} ${row.scope}, ` +
     `which can create VNet peerings (${grant.grantingActions.join(", ")}), ${judgementText(status, entry)}.`;
   return { ...finding, summary };
 }

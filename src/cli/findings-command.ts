@@ -16,7 +16,11 @@ export const FINDING_COLUMNS: Column<ListedFinding>[] = [
   { title: "REMOTE", cell: (s) => checkOf(s.finding).remote(s.finding) },
   {
     title: "REMOTE TENANT",
-    cell: (s) => s.finding.remoteTenantName ?? s.finding.remoteTenantId ?? "unresolved",
+    cell: (s) =>
+      s.finding.remoteTenantName ??
+      s.finding.remoteTenantId ??
+      // A guest's home tenant is not known, yet it is another tenant: not "unresolved".
+      (s.finding.relation === "unresolved" ? "unresolved" : "unknown"),
   },
   { title: "FIRST SEEN", cell: (s) => s.firstSeen.slice(0, 19) },
   { title: "LAST SEEN", cell: (s) => s.lastSeen.slice(0, 19) },

@@ -137,7 +137,9 @@ describe("allowlist entries and finding kinds", () => {
   it("an entry without kinds for tenant T still means peerings only: it does not allow a private endpoint to T", async () => {
     const report = await env.scan({ allowlist: [entry({ tenantId: TENANT_A })] });
     expect(outboundStatus(report)).toBe("violation");
-    const peering = report.findings.filter(ofKind("vnet-peering")).find((f) => f.remoteTenantId === TENANT_A)!;
+    const peering = report.findings
+      .filter(ofKind("vnet-peering"))
+      .find((f) => f.remoteTenantId === TENANT_A)!;
     expect(peering.status).toBe("allowed");
   });
 
@@ -149,7 +151,9 @@ describe("allowlist entries and finding kinds", () => {
       .filter(ofKind("private-endpoint-outbound"))
       .find((f) => f.remoteTenantId === TENANT_A)!;
     expect(outbound).toMatchObject({ allowlistEntryId: allow.id, severity: "info" });
-    const peering = report.findings.filter(ofKind("vnet-peering")).find((f) => f.remoteTenantId === TENANT_A)!;
+    const peering = report.findings
+      .filter(ofKind("vnet-peering"))
+      .find((f) => f.remoteTenantId === TENANT_A)!;
     expect(peering.status).toBe("violation");
   });
 
@@ -243,7 +247,8 @@ describe("kept state with several checks (Azurite)", () => {
       allowlistEntryId: null,
       severity: "high",
       riskFactors: [],
-      summary: "Peering 'TenantB2TenantA' (Connected) connects VNet 'vnet-demo-test' to 'demo-vnet' (older wording).",
+      summary:
+        "Peering 'TenantB2TenantA' (Connected) connects VNet 'vnet-demo-test' to 'demo-vnet' (older wording).",
     };
     const table = await storage.table("findings");
     await table.createEntity({

@@ -263,8 +263,9 @@ describe("Resource Graph throttling and failures", () => {
       const report = await env.scan({ allowlist: ALLOWLIST, at: NOW });
       expect(report.complete).toBe(true);
       expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 11);
-      // The scan's own requests, the coverage check and the one retry.
-      expect(env.sandbox.counters.resourceGraphRequests).toBe(6);
+      // The scan's own requests (peerings 2; private endpoints 3 summaries, as this estate has none;
+      // role definitions 1, none granting peering), the coverage check and the one retry.
+      expect(env.sandbox.counters.resourceGraphRequests).toBe(10);
     } finally {
       await env.close();
     }

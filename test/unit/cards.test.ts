@@ -145,7 +145,9 @@ describe("alert cards", () => {
   });
 
   it("says a remote tenant nobody could resolve is unresolved, and names a known one", () => {
-    const unresolved = cardOf(violationAlert(demoFinding({ remoteTenantId: null, remoteTenantName: null })));
+    const unresolved = cardOf(
+      violationAlert(demoFinding({ relation: "unresolved", remoteTenantId: null, remoteTenantName: null })),
+    );
     const unnamed = cardOf(violationAlert(demoFinding({ remoteTenantName: null })));
 
     expect(factValue(cardOf(violationAlert()), "Remote tenant")).toBe(`Tenant A (${TENANT_A})`);

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { z } from "zod";
 import type { AllowlistEntry } from "../allowlist/entry";
 import type { Config } from "../config";
 import { errorMessage } from "../errors";
@@ -9,6 +10,7 @@ import {
   createResourceGraphClient,
   resourceGraphQuery,
   type QueryAll,
+  type QueryRows,
   type ScanScope,
 } from "../azure/resource-graph";
 import {
@@ -108,9 +110,17 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     },
   );
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
-  const queryAll: QueryAll = async (name, query, rowSchema) => {
-    const result = await readAll(name, query, rowSchema);
-    return { rows: cleanDeep(result.rows), unreadable: cleanDeep(result.unreadable) };
+  // A query two checks share (the private endpoint connection summary) is read once per scan.
+  const asked = new Map<string, { schema: unknown; result: Promise<QueryRows<unknown>> }>();
+  const queryAll: QueryAll = <T>(name: string, query: string, rowSchema: z.ZodType<T>) => {
+    const hit = asked.get(query);
+    if (hit && hit.schema === rowSchema) return hit.result as Promise<QueryRows<T>>;
+    const result = readAll(name, query, rowSchema).then((r) => ({
+      rows: cleanDeep(r.rows),
+      unreadable: cleanDeep(r.unreadable),
+    }));
+    asked.set(query, { schema: rowSchema, result });
+    return result;
   };
 
   const errors: ScanError[] = [];

@@ -9,16 +9,31 @@ import type { ScanContext, ScanError } from "./scanner";
  */
 export const WINDOW = 400;
 
-/** How many containers hold how many array items: the counts, and how many windows to read. */
-export const windowSummarySchema = z.object({
-  itemCount: z.number().int().nullable(),
+/**
+ * How many resources hold how many private endpoint connections, in each of the three arrays:
+ * one query that both private endpoint checks read (the scan asks it once), so each check's
+ * fixed cost per subscription group stays one request.
+ */
+export const CONNECTION_SUMMARY_QUERY = `resources
+| where isnotnull(properties.privateLinkServiceConnections) or isnotnull(properties.manualPrivateLinkServiceConnections) or isnotnull(properties.privateEndpointConnections)
+| extend automatic = array_length(properties.privateLinkServiceConnections),
+    manual = array_length(properties.manualPrivateLinkServiceConnections),
+    inbound = array_length(properties.privateEndpointConnections)
+| summarize containers = count() by automatic, manual, inbound`;
+
+export const connectionSummarySchema = z.object({
+  automatic: z.number().int().nullable(),
+  manual: z.number().int().nullable(),
+  inbound: z.number().int().nullable(),
   containers: z.number().int(),
 });
+export type ConnectionSummaryRow = z.infer<typeof connectionSummarySchema>;
 
 export interface WindowedRead<T extends { id: string; itemCount: number; containerId: string }> {
   /** Names the queries in logs and errors: "private endpoint connection". */
   name: string;
-  summaryQuery: string;
+  /** Which of the summary's arrays this read expands. */
+  array: "automatic" | "manual" | "inbound";
   windowQuery(window: number): string;
   rowSchema: z.ZodType<T>;
 }
@@ -44,12 +59,17 @@ export async function readWindowed<T extends { id: string; itemCount: number; co
   let items = 0;
   let windows = 0;
   try {
-    const summary = await context.queryAll(`${read.name} summary`, read.summaryQuery, windowSummarySchema);
+    const summary = await context.queryAll(
+      "private endpoint connection summary",
+      CONNECTION_SUMMARY_QUERY,
+      connectionSummarySchema,
+    );
     for (const row of summary.rows) {
-      if (!row.itemCount) continue;
+      const itemCount = row[read.array];
+      if (!itemCount) continue;
       containers += row.containers;
-      items += row.containers * row.itemCount;
-      windows = Math.max(windows, Math.ceil(row.itemCount / WINDOW));
+      items += row.containers * itemCount;
+      windows = Math.max(windows, Math.ceil(itemCount / WINDOW));
     }
     for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
   } catch (error) {

@@ -263,9 +263,10 @@ describe("Resource Graph throttling and failures", () => {
       const report = await env.scan({ allowlist: ALLOWLIST, at: NOW });
       expect(report.complete).toBe(true);
       expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 11);
-      // The scan's own requests (peerings 2; private endpoints 3 summaries, as this estate has none;
-      // role definitions 1, none granting peering), the coverage check and the one retry.
-      expect(env.sandbox.counters.resourceGraphRequests).toBe(10);
+      // The scan's own requests (subscription count; peerings 2; the private endpoint connection
+      // summary, this estate having none; role definitions, none granting peering), the coverage
+      // check and the one retry.
+      expect(env.sandbox.counters.resourceGraphRequests).toBe(8);
     } finally {
       await env.close();
     }

@@ -1,13 +1,8 @@
 import { z } from "zod";
 import { REMOTE_TENANT_JOIN, WINDOW, text } from "../windows";
 
-/** Any resource type can hold private endpoint connections; those without the array are not counted. */
-export const INBOUND_SUMMARY_QUERY = `resources
-| where isnotnull(properties.privateEndpointConnections)
-| extend itemCount = array_length(properties.privateEndpointConnections)
-| summarize containers = count() by itemCount`;
-
 /**
+ * Any resource type can hold private endpoint connections (private link services too).
  * The connections in positions [start, start + 400) of each resource's array whose private
  * endpoint Resource Graph does not place in the resource's own tenant.
  */

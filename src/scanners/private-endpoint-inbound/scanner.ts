@@ -16,7 +16,7 @@ import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner"
 import { readWindowed } from "../windows";
 import type { PrivateEndpointInboundFinding } from "./finding";
 import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./metadata";
-import { INBOUND_SUMMARY_QUERY, inboundCandidatesQuery, inboundRowSchema, type InboundRow } from "./query";
+import { inboundCandidatesQuery, inboundRowSchema, type InboundRow } from "./query";
 
 const remoteSubscriptionOf = (row: InboundRow) =>
   (parseResourceId(row.privateEndpointId)?.subscriptionId ?? "").toLowerCase();
@@ -74,7 +74,7 @@ async function scanInbound(context: ScanContext): Promise<ScannerResult> {
     source,
     {
       name: "inbound private endpoint connection",
-      summaryQuery: INBOUND_SUMMARY_QUERY,
+      array: "inbound",
       windowQuery: inboundCandidatesQuery,
       rowSchema: inboundRowSchema,
     },

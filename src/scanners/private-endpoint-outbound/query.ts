@@ -4,11 +4,6 @@ import { REMOTE_TENANT_JOIN, WINDOW, text } from "../windows";
 /** Automatic and manual connections sit in two arrays of a private endpoint; each is read on its own. */
 export type ConnectionArray = "privateLinkServiceConnections" | "manualPrivateLinkServiceConnections";
 
-export const outboundSummaryQuery = (array: ConnectionArray) => `resources
-| where type =~ 'microsoft.network/privateendpoints'
-| extend itemCount = array_length(properties.${array})
-| summarize containers = count() by itemCount`;
-
 /**
  * The connections in positions [start, start + 400) of each private endpoint's array whose target
  * Resource Graph does not place in the endpoint's own tenant. Same-tenant connections never leave
@@ -34,7 +29,6 @@ export function outboundCandidatesQuery(array: ConnectionArray, window: number):
 | order by id asc`;
 }
 
-export const PRIVATE_ENDPOINT_SUMMARY_QUERY = outboundSummaryQuery("privateLinkServiceConnections");
 export const PRIVATE_ENDPOINT_CANDIDATES_QUERY = outboundCandidatesQuery("privateLinkServiceConnections", 0);
 export const MANUAL_PRIVATE_ENDPOINT_CANDIDATES_WINDOW_QUERY = outboundCandidatesQuery(
   "manualPrivateLinkServiceConnections",

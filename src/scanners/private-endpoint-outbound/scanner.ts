@@ -16,13 +16,7 @@ import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner"
 import { readWindowed } from "../windows";
 import type { PrivateEndpointOutboundFinding } from "./finding";
 import { PRIVATE_ENDPOINT_OUTBOUND_CHECK } from "./metadata";
-import {
-  outboundCandidatesQuery,
-  outboundRowSchema,
-  outboundSummaryQuery,
-  type ConnectionArray,
-  type OutboundRow,
-} from "./query";
+import { outboundCandidatesQuery, outboundRowSchema, type ConnectionArray, type OutboundRow } from "./query";
 
 const remoteSubscriptionOf = (row: OutboundRow) =>
   (parseResourceId(row.targetResourceId)?.subscriptionId ?? "").toLowerCase();
@@ -90,7 +84,7 @@ async function scanOutbound(context: ScanContext): Promise<ScannerResult> {
       source,
       {
         name: manual ? "manual private endpoint connection" : "private endpoint connection",
-        summaryQuery: outboundSummaryQuery(array),
+        array: manual ? "manual" : "automatic",
         windowQuery: (window) => outboundCandidatesQuery(array, window),
         rowSchema: outboundRowSchema,
       },

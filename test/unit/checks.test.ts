@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
+import { formatReport } from "../../src/cli/format";
+import type { ScanReport } from "../../src/scan/report";
 import { parseAllowlist } from "../../src/allowlist/file";
 import { entryMatches, type FindingSides } from "../../src/allowlist/match";
 import { withId } from "../../src/allowlist/entry";
@@ -184,5 +186,49 @@ describe("check metadata", () => {
       expect(check.remediation.text.length).toBeGreaterThan(50);
       expect(check.relatedUrl).toMatch(/^https:\/\/learn\.microsoft\.com\//);
     }
+  });
+});
+
+describe("reports name the checks that did not run", () => {
+  const report: ScanReport = {
+    schemaVersion: 1,
+    scanId: "s",
+    startedAt: "2026-11-29T10:00:00.000Z",
+    finishedAt: "2026-11-29T10:00:01.000Z",
+    homeTenantId: HOME,
+    complete: true,
+    errors: [],
+    stats: {
+      subscriptions: 1,
+      virtualNetworks: 0,
+      peerings: 0,
+      findings: 0,
+      violations: 0,
+      allowed: 0,
+      resourceGraphRequests: 4,
+      resourceGraphRows: 0,
+    },
+    checks: [
+      { id: "vnet-peering", title: "t", status: "ran" },
+      {
+        id: "foreign-principal-network-access",
+        title: "t",
+        status: "skipped",
+        reason: "Microsoft Graph answered 403; grant Directory.Read.All",
+      },
+    ],
+    findings: [],
+  };
+
+  it("in the table footer and the Markdown, without calling the scan incomplete", () => {
+    const table = formatReport(report, "table", false);
+    expect(table).toContain(
+      "check foreign-principal-network-access skipped: Microsoft Graph answered 403; grant Directory.Read.All",
+    );
+    expect(table).not.toMatch(/INCOMPLETE/);
+    expect(table).not.toMatch(/check vnet-peering/);
+    expect(formatReport(report, "markdown", false)).toMatch(
+      /## Checks not run\n\n- check foreign-principal-network-access skipped/,
+    );
   });
 });

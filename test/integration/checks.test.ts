@@ -10,6 +10,7 @@ import { runRecordedScan } from "../../src/scan/record-scan";
 import type { ScanReport } from "../../src/scan/report";
 import { ofKind } from "../../src/scanners/findings";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import { AllowlistStore } from "../../src/store/allowlist-store";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
@@ -291,6 +292,27 @@ describe("kept state with several checks (Azurite)", () => {
     expect(await etags()).toEqual(before);
     expect(counter.writes.filter((w) => /\/scanruns\(/.test(w))).toHaveLength(1);
     expect(counter.writes.length).toBeLessThanOrEqual(2);
+  });
+
+  it("keeps an entry's kinds in Table Storage and reads them back", async () => {
+    const allowlist = new AllowlistStore(storage);
+    const entries = [
+      entry({ tenantId: TENANT_A, kinds: ["private-endpoint-outbound", "private-endpoint-inbound"] }),
+      entry({ principalId: APP, kinds: ["foreign-principal-network-access"] }),
+      entry({ tenantId: NORTHWIND }),
+    ];
+    await allowlist.replaceAll(entries, "test");
+    const read = new Map((await allowlist.list()).map((e) => [e.id, e]));
+    expect(read.get(entries[0]!.id)!.kinds).toEqual([
+      "private-endpoint-outbound",
+      "private-endpoint-inbound",
+    ]);
+    expect(read.get(entries[1]!.id)).toMatchObject({
+      principalId: APP,
+      kinds: ["foreign-principal-network-access"],
+    });
+    expect(read.get(entries[2]!.id)!.kinds).toBeUndefined();
+    await allowlist.replaceAll([], "test");
   });
 
   it("without Graph directory rights the principal check is skipped, named, and its findings are kept", async () => {

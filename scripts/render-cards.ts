@@ -4,11 +4,17 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { alertCard, type AdaptiveCard } from "../src/alerts/card";
-import { PORTAL_URL, digestAlert, violationAlert } from "../test/helpers/alert-samples";
+import {
+  PORTAL_URL,
+  digestAlert,
+  findingAlertsOfEveryCheck,
+  violationAlert,
+} from "../test/helpers/alert-samples";
 import { cardHtml } from "./card-preview";
 
 /**
- * Redraws docs/alert-card.png and docs/digest-card.png from the sample alerts the card tests use.
+ * Redraws docs/alert-card.png, docs/digest-card.png and one card per check beyond peerings
+ * (docs/<kind>-card.png) from the sample alerts the card tests use.
  * Needs Debian's chromium at /usr/bin/chromium; never downloads a browser, never touches the network.
  */
 // Compiled to dist*/scripts/, two folders below the project root.
@@ -28,6 +34,10 @@ const CHROMIUM_ARGS = [
 const PICTURES: { file: string; card: AdaptiveCard }[] = [
   { file: "docs/alert-card.png", card: alertCard(violationAlert(), { portalUrl: PORTAL_URL }) },
   { file: "docs/digest-card.png", card: alertCard(digestAlert(200), { portalUrl: PORTAL_URL }) },
+  ...Object.entries(findingAlertsOfEveryCheck()).map(([kind, alert]) => ({
+    file: `docs/${kind}-card.png`,
+    card: alertCard(alert, { portalUrl: PORTAL_URL }),
+  })),
 ];
 
 async function renderCards(): Promise<void> {

@@ -5,9 +5,8 @@ import {
   type DigestItem,
   type FindingAlert,
 } from "./message";
-import type { Severity } from "../scanners/peering/finding";
-import { PEERING_CHECK } from "../scanners/peering/metadata";
-import { parseResourceId } from "../azure/resource-id";
+import type { Severity } from "../scanners/finding";
+import { checkOf } from "../scanners/findings";
 import { escapeMarkdown, terminalText } from "../text";
 
 /** An Adaptive Card as Teams Workflows accept it; 1.4 is the newest version every Teams client renders. */
@@ -62,9 +61,9 @@ const SEVERITY_COLOR: Record<Severity, string> = {
 };
 
 const KIND_LABEL: Record<AlertKind, string> = {
-  "violation-new": "New cross-tenant peering",
-  "violation-reopened": "Cross-tenant peering is back",
-  "finding-resolved": "Cross-tenant peering resolved",
+  "violation-new": "New finding",
+  "violation-reopened": "Finding is back",
+  "finding-resolved": "Finding resolved",
   "exception-expired": "Allowlist exception expired",
   "exception-expiring": "Allowlist exception expiring",
   "scan-incomplete": "Scan incomplete",
@@ -120,12 +119,22 @@ function clipList(values: string[], maxChars: number, separator = ", "): string 
   return left > 0 ? `${shown.join(separator)}${separator}… and ${left} more` : shown.join(separator);
 }
 
-/** The local VNet's Peerings blade, in the local tenant so the portal opens the right directory. */
-export function portalPeeringsUrl(
-  finding: Pick<FindingAlert, "localTenantId" | "localVnetId">,
-  portalUrl: string,
-): string {
-  return `${portalUrl.replace(/\/+$/, "")}/#@${finding.localTenantId}/resource${finding.localVnetId}/peerings`;
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** "New cross-tenant peering": the alert's kind in the words of the finding's check. */
+function labelOf(alert: Pick<AlertMessage, "kind" | "finding">): string {
+  if (!alert.finding) return KIND_LABEL[alert.kind];
+  const noun = checkOf(alert.finding).noun;
+  switch (alert.kind) {
+    case "violation-new":
+      return `New ${noun}`;
+    case "violation-reopened":
+      return `${capitalised(noun)} is back`;
+    case "finding-resolved":
+      return `${capitalised(noun)} resolved`;
+    default:
+      return KIND_LABEL[alert.kind];
+  }
 }
 
 function buildCard(alert: AlertMessage, options: CardOptions, limits: Limits): AdaptiveCard {
@@ -215,7 +224,7 @@ function titleBlock(text: string, alert: AlertMessage) {
 /** "HIGH · New cross-tenant peering", then the alert's own sentence. */
 function header(alert: AlertMessage, limits: Limits): unknown[] {
   return [
-    titleBlock(`${alert.severity.toUpperCase()} · ${KIND_LABEL[alert.kind]}`, alert),
+    titleBlock(`${alert.severity.toUpperCase()} · ${labelOf(alert)}`, alert),
     plainText(clip(alert.title, limits.text), {}, { spacing: "Small" }),
   ];
 }
@@ -238,29 +247,37 @@ function findingCard(alert: AlertMessage, options: CardOptions, limits: Limits):
   ];
   if (!finding) return card(body);
 
-  const actions = [openUrl("Open peerings in Azure portal", portalPeeringsUrl(finding, options.portalUrl))];
-  if (alert.kind !== "finding-resolved") actions.push(openUrl("How to remediate", PEERING_CHECK.relatedUrl));
+  const check = checkOf(finding);
+  const portal = check.portalLink(finding, options.portalUrl);
+  const actions = [openUrl(portal.title, portal.url)];
+  if (alert.kind !== "finding-resolved") actions.push(openUrl("How to remediate", check.relatedUrl));
   return card(body, actions);
 }
 
+/** The check's own facts first, then what every finding has. */
 function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
   const allowlist = finding.allowlistEntryId
     ? `${finding.status} (entry ${md(finding.allowlistEntryId, limits.fact)})`
     : `${finding.status} (no allowlist entry)`;
   const risks = finding.riskFactors.length > 0 ? finding.riskFactors.join(", ") : "none";
+  const own = checkOf(finding)
+    .facts(finding)
+    .map(([title, value]): Fact =>
+      Array.isArray(value)
+        ? [title, escapeMarkdown(clipList(value, limits.list)) || "none"]
+        : fact(title, value, limits),
+    );
   return [
-    fact("Peering", nameOf(finding.resourceId), limits),
-    fact("Local VNet", nameOf(finding.localVnetId), limits),
-    fact("Local subscription", finding.localSubscriptionId, limits),
-    fact("Remote VNet", nameOf(finding.remoteVnetId), limits),
-    fact("Remote subscription", finding.remoteSubscriptionId || "unknown", limits),
+    ...own,
+    fact("Local subscription", finding.localSubscriptionId || "none (management group)", limits),
+    ...(finding.remoteSubscriptionId || finding.relation === "unresolved"
+      ? [fact("Remote subscription", finding.remoteSubscriptionId || "unknown", limits)]
+      : []),
     composedFact("Remote tenant", remoteTenant(finding, limits)),
-    fact("Peering state", finding.peeringState, limits),
     fact("Risk factors", risks, limits),
-    ["Remote prefixes", escapeMarkdown(clipList(finding.remoteAddressPrefixes, limits.list)) || "none"],
     composedFact("Allowlist", allowlist),
     fact("First seen", formatTime(finding.firstSeen), limits),
-    ...(finding.createdBy
+    ...(finding.kind === "vnet-peering" && finding.createdBy
       ? [
           fact(
             "Created",
@@ -269,7 +286,7 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
           ),
         ]
       : []),
-    ...(finding.confirmation === "unconfirmed"
+    ...(finding.kind === "vnet-peering" && finding.confirmation === "unconfirmed"
       ? [fact("ARM check", "unconfirmed: ARM could not be asked before this alert", limits)]
       : []),
   ];
@@ -297,7 +314,7 @@ function coverageSection(alert: AlertMessage, limits: Limits): unknown[] {
 }
 
 function remoteTenant(finding: FindingAlert, limits: Limits): string {
-  if (finding.remoteTenantId === null) return "unresolved";
+  if (finding.remoteTenantId === null) return finding.relation === "unresolved" ? "unresolved" : "unknown";
   const id = md(finding.remoteTenantId, limits.fact);
   return finding.remoteTenantName ? `${md(finding.remoteTenantName, limits.fact)} (${id})` : id;
 }
@@ -397,16 +414,12 @@ function moreNote(count: number) {
 /** Last resort when even the smallest limits overflow (huge ids): the gist, and where to look. */
 function fallbackCard(alert: AlertMessage): AdaptiveCard {
   return card([
-    titleBlock(`${alert.severity.toUpperCase()} · ${KIND_LABEL[alert.kind]}`, alert),
+    titleBlock(`${alert.severity.toUpperCase()} · ${labelOf(alert)}`, alert),
     plainText(clip(alert.title, 80)),
     plainText(`This alert is too large to show in Teams; see scan ${clip(alert.scanId, 80)}.`, {
       isSubtle: true,
     }),
   ]);
-}
-
-function nameOf(resourceId: string): string {
-  return parseResourceId(resourceId)?.name ?? resourceId;
 }
 
 /** "2026-11-29 12:00 UTC": one reading for every member of the channel, whatever their locale. */

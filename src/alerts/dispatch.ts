@@ -5,7 +5,7 @@ import { errorMessage } from "../errors";
 import type { Logger } from "../log";
 import { AlertDeliveries } from "../store/alert-deliveries";
 import type { Storage } from "../store/storage";
-import type { Severity } from "../scanners/peering/finding";
+import type { Severity } from "../scanners/finding";
 import { alertCard, teamsPayload } from "./card";
 import { POISON_QUEUE } from "./emit";
 import { alertMessageSchema, atLeast, type AlertMessage } from "./message";

@@ -1,5 +1,9 @@
 import { z } from "zod";
-import { peeringFindingSchema, SEVERITIES, type Severity } from "../scanners/peering/finding";
+import { SEVERITIES, type Severity } from "../scanners/finding";
+import { foreignPrincipalFindingSchema } from "../scanners/foreign-principal-network-access/finding";
+import { peeringFindingSchema } from "../scanners/peering/finding";
+import { privateEndpointInboundFindingSchema } from "../scanners/private-endpoint-inbound/finding";
+import { privateEndpointOutboundFindingSchema } from "../scanners/private-endpoint-outbound/finding";
 
 /** What an alert tells people about. */
 export const ALERT_KINDS = [
@@ -15,7 +19,14 @@ export const ALERT_KINDS = [
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
-const findingAlertSchema = peeringFindingSchema.extend({ firstSeen: z.string() });
+/** The finding, of any kind, and when it was first seen. */
+const seen = { firstSeen: z.string() };
+const findingAlertSchema = z.discriminatedUnion("kind", [
+  peeringFindingSchema.extend(seen),
+  privateEndpointOutboundFindingSchema.extend(seen),
+  privateEndpointInboundFindingSchema.extend(seen),
+  foreignPrincipalFindingSchema.extend(seen),
+]);
 
 /** A subscription that held unresolved findings and went out of the scan's sight. */
 const coverageLostSchema = z.object({

@@ -1,4 +1,4 @@
-import { parseResourceId } from "../azure/resource-id";
+import { checkOf } from "../scanners/findings";
 import type { StoredFinding } from "../scan/reconcile";
 import type { AlertKind, AlertMessage } from "./message";
 
@@ -37,11 +37,7 @@ export function findingAlert(write: StoredFinding): AlertMessage | undefined {
   if (!kind) return undefined;
   const last = write.history[write.history.length - 1]!;
   const f = write.finding;
-  const title =
-    kind === "finding-resolved"
-      ? `Peering '${parseResourceId(f.resourceId)?.name}' from VNet '${parseResourceId(f.localVnetId)?.name}' ` +
-        `to '${parseResourceId(f.remoteVnetId)?.name}' is no longer a cross-tenant finding (removed, or now same-tenant).`
-      : f.summary;
+  const title = kind === "finding-resolved" ? checkOf(f).resolvedTitle(f) : f.summary;
   return {
     schemaVersion: 1,
     kind,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { FINDING_KINDS } from "../scanners/finding";
 import { PRINTABLE, PRINTABLE_MESSAGE, printableText } from "../text";
 import { GUID_PATTERN } from "../validation";
 
@@ -40,7 +41,19 @@ export const allowlistEntryInputSchema = z
       .optional(),
     tenantId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
     subscriptionId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
+    /** Kept for files written before private endpoints: the remote VNet of a peering. */
     remoteVnetId: resourceId(VNET_ID, "must be a virtual network resource id").optional(),
+    /** The other side of the finding: a remote VNet, or the resource or private endpoint of another tenant. */
+    remoteResourceId: resourceId(ARM_ID, "must be a resource id starting with /subscriptions/").optional(),
+    /** The object id of a principal from another tenant (foreign-principal-network-access). */
+    principalId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
+    /** The finding kinds the entry covers; without it, vnet-peering only (as before kinds existed). */
+    kinds: z
+      .array(z.enum(FINDING_KINDS))
+      .min(1, "must name at least one finding kind")
+      .max(FINDING_KINDS.length)
+      .refine((kinds) => new Set(kinds).size === kinds.length, "must not name a kind twice")
+      .optional(),
     localScope: resourceId(ARM_ID, "must be a resource id prefix starting with /subscriptions/")
       .transform((s) => s.replace(/\/+$/, ""))
       .optional(),
@@ -55,13 +68,26 @@ export const allowlistEntryInputSchema = z
       ctx.addIssue({
         code: "custom",
         path: keys.length === 0 ? [] : [keys[1]!],
-        message: `needs exactly one of tenantId, subscriptionId or remoteVnetId (has ${keys.length === 0 ? "none" : keys.join(" and ")})`,
+        message: `needs exactly one of tenantId, subscriptionId or remoteVnetId, remoteResourceId or principalId (has ${keys.length === 0 ? "none" : keys.join(" and ")})`,
       });
     }
   });
 
-export const MATCH_KEYS = ["tenantId", "subscriptionId", "remoteVnetId"] as const;
+export const MATCH_KEYS = [
+  "tenantId",
+  "subscriptionId",
+  "remoteVnetId",
+  "remoteResourceId",
+  "principalId",
+] as const;
 export type MatchKey = (typeof MATCH_KEYS)[number];
+
+/** Kinds an entry without `kinds` covers: only peerings, so files written before other checks keep their meaning. */
+export const DEFAULT_ENTRY_KINDS = ["vnet-peering"] as const;
+
+export function kindsOf(entry: Pick<AllowlistEntry, "kinds">): readonly string[] {
+  return entry.kinds ?? DEFAULT_ENTRY_KINDS;
+}
 
 export type AllowlistEntry = Omit<z.output<typeof allowlistEntryInputSchema>, "id"> & { id: string };
 

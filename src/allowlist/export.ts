@@ -10,6 +10,9 @@ export const ENTRY_FIELDS = [
   "tenantId",
   "subscriptionId",
   "remoteVnetId",
+  "remoteResourceId",
+  "principalId",
+  "kinds",
   "localScope",
   "expiresOn",
   "owner",
@@ -22,13 +25,15 @@ const QUOTED: ReadonlySet<string> = new Set([
   "tenantId",
   "subscriptionId",
   "remoteVnetId",
+  "remoteResourceId",
+  "principalId",
   "localScope",
   "expiresOn",
 ]);
 
 /** Just the file's fields, in canonical order: stored-only fields such as createdAt are dropped. */
 export function canonicalEntry(entry: AllowlistEntry): AllowlistEntry {
-  const out: Partial<Record<keyof AllowlistEntry, string>> = {};
+  const out: Partial<Record<keyof AllowlistEntry, unknown>> = {};
   for (const field of ENTRY_FIELDS) {
     if (entry[field] !== undefined) out[field] = entry[field];
   }
@@ -38,9 +43,9 @@ export function canonicalEntry(entry: AllowlistEntry): AllowlistEntry {
 /** Code-unit order, not localeCompare: the same bytes on every machine. */
 export const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-function yamlEntry(entry: AllowlistEntry): Record<string, string | Scalar> {
+function yamlEntry(entry: AllowlistEntry): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(entry).map(([field, value]: [string, string]) => {
+    Object.entries(entry).map(([field, value]: [string, unknown]) => {
       if (!QUOTED.has(field)) return [field, value];
       const scalar = new Scalar(value);
       scalar.type = Scalar.QUOTE_DOUBLE;

@@ -1,34 +1,43 @@
-import { matchKeyOf, type AllowlistEntry } from "./entry";
+import { kindsOf, matchKeyOf, type AllowlistEntry } from "./entry";
 
-/** What an allowlist entry is compared with: the remote side of a peering and its local VNet. */
-export interface PeeringSides {
-  localVnetId: string;
+/** What an allowlist entry is compared with: the finding's kind, its local resource and its other side. */
+export interface FindingSides {
+  kind: string;
+  /** Where `localScope` is compared: the local VNet, private endpoint, resource, or role assignment scope. */
+  localResourceId: string;
   remoteTenantId: string | null;
   remoteSubscriptionId: string;
-  remoteVnetId: string;
+  /** The remote VNet, the other tenant's resource or private endpoint; "" when there is none. */
+  remoteResourceId: string;
+  /** The principal from another tenant, for role assignment findings. */
+  principalId?: string;
 }
 
 const same = (a: string | null, b: string) => a !== null && a.toLowerCase() === b.toLowerCase();
 
-/** The local VNet lies inside `scope` on a path-segment boundary (`/rg-a` does not cover `/rg-ab`). */
-export function withinScope(localVnetId: string, scope: string): boolean {
-  const id = localVnetId.toLowerCase();
+/** The local resource lies inside `scope` on a path-segment boundary (`/rg-a` does not cover `/rg-ab`). */
+export function withinScope(localResourceId: string, scope: string): boolean {
+  const id = localResourceId.toLowerCase();
   const prefix = scope.toLowerCase();
   return id === prefix || id.startsWith(`${prefix}/`);
 }
 
-export function entryMatches(entry: AllowlistEntry, peering: PeeringSides): boolean {
+export function entryMatches(entry: AllowlistEntry, sides: FindingSides): boolean {
+  if (!kindsOf(entry).includes(sides.kind)) return false;
   const key = matchKeyOf(entry);
   const value = entry[key]!;
   const remote =
     key === "tenantId"
-      ? peering.remoteTenantId
+      ? sides.remoteTenantId
       : key === "subscriptionId"
-        ? peering.remoteSubscriptionId
-        : peering.remoteVnetId;
+        ? sides.remoteSubscriptionId
+        : key === "principalId"
+          ? (sides.principalId ?? null)
+          : // remoteVnetId is the older name of remoteResourceId.
+            sides.remoteResourceId || null;
   return (
     same(remote, value) &&
-    (entry.localScope === undefined || withinScope(peering.localVnetId, entry.localScope))
+    (entry.localScope === undefined || withinScope(sides.localResourceId, entry.localScope))
   );
 }
 
@@ -46,10 +55,10 @@ export interface AllowlistVerdict {
 
 export function judgeAgainstAllowlist(
   entries: AllowlistEntry[],
-  peering: PeeringSides,
+  sides: FindingSides,
   now: Date,
 ): AllowlistVerdict {
-  const matching = entries.filter((entry) => entryMatches(entry, peering));
+  const matching = entries.filter((entry) => entryMatches(entry, sides));
   const active = matching.find((entry) => !isExpired(entry, now));
   return active ? { active } : matching.length > 0 ? { expired: matching[0] } : {};
 }

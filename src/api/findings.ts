@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LISTED_STATES, listFindings } from "../scan/findings-view";
-import { SEVERITIES } from "../scanners/peering/finding";
+import { SEVERITIES } from "../scanners/finding";
 import type { ApiDeps } from "./deps";
 import { methodNotAllowed, parseQuery, type ApiRequest, type ApiResponse } from "./http";
 

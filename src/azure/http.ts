@@ -9,7 +9,8 @@ import {
 } from "@azure/core-rest-pipeline";
 import { timeoutPolicy, type AzureConnection } from "./connection";
 
-export type AzureGet = (url: string, auth?: { scope: string }) => Promise<PipelineResponse>;
+/** A GET, or a POST of `body` as JSON where one is given (Graph's getByIds reads with a POST). */
+export type AzureGet = (url: string, auth?: { scope: string }, body?: unknown) => Promise<PipelineResponse>;
 
 /**
  * GETs through the Azure SDK's own pipeline (retries, Retry-After, TLS), anonymous or with a
@@ -36,13 +37,17 @@ export function azureGetter(connection: AzureConnection): AzureGet {
     }
     return pipeline;
   };
-  return (url, auth) =>
+  return (url, auth, body) =>
     pipelineFor(auth?.scope).sendRequest(
       httpClient,
       createPipelineRequest({
         url,
-        method: "GET",
-        headers: createHttpHeaders({ accept: "application/json" }),
+        method: body === undefined ? "GET" : "POST",
+        headers: createHttpHeaders({
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        }),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     );
 }

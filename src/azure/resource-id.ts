@@ -16,3 +16,6 @@ export function parseResourceId(id: string): ResourceIdParts | null {
     name: segments[segments.length - 1]!,
   };
 }
+
+/** The resource's own name, or the whole id when it is not an ARM id. */
+export const nameOf = (id: string): string => parseResourceId(id)?.name ?? id;

@@ -1,23 +1,26 @@
 import { parseArgs } from "node:util";
-import { parseResourceId } from "../azure/resource-id";
 import { InputError } from "../errors";
+import { checkOf } from "../scanners/findings";
 import { LISTED_STATES, listFindings, type ListedFinding, type ListedState } from "../scan/findings-view";
 import type { Storage } from "../store/storage";
 import type { CliIo } from "./io";
 import { renderTable, type Column } from "./table";
-
-const nameOf = (id: string) => parseResourceId(id)?.name ?? id;
 
 /** The findings table for people (the CLI's `findings` and the demo). */
 export const FINDING_COLUMNS: Column<ListedFinding>[] = [
   // A stale finding keeps its state, but nobody has looked since LAST SEEN.
   { title: "STATE", cell: (s) => (s.coverage ? `${s.state} (stale)` : s.state) },
   { title: "SEVERITY", cell: (s) => s.finding.severity },
-  { title: "LOCAL VNET", cell: (s) => nameOf(s.finding.localVnetId) },
-  { title: "REMOTE VNET", cell: (s) => nameOf(s.finding.remoteVnetId) },
+  { title: "KIND", cell: (s) => s.finding.kind },
+  { title: "LOCAL", cell: (s) => checkOf(s.finding).local(s.finding) },
+  { title: "REMOTE", cell: (s) => checkOf(s.finding).remote(s.finding) },
   {
     title: "REMOTE TENANT",
-    cell: (s) => s.finding.remoteTenantName ?? s.finding.remoteTenantId ?? "unresolved",
+    cell: (s) =>
+      s.finding.remoteTenantName ??
+      s.finding.remoteTenantId ??
+      // A guest's home tenant is not known, yet it is another tenant: not "unresolved".
+      (s.finding.relation === "unresolved" ? "unresolved" : "unknown"),
   },
   { title: "FIRST SEEN", cell: (s) => s.firstSeen.slice(0, 19) },
   { title: "LAST SEEN", cell: (s) => s.lastSeen.slice(0, 19) },

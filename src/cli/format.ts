@@ -1,100 +1,117 @@
-import { parseResourceId } from "../azure/resource-id";
 import type { ScanReport } from "../scan/report";
-import type { PeeringFinding } from "../scanners/peering/finding";
-import { deletePeeringCommand } from "../scanners/peering/metadata";
+import type { CommonFinding } from "../scanners/finding";
+import { CHECKS, checkOf, type Finding } from "../scanners/findings";
 import { codeSpan, csvCell, escapeMarkdown, terminalText } from "../text";
 import { paint, renderTable, type Column, type Style } from "./table";
 
 export const FORMATS = ["table", "json", "csv", "markdown"] as const;
 export type Format = (typeof FORMATS)[number];
 
-const SEVERITY_STYLE: Record<PeeringFinding["severity"], Style> = {
+const SEVERITY_STYLE: Record<CommonFinding["severity"], Style> = {
   high: "red",
   medium: "yellow",
   low: "cyan",
   info: "gray",
 };
-const STATUS_STYLE: Record<PeeringFinding["status"], Style> = {
+const STATUS_STYLE: Record<CommonFinding["status"], Style> = {
   violation: "red",
   "expired-exception": "magenta",
   allowed: "green",
 };
 
-const nameOf = (id: string) => parseResourceId(id)?.name ?? id;
-const tenantOf = (f: PeeringFinding) =>
+const tenantOf = (f: CommonFinding) =>
   f.remoteTenantId === null
-    ? "unresolved"
+    ? f.relation === "unresolved"
+      ? "unresolved"
+      : "unknown"
     : f.remoteTenantName
       ? `${f.remoteTenantName} (${f.remoteTenantId})`
       : f.remoteTenantId;
 
-const COLUMNS: Column<PeeringFinding>[] = [
+/** Common columns, and the kind-specific ones rendered by each finding's check. */
+const COLUMNS: Column<Finding>[] = [
   { title: "SEVERITY", cell: (f) => f.severity, style: (f) => SEVERITY_STYLE[f.severity] },
   { title: "STATUS", cell: (f) => f.status, style: (f) => STATUS_STYLE[f.status] },
   { title: "RELATION", cell: (f) => f.relation },
-  { title: "STATE", cell: (f) => f.peeringState },
-  { title: "LOCAL VNET", cell: (f) => nameOf(f.localVnetId) },
-  { title: "REMOTE VNET", cell: (f) => nameOf(f.remoteVnetId) },
+  { title: "KIND", cell: (f) => f.kind },
+  { title: "STATE", cell: (f) => checkOf(f).state(f) },
+  { title: "LOCAL", cell: (f) => checkOf(f).local(f) },
+  { title: "REMOTE", cell: (f) => checkOf(f).remote(f) },
   { title: "REMOTE TENANT", cell: (f) => tenantOf(f) },
   { title: "RISK", cell: (f) => f.riskFactors.join(",") || "-" },
 ];
 
 export function summaryLine(report: ScanReport): string {
   const s = report.stats;
+  const more = [
+    ...(s.privateEndpointConnections !== undefined
+      ? [`${s.privateEndpointConnections} private endpoint connection(s)`]
+      : []),
+    ...(s.roleAssignments !== undefined ? [`${s.roleAssignments} role assignment(s) that can peer`] : []),
+  ];
   return (
     `${s.findings} finding(s): ${s.violations} need action, ${s.allowed} allowed. ` +
-    `Scanned ${s.peerings} peering(s) on ${s.virtualNetworks} VNet(s) in ${s.subscriptions} subscription(s)` +
+    `Scanned ${s.peerings} peering(s) on ${s.virtualNetworks} VNet(s)` +
+    more.map((m) => `, ${m}`).join("") +
+    ` in ${s.subscriptions} subscription(s)` +
     (report.complete ? "." : ` - INCOMPLETE: ${report.errors.length} error(s).`)
   );
+}
+
+/** Checks that did not run: skipped for a missing optional permission is not an error, but is said. */
+export function checkLines(report: ScanReport): string[] {
+  return (report.checks ?? [])
+    .filter((c) => c.status !== "ran")
+    .map((c) => `check ${c.id} ${c.status}${c.reason ? `: ${c.reason}` : ""}`);
 }
 
 function table(report: ScanReport, color: boolean): string {
   const out =
     report.findings.length > 0
       ? [...renderTable(report.findings, COLUMNS, color), ""]
-      : ["No cross-tenant peerings found."];
+      : ["No cross-tenant findings."];
   for (const error of report.errors)
     out.push(paint("red", terminalText(`error (${error.source}): ${error.message}`), color));
+  for (const line of checkLines(report)) out.push(paint("yellow", terminalText(line), color));
   out.push(summaryLine(report));
   return out.join("\n") + "\n";
 }
 
-const CSV_FIELDS = [
+/** Common fields, then every check's own (empty where a finding's kind has none), then the judgement. */
+const CSV_FIELDS: readonly string[] = [
   "id",
   "status",
   "severity",
   "relation",
-  "peeringState",
-  "peeringSyncLevel",
+  "kind",
+  ...new Set(Object.values(CHECKS).flatMap((check) => check.csvFields)),
   "resourceId",
-  "localVnetId",
   "localSubscriptionId",
   "localTenantId",
-  "remoteVnetId",
   "remoteSubscriptionId",
   "remoteTenantId",
   "remoteTenantName",
-  "allowForwardedTraffic",
-  "allowGatewayTransit",
-  "useRemoteGateways",
-  "remoteAddressPrefixes",
   "riskFactors",
   "allowlistEntryId",
   "summary",
-] as const satisfies readonly (keyof PeeringFinding)[];
+];
 
 const csvValue = (value: unknown) =>
-  csvCell(Array.isArray(value) ? value.join(";") : value === null ? "" : String(value));
+  csvCell(
+    Array.isArray(value) ? value.join(";") : value === null || value === undefined ? "" : String(value),
+  );
 
 /** Every data cell quoted and defused against formulas (src/text.ts); the header is our own words. */
 function csv(report: ScanReport): string {
-  const rows = report.findings.map((f) => CSV_FIELDS.map((k) => csvValue(f[k])).join(","));
+  const rows = report.findings.map((f) =>
+    CSV_FIELDS.map((k) => csvValue((f as Record<string, unknown>)[k])).join(","),
+  );
   return [CSV_FIELDS.join(","), ...rows].join("\r\n") + "\r\n";
 }
 
 function markdown(report: ScanReport): string {
   const out = [
-    `# Cross-tenant peering scan ${escapeMarkdown(report.scanId)}`,
+    `# Cross-tenant scan ${escapeMarkdown(report.scanId)}`,
     "",
     `Home tenant ${codeSpan(report.homeTenantId)}, ${report.startedAt} to ${report.finishedAt}.`,
     "",
@@ -109,6 +126,9 @@ function markdown(report: ScanReport): string {
       "",
     );
   }
+  const notRun = checkLines(report);
+  if (notRun.length > 0)
+    out.push("## Checks not run", "", ...notRun.map((l) => `- ${escapeMarkdown(l)}`), "");
   if (report.findings.length > 0) {
     out.push(
       "## Findings",
@@ -122,7 +142,7 @@ function markdown(report: ScanReport): string {
     if (toFix.length > 0) {
       out.push("## What to do", "");
       for (const f of toFix)
-        out.push(`- ${escapeMarkdown(f.summary)}`, `  ${codeSpan(deletePeeringCommand(f))}`);
+        out.push(`- ${escapeMarkdown(f.summary)}`, `  ${codeSpan(checkOf(f).command(f))}`);
       out.push("");
     }
   }

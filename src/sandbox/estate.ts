@@ -41,6 +41,34 @@ const resourceSchema = z.looseObject({
   properties: z.looseObject({ virtualNetworkPeerings: z.array(peeringSchema).optional() }),
 });
 
+/**
+ * A row of Resource Graph's `authorizationresources` table as it returns them: role assignments
+ * (`properties.principalId`, `principalType`, `roleDefinitionId`, `scope`) and role definitions
+ * (`properties.roleName`, `type`, `permissions[]`). Built-in definitions and management-group
+ * assignments carry no subscriptionId.
+ */
+const authorizationResourceSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  type: z.string().min(1),
+  subscriptionId: z.string().optional(),
+  tenantId: z.string().optional(),
+  properties: z.looseObject({}),
+});
+
+/** A directory object as Graph's `directoryObjects/getByIds` returns it. */
+const directoryObjectSchema = z.looseObject({
+  "@odata.type": z.enum([
+    "#microsoft.graph.user",
+    "#microsoft.graph.group",
+    "#microsoft.graph.servicePrincipal",
+  ]),
+  id: guid,
+  displayName: z.string().nullable().optional(),
+  userType: z.string().nullable().optional(),
+  appOwnerOrganizationId: z.string().nullable().optional(),
+});
+
 const estateSchema = z
   .strictObject({
     schemaVersion: z.literal(1, { message: "must be 1" }),
@@ -63,7 +91,10 @@ const estateSchema = z
         managementGroups: z.array(z.string()).default([]),
       }),
     ),
+    /** Any resource as Resource Graph returns it: VNets, private endpoints, storage accounts, key vaults, … */
     resources: z.array(resourceSchema),
+    authorizationResources: z.array(authorizationResourceSchema).default([]),
+    directoryObjects: z.array(directoryObjectSchema).default([]),
   })
   .superRefine((estate, ctx) => {
     const subscriptions = new Map(estate.subscriptions.map((s) => [s.subscriptionId.toLowerCase(), s]));
@@ -94,6 +125,15 @@ const estateSchema = z
         ctx.addIssue({ code: "custom", path: ["resources", index, "id"], message: "is listed twice" });
       }
       ids.add(resource.id.toLowerCase());
+    });
+    estate.authorizationResources.forEach((row, index) => {
+      if (row.subscriptionId && !subscriptions.has(row.subscriptionId.toLowerCase())) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["authorizationResources", index, "subscriptionId"],
+          message: `subscription ${row.subscriptionId} is not listed in subscriptions`,
+        });
+      }
     });
   });
 

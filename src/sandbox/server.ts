@@ -24,6 +24,8 @@ export interface SandboxOptions {
   resourceGraphFault?: (requestNumber: number) => Fault | undefined;
   /** Whether the scanner holds Graph's CrossTenantInformation.ReadBasic.All (default true). */
   graphAccess?: boolean;
+  /** Whether the scanner holds Graph's Directory.Read.All, which getByIds needs (default true). */
+  directoryAccess?: boolean;
   /**
    * How many subscriptions a tenant- or management-group-scoped query covers before Resource Graph
    * cuts it off and says so in `x-ms-tenant-subscription-limit-hit` (10,000 in Azure; tests set less).
@@ -50,6 +52,10 @@ export interface SandboxCounters {
   /** Pages of ARM's `GET /subscriptions`. */
   subscriptionListRequests: number;
   tenantLookups: number;
+  /** Graph `directoryObjects/getByIds` requests. */
+  directoryLookups: number;
+  /** Resource Graph requests answered (quota and faults aside), by query text: what each check cost. */
+  resourceGraphQueries: Map<string, number>;
 }
 
 export interface RunningSandbox {
@@ -167,6 +173,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     subscriptionLookups: 0,
     subscriptionListRequests: 0,
     tenantLookups: 0,
+    directoryLookups: 0,
+    resourceGraphQueries: new Map(),
   };
   const tenantLimit = options.tenantSubscriptionLimit ?? TENANT_SUBSCRIPTION_LIMIT;
   /** In volatile mode the estate may have changed since the last request. */
@@ -198,11 +206,22 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       allowed = new Set(inScope.slice(0, tenantLimit));
     }
     const inScope = (row: Row) => allowed.has(String(row.subscriptionId).toLowerCase());
+    const subscriptionScoped = Boolean(request.subscriptions?.length);
+    // Built-in role definitions belong to no subscription and are seen from every scope;
+    // management-group assignments and definitions only by management-group or tenant queries.
+    const authorizationInScope = (row: Row) =>
+      row.subscriptionId
+        ? inScope(row)
+        : String(row.type) === "microsoft.authorization/roledefinitions" &&
+            /^\/providers\/microsoft\.authorization\//i.test(String(row.id))
+          ? true
+          : !subscriptionScoped;
     return {
       tables: {
         resources: now.resources.filter(inScope),
         resourcecontainers: now.resourcecontainers.filter(inScope),
         resourcechanges: network.changeRows().filter(inScope),
+        authorizationresources: now.authorizationresources.filter(authorizationInScope),
       },
       limitHit,
     };
@@ -266,6 +285,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         quotaHeaders,
       );
     }
+    counters.resourceGraphQueries.set(
+      request.query,
+      (counters.resourceGraphQueries.get(request.query) ?? 0) + 1,
+    );
     const top = request.options?.$top ?? MAX_PAGE;
     if (top < 1 || top > MAX_PAGE) {
       return send(res, 400, armError("BadRequest", `$top must be between 1 and ${MAX_PAGE}.`), quotaHeaders);
@@ -447,6 +470,48 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     });
   }
 
+  /**
+   * Graph's `POST /v1.0/directoryObjects/getByIds`: at most 1000 ids a request, Directory.Read.All
+   * needed (learn.microsoft.com/graph/api/directoryobject-getbyids). Ids it does not know are left out.
+   */
+  async function directoryObjects(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    counters.directoryLookups += 1;
+    if (!bearer(req))
+      return send(res, 401, {
+        error: { code: "InvalidAuthenticationToken", message: "Access token is empty." },
+      });
+    if (options.directoryAccess === false) {
+      return send(res, 403, {
+        error: {
+          code: "Authorization_RequestDenied",
+          message: "Insufficient privileges to complete the operation.",
+        },
+      });
+    }
+    const parsed = z
+      .object({ ids: z.array(z.string()).min(1), types: z.array(z.string()).optional() })
+      .safeParse(JSON.parse((await readBody(req)) || "null"));
+    if (!parsed.success)
+      return send(res, 400, {
+        error: { code: "Request_BadRequest", message: "The request body needs an ids array." },
+      });
+    if (parsed.data.ids.length > 1000)
+      return send(res, 400, {
+        error: {
+          code: "Request_BadRequest",
+          message: `Too many ids: ${parsed.data.ids.length}; at most 1000 are allowed in one request.`,
+        },
+      });
+    const ids = new Set(parsed.data.ids.map((id) => id.toLowerCase()));
+    const types = parsed.data.types?.map((t) => `#microsoft.graph.${t}`.toLowerCase());
+    send(res, 200, {
+      "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
+      value: estate.directoryObjects.filter(
+        (o) => ids.has(o.id.toLowerCase()) && (!types || types.includes(o["@odata.type"].toLowerCase())),
+      ),
+    });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const path = decodeURIComponent(url.pathname);
@@ -461,6 +526,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       req.method === "GET" &&
       path.match(/^\/v1\.0\/tenantRelationships\/findTenantInformationByTenantId\(tenantId='([^']+)'\)$/i);
     if (tenant) return tenantInformation(req, res, tenant[1]!);
+    if (req.method === "POST" && /^\/v1\.0\/directoryObjects\/getByIds$/i.test(path))
+      return directoryObjects(req, res);
     send(res, 404, armError("NotFound", `The sandbox does not serve ${req.method} ${path}.`));
   }
 

@@ -4,6 +4,12 @@ import type { Row } from "./kql";
 /** What ARM reports as peeringSyncLevel when the estate does not say. */
 const syncLevelOf = (state: string) => (state === "Connected" ? "FullyInSync" : "RemoteNotInSync");
 
+const CONNECTION_ARRAYS = [
+  "privateLinkServiceConnections",
+  "manualPrivateLinkServiceConnections",
+  "privateEndpointConnections",
+] as const;
+
 /** A resource as Resource Graph returns it: lower-case `type`, peering ids and sync levels filled in. */
 function toGraphRow(resource: Estate["resources"][number]): Row {
   const peerings = resource.properties.virtualNetworkPeerings?.map((peering) => ({
@@ -15,17 +21,28 @@ function toGraphRow(resource: Estate["resources"][number]): Row {
       peeringSyncLevel: peering.properties.peeringSyncLevel ?? syncLevelOf(peering.properties.peeringState),
     },
   }));
-  return {
-    ...resource,
-    type: resource.type.toLowerCase(),
-    properties: { ...resource.properties, ...(peerings ? { virtualNetworkPeerings: peerings } : {}) },
+  const properties: Record<string, unknown> = {
+    ...resource.properties,
+    ...(peerings ? { virtualNetworkPeerings: peerings } : {}),
   };
+  // Connections carry their own id in ARM (<parent>/<array>/<name>); the estate may leave it out.
+  for (const array of CONNECTION_ARRAYS) {
+    const list = properties[array];
+    if (!Array.isArray(list)) continue;
+    properties[array] = list.map((c: unknown) =>
+      typeof c === "object" && c !== null && !("id" in c) && "name" in c
+        ? { id: `${resource.id}/${array}/${String(c.name)}`, ...c }
+        : c,
+    );
+  }
+  return { ...resource, type: resource.type.toLowerCase(), properties };
 }
 
 export interface GraphTables {
   /** Rows by table, each tagged with the subscription it belongs to (for scoping). */
   resources: Row[];
   resourcecontainers: Row[];
+  authorizationresources: Row[];
 }
 
 /** The Resource Graph tables the scanner's identity sees: only what it can read (CONTRACTS §1). */
@@ -35,6 +52,11 @@ export function graphTables(estate: Estate): GraphTables {
   );
   return {
     resources: estate.resources.filter((r) => visible.has(r.subscriptionId.toLowerCase())).map(toGraphRow),
+    // Rows without a subscription (built-in role definitions, management-group assignments) are
+    // kept here; the request's scope decides whether they are served.
+    authorizationresources: estate.authorizationResources
+      .filter((r) => !r.subscriptionId || visible.has(r.subscriptionId.toLowerCase()))
+      .map((r) => ({ subscriptionId: "", tenantId: estate.homeTenantId, ...r, type: r.type.toLowerCase() })),
     resourcecontainers: estate.subscriptions
       .filter((s) => visible.has(s.subscriptionId.toLowerCase()))
       .map((s) => ({

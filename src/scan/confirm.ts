@@ -6,7 +6,7 @@ import type { Config } from "../config";
 import { errorMessage } from "../errors";
 import type { Logger } from "../log";
 import { mapLimit } from "../map-limit";
-import type { PeeringFinding } from "../scanners/peering/finding";
+import type { Finding } from "../scanners/findings";
 import type { StoredFinding } from "./reconcile";
 import { classifyArmRows, rowOfArmPeering, tenantResolverFor } from "./vnet-check";
 
@@ -14,7 +14,7 @@ import { classifyArmRows, rowOfArmPeering, tenantResolverFor } from "./vnet-chec
 export const CONFIRM_CONCURRENCY = 8;
 
 /** Whether reconciling this finding would raise a violation alert (new, reopened, or newly not allowed). */
-export function isNewViolation(finding: PeeringFinding, stored: ReadonlyMap<string, StoredFinding>): boolean {
+export function isNewViolation(finding: Finding, stored: ReadonlyMap<string, StoredFinding>): boolean {
   if (finding.status !== "violation") return false;
   const before = stored.get(finding.id);
   return !before || before.state === "resolved" || before.state === "allowed";
@@ -30,61 +30,58 @@ export interface ConfirmOptions {
 }
 
 /**
- * Reads each new violation's peering from ARM before it is alerted, since Resource Graph can lag
+ * Reads each new peering violation from ARM before it is alerted, since Resource Graph can lag
  * ARM without bound. A peering ARM no longer has is dropped; one that changed (points elsewhere,
  * another state) is judged again from ARM's answer; each correction is logged. A confirmation
  * that fails never suppresses the alert: the finding goes on, marked "unconfirmed".
  */
 export async function confirmNewViolations(
-  findings: readonly PeeringFinding[],
+  findings: readonly Finding[],
   stored: ReadonlyMap<string, StoredFinding>,
   options: ConfirmOptions,
-): Promise<PeeringFinding[]> {
+): Promise<Finding[]> {
   const { log } = options;
   const tenants = tenantResolverFor(options.connection, options.config, log, options.tenantCache);
-  const confirmed = await mapLimit(
-    findings,
-    CONFIRM_CONCURRENCY,
-    async (finding): Promise<PeeringFinding[]> => {
-      if (!isNewViolation(finding, stored)) return [finding];
-      try {
-        const peering = await getPeering(options.connection, finding.resourceId);
-        if (!peering) {
-          log("info", "finding-corrected", {
-            findingId: finding.id,
-            resourceId: finding.resourceId,
-            correction: "ARM no longer has this peering; Resource Graph showed an older state",
-          });
-          return [];
-        }
-        const row = rowOfArmPeering(finding.localVnetId, finding.localTenantId, peering, 1);
-        const [judged] = await classifyArmRows(
-          [row],
-          tenants,
-          options.allowlist,
-          options.config,
-          options.now,
-          log,
-        );
-        if (!judged || judged.remoteVnetId.toLowerCase() !== finding.remoteVnetId.toLowerCase()) {
-          log("info", "finding-corrected", {
-            findingId: finding.id,
-            resourceId: finding.resourceId,
-            correction: judged
-              ? `ARM says it points to ${judged.remoteVnetId}, not ${finding.remoteVnetId}`
-              : "ARM says it now points to a network in the same tenant",
-          });
-        }
-        return judged ? [judged] : [];
-      } catch (error) {
-        log("warn", "confirmation-failed", {
+  const confirmed = await mapLimit(findings, CONFIRM_CONCURRENCY, async (finding): Promise<Finding[]> => {
+    // Only peerings are read from ARM; the other checks' findings go on as Resource Graph showed them.
+    if (finding.kind !== "vnet-peering" || !isNewViolation(finding, stored)) return [finding];
+    try {
+      const peering = await getPeering(options.connection, finding.resourceId);
+      if (!peering) {
+        log("info", "finding-corrected", {
           findingId: finding.id,
-          reason: errorMessage(error),
-          next: "alerted as unconfirmed",
+          resourceId: finding.resourceId,
+          correction: "ARM no longer has this peering; Resource Graph showed an older state",
         });
-        return [{ ...finding, confirmation: "unconfirmed" as const }];
+        return [];
       }
-    },
-  );
+      const row = rowOfArmPeering(finding.localVnetId, finding.localTenantId, peering, 1);
+      const [judged] = await classifyArmRows(
+        [row],
+        tenants,
+        options.allowlist,
+        options.config,
+        options.now,
+        log,
+      );
+      if (!judged || judged.remoteVnetId.toLowerCase() !== finding.remoteVnetId.toLowerCase()) {
+        log("info", "finding-corrected", {
+          findingId: finding.id,
+          resourceId: finding.resourceId,
+          correction: judged
+            ? `ARM says it points to ${judged.remoteVnetId}, not ${finding.remoteVnetId}`
+            : "ARM says it now points to a network in the same tenant",
+        });
+      }
+      return judged ? [judged] : [];
+    } catch (error) {
+      log("warn", "confirmation-failed", {
+        findingId: finding.id,
+        reason: errorMessage(error),
+        next: "alerted as unconfirmed",
+      });
+      return [{ ...finding, confirmation: "unconfirmed" as const }];
+    }
+  });
   return confirmed.flat();
 }

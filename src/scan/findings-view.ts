@@ -1,4 +1,4 @@
-import type { Severity } from "../scanners/peering/finding";
+import type { Severity } from "../scanners/finding";
 import { FindingsStore } from "../store/findings-store";
 import { ScanRunsStore } from "../store/scan-runs";
 import type { Storage } from "../store/storage";

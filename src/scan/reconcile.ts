@@ -1,5 +1,5 @@
 import type { AlertMessage } from "../alerts/message";
-import type { PeeringFinding } from "../scanners/peering/finding";
+import { checkOf, type Finding } from "../scanners/findings";
 import type { CoverageFacts } from "./coverage";
 
 /** Where a stored finding stands. "new" is not stored: a finding is new in the scan that first saw it. */
@@ -22,7 +22,7 @@ export interface StaleCoverage {
 
 /** A finding as kept between scans: the last observation plus its lifecycle and history. */
 export interface StoredFinding {
-  finding: PeeringFinding;
+  finding: Finding;
   state: FindingState;
   firstSeen: string;
   firstScanId: string;
@@ -55,33 +55,34 @@ export interface ScanFacts {
   coverage?: CoverageFacts;
   /**
    * Lower-case ids of the VNets a scoped check re-read (change poller, Event Grid): only their
-   * findings may be resolved or turn stale; every other finding is left as it is.
+   * peering findings may be resolved or turn stale; every other finding is left as it is.
    */
   vnets?: ReadonlySet<string>;
+  /**
+   * The finding kinds whose check ran. A kind whose check was skipped (or that is missing here)
+   * was not looked at, so its stored findings are left as they are. Without it, every kind ran.
+   */
+  checked?: ReadonlySet<string>;
 }
 
 export const MAX_HISTORY = 50;
 
-const stateOf = (finding: PeeringFinding): FindingState =>
+const stateOf = (finding: Finding): FindingState =>
   finding.status === "violation" ? "open" : finding.status;
 
-/** The fields whose change is worth a write and an alert; the summary follows from them. */
-function material(f: PeeringFinding): string {
+/** The fields whose change is worth a write and an alert (common, then the check's own); the summary follows from them. */
+function material(f: Finding): string {
   return JSON.stringify([
+    f.kind,
     f.status,
     f.severity,
     f.relation,
-    f.peeringState,
-    f.peeringSyncLevel,
     f.remoteTenantId,
     f.remoteTenantName,
     f.allowlistEntryId,
     f.riskFactors,
-    f.remoteAddressPrefixes,
     f.resourceId,
-    f.localVnetId,
-    f.remoteVnetId,
-    f.createdBy?.principalId,
+    ...checkOf(f).material(f),
   ]);
 }
 
@@ -89,7 +90,7 @@ function material(f: PeeringFinding): string {
 function record(
   stored: StoredFinding,
   event: HistoryEvent,
-  finding: PeeringFinding,
+  finding: Finding,
   scan: ScanFacts,
 ): StoredFinding {
   const seen = event.event !== "resolved" && event.event !== "stale";
@@ -125,6 +126,16 @@ export function deltaOf(writes: readonly StoredFinding[]): Delta {
   return delta;
 }
 
+/** Only an Event Grid event names a peering's creator: later observations keep what it said. */
+function keepCreator(observed: Finding, before: Finding | undefined): Finding {
+  if (observed.kind !== "vnet-peering" || before?.kind !== "vnet-peering") return observed;
+  return before.createdBy && !observed.createdBy ? { ...observed, createdBy: before.createdBy } : observed;
+}
+
+/** A scoped re-check of some VNets looked at their peerings and nothing else. */
+const withinVnets = (finding: Finding, vnets: ReadonlySet<string>) =>
+  finding.kind === "vnet-peering" && vnets.has(finding.localVnetId.toLowerCase());
+
 /**
  * Compares this scan's findings with the stored ones and returns only what must be written
  * (`deltaOf` says what the writes mean).
@@ -134,7 +145,7 @@ export function deltaOf(writes: readonly StoredFinding[]): Delta {
  */
 export function reconcile(
   stored: ReadonlyMap<string, StoredFinding>,
-  current: readonly PeeringFinding[],
+  current: readonly Finding[],
   scan: ScanFacts,
 ): StoredFinding[] {
   const writes: StoredFinding[] = [];
@@ -143,11 +154,7 @@ export function reconcile(
   for (const observed of current) {
     seen.add(observed.id);
     const before = stored.get(observed.id);
-    // Only an Event Grid event names the creator: later observations keep what it said.
-    const finding =
-      before?.finding.createdBy && !observed.createdBy
-        ? { ...observed, createdBy: before.finding.createdBy }
-        : observed;
+    const finding = keepCreator(observed, before?.finding);
     const state = stateOf(finding);
     if (!before) {
       writes.push({
@@ -177,7 +184,9 @@ export function reconcile(
 
   for (const before of stored.values()) {
     if (before.state === "resolved" || seen.has(before.finding.id)) continue;
-    if (scan.vnets && !scan.vnets.has(before.finding.localVnetId.toLowerCase())) continue;
+    // Resolved means looked at and gone: a check that did not run looked at nothing.
+    if (scan.checked && !scan.checked.has(before.finding.kind)) continue;
+    if (scan.vnets && !withinVnets(before.finding, scan.vnets)) continue;
     const sub = before.finding.localSubscriptionId.toLowerCase();
     const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
     if (covered && scan.complete) {

@@ -12,7 +12,7 @@ import { nextRecords, withLatestVerification } from "./coverage";
 import type { StoredFinding } from "./reconcile";
 import { needsAction, sortFindings, type ScanReport } from "./report";
 import { confirmNewViolations } from "./confirm";
-import type { PeeringFinding } from "../scanners/peering/finding";
+import type { Finding } from "../scanners/findings";
 import { newScanId, scanWithCoverage, scopeOf, type ScanOptions } from "./run-scan";
 
 /** The boundaries between the steps of a recorded scan, in order. */
@@ -56,6 +56,13 @@ export async function dryScan(options: RecordedScanOptions): Promise<ScanReport>
     dryRun: true,
   });
   return report;
+}
+
+/** The finding kinds whose check ran in this scan (a skipped check's findings stay as they were). */
+function checkedKinds(report: ScanReport): ReadonlySet<string> | undefined {
+  return report.checks
+    ? new Set(report.checks.filter((c) => c.status === "ran").map((c) => c.id))
+    : undefined;
 }
 
 /** Lower-case subscription -> its unresolved stored findings. */
@@ -136,7 +143,13 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     await atStage("alerts-stored");
     ({ delta } = await findingsStore.save(
       report.findings,
-      { scanId: report.scanId, at: report.finishedAt, complete: report.complete, coverage: facts },
+      {
+        scanId: report.scanId,
+        at: report.finishedAt,
+        complete: report.complete,
+        coverage: facts,
+        checked: checkedKinds(report),
+      },
       stored,
     ));
     await atStage("findings-saved");
@@ -173,7 +186,7 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
 }
 
 /** The report with the findings ARM confirmed or corrected: its counts follow them. */
-function withFindings(report: ScanReport, findings: PeeringFinding[]): ScanReport {
+function withFindings(report: ScanReport, findings: Finding[]): ScanReport {
   const violations = findings.filter(needsAction).length;
   return {
     ...report,

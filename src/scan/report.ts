@@ -1,5 +1,17 @@
 import { z } from "zod";
-import { peeringFindingSchema, type PeeringFinding } from "../scanners/peering/finding";
+import { FINDING_KINDS, type CommonFinding } from "../scanners/finding";
+import { findingSchema } from "../scanners/findings";
+
+/** Whether each check ran; a check skipped for a missing optional permission is not an error. */
+export const CHECK_STATUSES = ["ran", "skipped", "failed"] as const;
+export const checkRunSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(CHECK_STATUSES),
+  /** Why the check was skipped or failed. */
+  reason: z.string().optional(),
+});
+export type CheckRun = z.infer<typeof checkRunSchema>;
 
 /** Scan report v1 (CONTRACTS §3): output of `scan --format json` and of the HTTP scan endpoint. */
 export const scanReportSchema = z.object({
@@ -14,6 +26,11 @@ export const scanReportSchema = z.object({
     subscriptions: z.number().int(),
     virtualNetworks: z.number().int(),
     peerings: z.number().int(),
+    /** Private endpoints with connections, and their connections (outbound and inbound). */
+    privateEndpoints: z.number().int().optional(),
+    privateEndpointConnections: z.number().int().optional(),
+    /** Role assignments of roles that grant peering, to principals that may be foreign. */
+    roleAssignments: z.number().int().optional(),
     findings: z.number().int(),
     /** Findings that need action: `violation` and `expired-exception`. */
     violations: z.number().int(),
@@ -23,7 +40,9 @@ export const scanReportSchema = z.object({
     /** Resource Graph rows the scan received, over all its queries. */
     resourceGraphRows: z.number().int(),
   }),
-  findings: z.array(peeringFindingSchema),
+  /** Every check of the scan and whether it ran. */
+  checks: z.array(checkRunSchema).optional(),
+  findings: z.array(findingSchema),
   /**
    * What the scan covered: the scope it was asked for, the subscriptions holding findings that
    * Resource Graph showed it, and those that held unresolved findings and are out of sight.
@@ -50,16 +69,16 @@ export type ScanReport = z.infer<typeof scanReportSchema>;
 
 const SEVERITY_ORDER = { high: 0, medium: 1, low: 2, info: 3 } as const;
 
-/** Most severe first, then by local VNet, so reports read the same from run to run. */
-export function sortFindings(findings: PeeringFinding[]): PeeringFinding[] {
+/** Most severe first, then by check and resource, so reports read the same from run to run. */
+export function sortFindings<F extends CommonFinding>(findings: F[]): F[] {
   return [...findings].sort(
     (a, b) =>
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-      a.localVnetId.toLowerCase().localeCompare(b.localVnetId.toLowerCase()) ||
+      FINDING_KINDS.indexOf(a.kind) - FINDING_KINDS.indexOf(b.kind) ||
       a.resourceId.toLowerCase().localeCompare(b.resourceId.toLowerCase()),
   );
 }
 
-export function needsAction(finding: PeeringFinding): boolean {
+export function needsAction(finding: CommonFinding): boolean {
   return finding.status !== "allowed";
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { z } from "zod";
 import type { AllowlistEntry } from "../allowlist/entry";
 import type { Config } from "../config";
 import { errorMessage } from "../errors";
@@ -9,6 +10,7 @@ import {
   createResourceGraphClient,
   resourceGraphQuery,
   type QueryAll,
+  type QueryRows,
   type ScanScope,
 } from "../azure/resource-graph";
 import {
@@ -18,8 +20,10 @@ import {
 } from "../azure/subscription-inventory";
 import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
 import { TenantResolver } from "../azure/tenants";
-import type { ScanError } from "../scanners/scanner";
-import { needsAction, sortFindings, type ScanReport } from "./report";
+import { graphDirectory } from "../azure/directory-objects";
+import type { Finding } from "../scanners/findings";
+import type { CountName, ScanError } from "../scanners/scanner";
+import { needsAction, sortFindings, type CheckRun, type ScanReport } from "./report";
 import { SCANNERS } from "./scanners";
 import { cleanDeep } from "../text";
 import { visibleSubscriptions } from "../azure/subscription-coverage";
@@ -107,9 +111,22 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     },
   );
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
-  const queryAll: QueryAll = async (name, query, rowSchema, about) => {
-    const result = await readAll(name, query, rowSchema, about);
-    return { rows: cleanDeep(result.rows), unreadable: cleanDeep(result.unreadable) };
+  // A query two checks share (the private endpoint connection summary) is read once per scan.
+  const asked = new Map<string, { schema: unknown; result: Promise<QueryRows<unknown>> }>();
+  const queryAll: QueryAll = <T>(
+    name: string,
+    query: string,
+    rowSchema: z.ZodType<T>,
+    about?: readonly string[],
+  ) => {
+    const hit = about ? undefined : asked.get(query);
+    if (hit && hit.schema === rowSchema) return hit.result as Promise<QueryRows<T>>;
+    const result = readAll(name, query, rowSchema, about).then((r) => ({
+      rows: cleanDeep(r.rows),
+      unreadable: cleanDeep(r.unreadable),
+    }));
+    if (!about) asked.set(query, { schema: rowSchema, result });
+    return result;
   };
 
   const errors: ScanError[] = [];
@@ -138,16 +155,39 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     log,
   });
 
-  const context = { queryAll, tenants, allowlist: options.allowlist, config, now: startedAt, log };
-  const findings = [];
-  let virtualNetworks = 0;
-  let peerings = 0;
+  const context = {
+    queryAll,
+    tenants,
+    directory: graphDirectory(connection, get),
+    allowlist: options.allowlist,
+    config,
+    now: startedAt,
+    log,
+  };
+  const findings: Finding[] = [];
+  const counts: Record<CountName, number> = {
+    virtualNetworks: 0,
+    peerings: 0,
+    privateEndpoints: 0,
+    privateEndpointConnections: 0,
+    roleAssignments: 0,
+  };
+  const checks: CheckRun[] = [];
   for (const scanner of SCANNERS) {
     const result = await scanner.scan(context);
     findings.push(...result.findings);
     errors.push(...result.errors);
-    virtualNetworks += result.counts.virtualNetworks;
-    peerings += result.counts.peerings;
+    for (const [name, count] of Object.entries(result.counts)) counts[name as CountName] += count;
+    const { id, title } = scanner.check;
+    const failed = result.errors.filter((e) => e.source === id);
+    checks.push(
+      result.skipped
+        ? { id, title, status: "skipped", reason: result.skipped }
+        : failed.length > 0
+          ? { id, title, status: "failed", reason: failed[0]!.message }
+          : { id, title, status: "ran" },
+    );
+    if (result.skipped) log("warn", "check-skipped", { check: id, reason: result.skipped });
   }
 
   // Coverage is asked after the inventory, so a subscription seen by both is seen by this scan.
@@ -187,14 +227,14 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     errors: cleanDeep(errors),
     stats: {
       subscriptions,
-      virtualNetworks,
-      peerings,
+      ...counts,
       findings: findings.length,
       violations,
       allowed: findings.length - violations,
       resourceGraphRequests: resourceGraph.requests,
       resourceGraphRows: resourceGraph.rows,
     },
+    checks: cleanDeep(checks),
     findings: sortFindings(findings),
     coverage,
   };

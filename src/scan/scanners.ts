@@ -1,5 +1,13 @@
+import { foreignPrincipalScanner } from "../scanners/foreign-principal-network-access/scanner";
 import { peeringScanner } from "../scanners/peering/scanner";
+import { privateEndpointInboundScanner } from "../scanners/private-endpoint-inbound/scanner";
+import { privateEndpointOutboundScanner } from "../scanners/private-endpoint-outbound/scanner";
 import type { Scanner } from "../scanners/scanner";
 
-/** Every exposure vector a scan covers. */
-export const SCANNERS: Scanner[] = [peeringScanner];
+/** Every check a scan runs, in report order. */
+export const SCANNERS: Scanner[] = [
+  peeringScanner,
+  privateEndpointOutboundScanner,
+  privateEndpointInboundScanner,
+  foreignPrincipalScanner,
+];

@@ -13,7 +13,7 @@ import { mapLimit } from "../map-limit";
 import { classifyPeering } from "../scanners/peering/classify";
 import type { PeeringFinding } from "../scanners/peering/finding";
 import type { PeeringRow } from "../scanners/peering/query";
-import { resolveRemotes } from "../scanners/peering/scanner";
+import { resolveRemoteTenants } from "../scanners/judge";
 import { AllowlistStore } from "../store/allowlist-store";
 import { FindingsStore } from "../store/findings-store";
 import type { Storage } from "../store/storage";
@@ -82,7 +82,13 @@ export async function classifyArmRows(
   log: Logger,
 ): Promise<PeeringFinding[]> {
   const errors: { source: string; message: string }[] = [];
-  const remotes = await resolveRemotes(rows, { tenants }, errors);
+  const remoteSubscriptionOf = (row: PeeringRow) =>
+    (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
+  const remotes = await resolveRemoteTenants(
+    rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
+    { tenants },
+    errors,
+  );
   for (const e of errors) log("warn", "tenant-resolution-failed", { ...e });
   const rules = {
     allowlist,
@@ -92,7 +98,7 @@ export async function classifyArmRows(
   };
   const findings: PeeringFinding[] = [];
   for (const row of rows) {
-    const remote = remotes.get((parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase());
+    const remote = remotes.get(remoteSubscriptionOf(row));
     const finding = classifyPeering(row, remote ?? { tenantId: null, tenantName: null }, rules);
     if (finding) findings.push(finding);
   }

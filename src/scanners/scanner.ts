@@ -1,9 +1,11 @@
 import type { AllowlistEntry } from "../allowlist/entry";
 import type { QueryAll } from "../azure/resource-graph";
+import type { DirectoryObjects } from "../azure/directory-objects";
 import type { TenantResolver } from "../azure/tenants";
 import type { Config } from "../config";
 import type { Logger } from "../log";
-import type { PeeringFinding } from "./peering/finding";
+import type { CheckMetadata, CommonFinding } from "./finding";
+import type { Finding } from "./findings";
 
 /** Something the scan could not read; any such error makes the scan incomplete. */
 export interface ScanError {
@@ -14,6 +16,8 @@ export interface ScanError {
 export interface ScanContext {
   queryAll: QueryAll;
   tenants: TenantResolver;
+  /** Microsoft Graph's directory objects, for checks that judge principals. */
+  directory: DirectoryObjects;
   allowlist: AllowlistEntry[];
   config: Config;
   now: Date;
@@ -21,14 +25,28 @@ export interface ScanContext {
 }
 
 export interface ScannerResult {
-  findings: PeeringFinding[];
-  counts: { virtualNetworks: number; peerings: number };
+  findings: Finding[];
+  /** What the check looked at, by the report's stats names (virtualNetworks, peerings, …). */
+  counts: Partial<Record<CountName, number>>;
   errors: ScanError[];
+  /**
+   * Why the check did not run, when an optional permission is missing. Not an error: the scan
+   * stays complete, but the check's stored findings are neither confirmed nor resolved.
+   */
+  skipped?: string;
 }
 
-/** One exposure vector: inventory from Resource Graph, then classification into findings. */
+export const COUNT_NAMES = [
+  "virtualNetworks",
+  "peerings",
+  "privateEndpoints",
+  "privateEndpointConnections",
+  "roleAssignments",
+] as const;
+export type CountName = (typeof COUNT_NAMES)[number];
+
+/** One check (exposure vector): inventory from Resource Graph, then classification into findings. */
 export interface Scanner {
-  id: string;
-  title: string;
+  check: CheckMetadata<CommonFinding>;
   scan(context: ScanContext): Promise<ScannerResult>;
 }

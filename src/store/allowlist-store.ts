@@ -68,9 +68,14 @@ function entryOfRow(table: string, row: Row): StoredAllowlistEntry {
     createdAt,
     createdBy,
     updatedAt,
+    kinds,
     ...fields
   } = row;
-  const entry = allowlistEntryInputSchema.safeParse({ id: rowKey, ...fields });
+  const entry = allowlistEntryInputSchema.safeParse({
+    id: rowKey,
+    ...fields,
+    ...(kinds === undefined ? {} : { kinds: kindsOfCell(kinds) }),
+  });
   const stamps = stampsSchema.safeParse({ createdAt, createdBy, updatedAt });
   const problems = [
     ...(entry.success ? [] : describeIssues(entry.error)),
@@ -80,13 +85,17 @@ function entryOfRow(table: string, row: Row): StoredAllowlistEntry {
   return { ...entry.data, id: String(rowKey), ...stamps.data };
 }
 
+/** Table Storage holds no arrays: `kinds` is kept as comma-separated text. */
+const kindsOfCell = (cell: unknown): unknown => (typeof cell === "string" ? cell.split(",") : cell);
+
 /** Only the properties an entry has: Table Storage would otherwise keep empty columns. */
 function rowOfEntry(partition: string, entry: StoredAllowlistEntry) {
-  const { id, ...fields } = canonicalEntry(entry);
+  const { id, kinds, ...fields } = canonicalEntry(entry);
   return {
     partitionKey: partition,
     rowKey: id,
     ...fields,
+    ...(kinds ? { kinds: kinds.join(",") } : {}),
     createdAt: entry.createdAt,
     createdBy: entry.createdBy,
     updatedAt: entry.updatedAt,

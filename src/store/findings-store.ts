@@ -1,7 +1,6 @@
 import { odata, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
 import { z } from "zod";
-import { peeringFindingSchema } from "../scanners/peering/finding";
-import type { PeeringFinding } from "../scanners/peering/finding";
+import { findingSchema, type Finding } from "../scanners/findings";
 import { deltaOf, reconcile, type Delta, type ScanFacts, type StoredFinding } from "../scan/reconcile";
 import { alertMessageSchema } from "../alerts/message";
 import { findingAlert } from "../alerts/transitions";
@@ -72,7 +71,7 @@ function fromEntity(raw: TableEntityResult<Record<string, unknown>>): StoredFind
     throw new Error(`Stored finding ${raw.rowKey} is not readable: ${parsed.error.issues[0]?.message}`);
   const e = parsed.data;
   return {
-    finding: peeringFindingSchema.parse(JSON.parse(e.finding)),
+    finding: findingSchema.parse(JSON.parse(e.finding)),
     state: e.state,
     firstSeen: e.firstSeen,
     firstScanId: e.firstScanId,
@@ -152,7 +151,7 @@ export class FindingsStore {
    * partition is read again and reconciled anew, so no update is lost.
    */
   async save(
-    current: readonly PeeringFinding[],
+    current: readonly Finding[],
     scan: ScanFacts,
     /** The stored findings when the caller has just read them. */
     storedNow?: StoredFinding[],

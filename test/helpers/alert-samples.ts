@@ -1,5 +1,7 @@
 import { bySeverity, type AlertKind, type AlertMessage, type FindingAlert } from "../../src/alerts/message";
 
+type PeeringAlert = Extract<FindingAlert, { kind: "vnet-peering" }>;
+
 /**
  * Sample alerts shaped like the ones the scan emits, built around the write-up's peering
  * `TenantB2TenantA` from Contoso's `vnet-demo-test` to Tenant A's `demo-vnet`. Shared by the card
@@ -18,7 +20,7 @@ export const LOCAL_VNET_ID = `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroup
 const REMOTE_VNET_ID = `/subscriptions/${REMOTE_SUBSCRIPTION}/resourceGroups/demo-rg/providers/Microsoft.Network/virtualNetworks/demo-vnet`;
 const PEERING_ID = `${LOCAL_VNET_ID}/virtualNetworkPeerings/TenantB2TenantA`;
 
-export function demoFinding(over: Partial<FindingAlert> = {}): FindingAlert {
+export function demoFinding(over: Partial<PeeringAlert> = {}): PeeringAlert {
   return {
     id: "3b1f0c9e2d7a4c5b8e6f1a2d3c4b5a69",
     kind: "vnet-peering",
@@ -198,5 +200,93 @@ export function digestAlert(count: number): AlertMessage {
     severity: items[0]?.severity ?? "info",
     title: `${count} alerts from scan ${SCAN_ID}.`,
     digest: { total: count, counts, items },
+  };
+}
+
+const NORTHWIND = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const HUB_SUBSCRIPTION = "b2c4d6e8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
+const PE_ID = `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroups/demo-test-rg/providers/Microsoft.Network/privateEndpoints/pe-tenanta-storage`;
+const KEY_VAULT_ID = `/subscriptions/${HUB_SUBSCRIPTION}/resourceGroups/hub-rg/providers/Microsoft.KeyVault/vaults/kv-contoso-secrets`;
+
+const common = {
+  localTenantId: CONTOSO_TENANT,
+  relation: "cross-tenant" as const,
+  status: "violation" as const,
+  allowlistEntryId: null,
+  firstSeen: "2026-11-28T06:01:12.004Z",
+};
+
+/** One new-violation alert per check beyond peerings, as the example estate raises them. */
+export function findingAlertsOfEveryCheck(): Record<
+  Exclude<FindingAlert["kind"], "vnet-peering">,
+  AlertMessage
+> {
+  const outbound: FindingAlert = {
+    ...common,
+    id: "650aa170e1fc22b4680ae1b5381f2979",
+    kind: "private-endpoint-outbound",
+    resourceId: `${PE_ID}/manualPrivateLinkServiceConnections/to-tenanta-blob`,
+    localSubscriptionId: LOCAL_SUBSCRIPTION,
+    remoteSubscriptionId: REMOTE_SUBSCRIPTION,
+    remoteTenantId: TENANT_A,
+    remoteTenantName: "Tenant A",
+    severity: "high",
+    riskFactors: [],
+    privateEndpointId: PE_ID,
+    targetResourceId: `/subscriptions/${REMOTE_SUBSCRIPTION}/resourceGroups/demo-rg/providers/Microsoft.Storage/storageAccounts/tenantadata`,
+    groupIds: ["blob"],
+    connectionState: "Approved",
+    manual: true,
+    summary:
+      "Private endpoint 'pe-tenanta-storage' has a manual connection (Approved) to 'tenantadata' in another tenant, " +
+      `Tenant A (${TENANT_A}), and no allowlist entry covers it.`,
+  };
+  const inbound: FindingAlert = {
+    ...common,
+    id: "3888a4f3eb7e261dd98ad4e6194c9ec9",
+    kind: "private-endpoint-inbound",
+    resourceId: `${KEY_VAULT_ID}/privateEndpointConnections/nw-to-contoso-kv.51c2`,
+    localSubscriptionId: HUB_SUBSCRIPTION,
+    remoteSubscriptionId: "e5f7a9b1-4d6e-4f80-9b2c-3d4e5f607182",
+    remoteTenantId: NORTHWIND,
+    remoteTenantName: "Northwind Traders",
+    severity: "medium",
+    riskFactors: ["pending-request"],
+    targetResourceId: KEY_VAULT_ID,
+    privateEndpointId:
+      "/subscriptions/e5f7a9b1-4d6e-4f80-9b2c-3d4e5f607182/resourceGroups/nw-migration-rg/providers/Microsoft.Network/privateEndpoints/nw-to-contoso-kv",
+    connectionState: "Pending",
+    summary:
+      "'kv-contoso-secrets' has a connection (Pending) from private endpoint 'nw-to-contoso-kv' in another tenant, " +
+      `Northwind Traders (${NORTHWIND}), and no allowlist entry covers it.`,
+  };
+  const principal: FindingAlert = {
+    ...common,
+    id: "18defdfa75427608837baae06764cd04",
+    kind: "foreign-principal-network-access",
+    resourceId: `/subscriptions/${LOCAL_SUBSCRIPTION}/providers/Microsoft.Authorization/roleAssignments/1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0`,
+    localSubscriptionId: LOCAL_SUBSCRIPTION,
+    remoteSubscriptionId: "",
+    remoteTenantId: null,
+    remoteTenantName: null,
+    severity: "high",
+    riskFactors: ["subscription-scope"],
+    principalId: "6a1f2e3d-4c5b-4a69-8877-1a2b3c4d5e6f",
+    principalType: "User",
+    principalKind: "guest-user",
+    principalDisplayName: "Mallory (Tenant A)",
+    principalHomeTenantId: null,
+    roleDefinitionId: `/subscriptions/${LOCAL_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`,
+    roleName: "Network Contributor",
+    scope: `/subscriptions/${LOCAL_SUBSCRIPTION}`,
+    grantingActions: ["Microsoft.Network/*"],
+    summary:
+      `Guest user 'Mallory (Tenant A)' holds 'Network Contributor' on subscription /subscriptions/${LOCAL_SUBSCRIPTION}, ` +
+      "which can create VNet peerings (Microsoft.Network/*), and no allowlist entry covers it.",
+  };
+  return {
+    "private-endpoint-outbound": violationAlert(outbound),
+    "private-endpoint-inbound": violationAlert(inbound),
+    "foreign-principal-network-access": violationAlert(principal),
   };
 }

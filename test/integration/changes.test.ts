@@ -21,7 +21,9 @@ import { handlePeeringEvent } from "../../src/scan/peering-event";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import { checkVnets } from "../../src/scan/vnet-check";
 import { MemoryTenantCache } from "../../src/azure/tenant-cache";
-import { findingId } from "../../src/scanners/peering/finding";
+import { findingId } from "../../src/scanners/finding";
+import type { Finding } from "../../src/scanners/findings";
+import type { PeeringFinding } from "../../src/scanners/peering/finding";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
@@ -35,6 +37,12 @@ const FOREIGN_VNET = vnetId(foreignSubscription, "f-rg", "f-target");
 const NEW_PEERING = `${SPOKE}/virtualNetworkPeerings/to-foreign`;
 
 /** A hub already peered to the foreign tenant, and an empty spoke where the guest adds a peering. */
+/** This suite only sees peering findings; anything else is a failure worth naming. */
+function peering(finding: Finding | undefined): PeeringFinding {
+  if (finding?.kind !== "vnet-peering") throw new Error(`expected a peering finding, got ${finding?.kind}`);
+  return finding;
+}
+
 function estate(): Estate {
   return new EstateBuilder(home)
     .tenant(foreign, "Foreign Org")
@@ -218,7 +226,7 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(alerts).toHaveLength(1);
     const card = sink.delivered(path).at(-1)!.body;
     expect(card).toContain(`created by ${GUEST} at`);
-    expect((await stored(NEW_PEERING))?.finding.createdBy?.principalId).toBe(GUEST);
+    expect(peering((await stored(NEW_PEERING))?.finding).createdBy?.principalId).toBe(GUEST);
 
     // A delete, then a late copy of the old write event: ARM's present state wins.
     const writeEvent = {
@@ -331,8 +339,8 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
       )
       .pollUntilDone();
     const report = await runRecordedScan({ connection, config, storage, trigger: "timer", allowlist: [] });
-    expect(report.findings.map((f) => f.remoteVnetId)).toEqual([FOREIGN_VNET]);
-    expect(report.findings[0]!.peeringState).toBe("Initiated");
+    expect(report.findings.map((f) => peering(f).remoteVnetId)).toEqual([FOREIGN_VNET]);
+    expect(peering(report.findings[0]).peeringState).toBe("Initiated");
   });
 
   it("a VNet that no longer exists has no peerings: its findings are resolved, no other", async () => {
@@ -372,6 +380,6 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
       log: () => {},
     });
     expect(out).toHaveLength(1);
-    expect(out[0]!.confirmation).toBe("unconfirmed");
+    expect(peering(out[0]).confirmation).toBe("unconfirmed");
   });
 });

@@ -83,9 +83,9 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     expect(code).toBe(1);
     const lines = stdout.split("\n");
     expect(lines[0]).toMatch(/^SEVERITY\s+STATUS\s+RELATION/);
-    const column = lines[0]!.indexOf("LOCAL VNET");
+    const column = lines[0]!.indexOf("LOCAL");
     expect(lines.find((l) => l.includes("vnet-demo-test"))!.indexOf("vnet-demo-test")).toBe(column);
-    expect(stdout).toMatch(/7 finding\(s\): 4 need action, 3 allowed/);
+    expect(stdout).toMatch(/12 finding\(s\): 8 need action, 4 allowed/);
     expect(stderr).toMatch(/resource-graph-page/);
   });
 
@@ -93,25 +93,32 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     const csv = await cli(["scan", "--estate", ESTATE, "--format", "csv"]);
     const rows = csv.stdout.trimEnd().split("\r\n");
     expect(rows[0]).toMatch(/^id,status,severity,relation/);
-    expect(rows).toHaveLength(1 + 7);
+    expect(rows).toHaveLength(1 + 12);
     expect(csv.stdout).toMatch(
       /"Peering 'TenantB2TenantA' \(Connected\) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, Tenant A/,
     );
 
     const md = await cli(["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "markdown"]);
-    expect(md.stdout).toMatch(/^# Cross-tenant peering scan /);
+    expect(md.stdout).toMatch(/^# Cross-tenant scan /);
     expect(md.stdout).toMatch(
       /az network vnet peering delete --subscription 31bdf544-8e8e-4f5b-bb31-3316a05e5581 --resource-group demo-test-rg --vnet-name vnet-demo-test --name TenantB2TenantA/,
     );
   });
 
-  it("exits 0 when every cross-tenant peering is allowed", async () => {
+  it("exits 0 when every cross-tenant finding is allowed", async () => {
     const estate = JSON.parse(readFileSync(ESTATE, "utf8"));
+    const kinds =
+      "    kinds: [vnet-peering, private-endpoint-outbound, private-endpoint-inbound, foreign-principal-network-access]\n";
+    // The guest's home tenant is not known: only its principal id can allow it.
+    const guest = `  - principalId: "6a1f2e3d-4c5b-4a69-8877-1a2b3c4d5e6f"\n${kinds}    owner: a@b.c\n    reason: test\n`;
     const allowAll = `schemaVersion: 1\nentries:\n${estate.tenants
-      .map((t: { tenantId: string }) => `  - tenantId: "${t.tenantId}"\n    owner: a@b.c\n    reason: test\n`)
+      .map(
+        (t: { tenantId: string }) =>
+          `  - tenantId: "${t.tenantId}"\n${kinds}    owner: a@b.c\n    reason: test\n`,
+      )
       .join(
         "",
-      )}  - subscriptionId: "99999999-8888-4777-a666-555555555555"\n    owner: a@b.c\n    reason: test\n`;
+      )}  - subscriptionId: "99999999-8888-4777-a666-555555555555"\n    owner: a@b.c\n    reason: test\n${guest}`;
     const { code, stdout } = await cli([
       "scan",
       "--estate",
@@ -142,7 +149,7 @@ describe("state between CLI runs", () => {
       env,
     );
     expect(first.stderr).toContain(`State: embedded Azurite in ${join(stateDir, "azurite")}`);
-    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(7);
+    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(12);
     const second = await cli(
       ["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
       undefined,
@@ -155,7 +162,7 @@ describe("state between CLI runs", () => {
       changed: [],
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
-    expect(findings.stdout).toMatch(/3 finding\(s\)/);
+    expect(findings.stdout).toMatch(/7 finding\(s\)/);
 
     // The scanner loses Reader on the home subscriptions: their findings stay, marked stale.
     const estate = JSON.parse(readFileSync(ESTATE, "utf8")) as {
@@ -172,7 +179,7 @@ describe("state between CLI runs", () => {
     expect(blind.stderr).toMatch(/kept as they were \(stale\), not resolved/);
     const stale = await cli(["findings", "--status", "open"], undefined, env);
     expect(stale.stdout).toMatch(/open \(stale\)/);
-    expect(stale.stdout).toMatch(/3 finding\(s\)/);
+    expect(stale.stdout).toMatch(/7 finding\(s\)/);
   });
 });
 

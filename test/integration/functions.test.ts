@@ -114,10 +114,11 @@ describe("timer function scheduledScan", () => {
   it("scans end to end, keeps findings, queues alerts and logs a past-due run", async () => {
     await scheduledScan(timer(true), context("scheduledScan"));
     const [run] = await new ScanRunsStore(storage).latest(1);
-    expect(run).toMatchObject({ trigger: "timer", complete: true, deltaCounts: { new: 7 } });
+    expect(run).toMatchObject({ trigger: "timer", complete: true, deltaCounts: { new: 12 } });
     expect(logs.join("\n")).toContain("timer-past-due");
     const alerts = await (await storage.queue("alerts")).getProperties();
-    expect(alerts.approximateMessagesCount).toBe(6);
+    // 7 peering findings and one of each check beyond peerings (examples/estates/two-tenants.json).
+    expect(alerts.approximateMessagesCount).toBe(10);
   });
 
   it("skips, and says so, while another scan holds the lease", async () => {
@@ -323,7 +324,8 @@ describe("HTTP API", () => {
     const open = await http(findingsHttp, { method: "GET", path: "findings?status=open&severity=high" });
     expect(open.status).toBe(200);
     const findings = open.jsonBody!.findings as { state: string; finding: { severity: string } }[];
-    expect(findings.length).toBe(3);
+    // 3 peerings, the outbound private endpoint and the guest with Network Contributor.
+    expect(findings.length).toBe(5);
     expect(findings.every((f) => f.state === "open" && f.finding.severity === "high")).toBe(true);
     expect((await http(findingsHttp, { method: "GET", path: "findings?status=bogus" })).status).toBe(400);
   });

@@ -13,6 +13,7 @@ import { main } from "../../src/cli/main";
 import { loadConfig } from "../../src/config";
 import type { ScanReport } from "../../src/scan/report";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
+import { ofKind } from "../../src/scanners/findings";
 import { AllowlistStore } from "../../src/store/allowlist-store";
 import { PRINTABLE, REPLACEMENT } from "../../src/text";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
@@ -84,7 +85,9 @@ beforeAll(async () => {
     allowlist: [ENTRY],
     log: (level, event, fields) => scanLogs.push(JSON.stringify({ level, event, ...fields })),
   });
-  hostileFinding = report.findings.find((f) => f.resourceId.endsWith("/to-hostile"))!;
+  hostileFinding = report.findings
+    .filter(ofKind("vnet-peering"))
+    .find((f) => f.resourceId.endsWith("/to-hostile"))!;
 });
 afterAll(async () => {
   await scan.close();

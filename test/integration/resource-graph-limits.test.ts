@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { ofKind } from "../../src/scanners/findings";
 import { createResourceGraphClient } from "../../src/azure/resource-graph";
+import { SUBSCRIPTION_COUNT_QUERY } from "../../src/azure/subscription-inventory";
+import { PEERING_CANDIDATES_QUERY, VNET_SUMMARY_QUERY } from "../../src/scanners/peering/query";
 import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { parseEstate, type Estate } from "../../src/sandbox/estate";
@@ -65,6 +68,11 @@ describe("large hubs: windows past Resource Graph's mv-expand limit of 400", () 
   });
 });
 
+/** The queries of the peering scan proper, as issue 8 bounds them. */
+const PEERING_SCAN_QUERIES = [SUBSCRIPTION_COUNT_QUERY, VNET_SUMMARY_QUERY, PEERING_CANDIDATES_QUERY];
+const requestsOf = (env: SandboxScan, queries: string[]) =>
+  queries.reduce((n, q) => n + (env.sandbox.counters.resourceGraphQueries.get(q) ?? 0), 0);
+
 describe("scope limits: 1000 subscriptions per request and the 10,000-subscription cut-off", () => {
   /** `count` home subscriptions, each with one VNet peered to the hub; every 100th also to the partner. */
   function manySubscriptions(count: number): { estate: Estate; foreign: string[]; ids: string[] } {
@@ -96,7 +104,11 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       expect(peeringNames(report)).toEqual(foreign);
       expect(report.stats.subscriptions).toBe(10_200);
       const groups = Math.ceil(10_200 / 250);
-      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(3 * groups + 10);
+      // The peering scan proper (subscription count, VNet summary, peerings): 3 per group + 10.
+      expect(requestsOf(env, PEERING_SCAN_QUERIES)).toBeLessThanOrEqual(3 * groups + 10);
+      // With the checks beyond peerings (private endpoint connection summary, role definitions)
+      // and the coverage batches.
+      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(7 * groups + 10);
       expect(report.stats.resourceGraphRequests).toBe(env.sandbox.counters.resourceGraphRequests);
       expect(env.sandbox.counters.subscriptionListRequests).toBe(11);
     } finally {
@@ -151,7 +163,10 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       expect(report.complete).toBe(true);
       expect(peeringNames(report)).toEqual(foreign);
       expect(report.stats.subscriptions).toBe(1_500);
-      expect(report.stats.resourceGraphRequests).toBe(3 * 6); // 6 groups of 250: count, summary, peerings
+      expect(requestsOf(env, PEERING_SCAN_QUERIES)).toBe(3 * 6); // 6 groups of 250: count, summary, peerings
+      // With the private endpoint connection summary, role definitions, and coverage where asked.
+      expect(report.stats.resourceGraphRequests).toBeGreaterThanOrEqual(5 * 6);
+      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(6 * 6);
 
       const one = await env.scan({
         env: { SCAN_SUBSCRIPTIONS: ids.join(","), SUBSCRIPTION_GROUP_SIZE: "1000" },
@@ -200,13 +215,17 @@ describe("odd rows", () => {
       expect(report.errors[0]!.message).toContain(`a row of ${vnetId(S_HOME, "rg", "edge")}`);
       expect(report.errors[0]!.message).toContain("the peering has no id");
       expect(peeringNames(report)).toEqual(["no-address-space", "normal", "reconnecting"]);
-      const reconnecting = report.findings.find((f) => f.resourceId.endsWith("/reconnecting"))!;
+      const reconnecting = report.findings
+        .filter(ofKind("vnet-peering"))
+        .find((f) => f.resourceId.endsWith("/reconnecting"))!;
       expect(reconnecting).toMatchObject({
         peeringState: "Reconnecting",
         severity: "high",
         allowForwardedTraffic: false,
       });
-      const noSpace = report.findings.find((f) => f.resourceId.endsWith("/no-address-space"))!;
+      const noSpace = report.findings
+        .filter(ofKind("vnet-peering"))
+        .find((f) => f.resourceId.endsWith("/no-address-space"))!;
       expect(noSpace.remoteAddressPrefixes).toEqual([]);
     } finally {
       await env.close();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { AllowlistEntry } from "../../src/allowlist/entry";
 import type { ScanReport } from "../../src/scan/report";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
+import { ofKind } from "../../src/scanners/findings";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 
@@ -113,9 +114,9 @@ const ALLOWLIST: AllowlistEntry[] = [
 
 const NOW = new Date("2026-11-29T10:00:00Z");
 const byName = (report: ScanReport, name: string): PeeringFinding | undefined =>
-  report.findings.find((f) =>
-    f.resourceId.toLowerCase().endsWith(`/virtualnetworkpeerings/${name.toLowerCase()}`),
-  );
+  report.findings
+    .filter(ofKind("vnet-peering"))
+    .find((f) => f.resourceId.toLowerCase().endsWith(`/virtualnetworkpeerings/${name.toLowerCase()}`));
 
 describe("scan of a large estate through the real SDK and the sandbox", () => {
   const estate = largeEstate();
@@ -147,7 +148,9 @@ describe("scan of a large estate through the real SDK and the sandbox", () => {
       allowlistEntryId: "partner",
       severity: "info",
     });
-    expect(report.findings.filter((x) => x.localVnetId === hub)).toHaveLength(1);
+    expect(report.findings.filter(ofKind("vnet-peering")).filter((x) => x.localVnetId === hub)).toHaveLength(
+      1,
+    );
   });
 
   it("does not report same-tenant peerings, even to a home subscription the scanner cannot read", () => {
@@ -260,8 +263,10 @@ describe("Resource Graph throttling and failures", () => {
       const report = await env.scan({ allowlist: ALLOWLIST, at: NOW });
       expect(report.complete).toBe(true);
       expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 11);
-      // The scan's own requests and the one retry; nothing stored, so no coverage question.
-      expect(env.sandbox.counters.resourceGraphRequests).toBe(5);
+      // The scan's own requests (subscription count; peerings 2; the private endpoint connection
+      // summary, this estate having none; role definitions, none granting peering) and the one
+      // retry; nothing stored, so no coverage question.
+      expect(env.sandbox.counters.resourceGraphRequests).toBe(7);
     } finally {
       await env.close();
     }

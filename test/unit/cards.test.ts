@@ -10,12 +10,14 @@ import {
 } from "../../src/alerts/card";
 import { ALERT_KINDS, type AlertKind, type AlertMessage } from "../../src/alerts/message";
 import { PEERING_CHECK } from "../../src/scanners/peering/metadata";
+import { CHECKS } from "../../src/scanners/findings";
 import { parseWarnings } from "../../scripts/card-preview";
 import {
   alertsOfEveryKind,
   CONTOSO_TENANT,
   demoFinding,
   digestAlert,
+  findingAlertsOfEveryCheck,
   LOCAL_VNET_ID,
   PORTAL_URL,
   scanIncompleteAlert,
@@ -100,6 +102,62 @@ const KEY_FACTS: Record<AlertKind, string[]> = {
   digest: [`200 alerts from scan ${SCAN_ID}`, "spoke001-vnet", "… and 190 more"],
 };
 
+/** What each check's card must show: its heading, its own facts, and the other tenant. */
+const CHECK_FACTS: Record<keyof ReturnType<typeof findingAlertsOfEveryCheck>, string[]> = {
+  "private-endpoint-outbound": [
+    "HIGH · New cross-tenant private endpoint",
+    "pe-tenanta-storage",
+    "to-tenanta-blob (manual)",
+    "tenantadata",
+    "blob",
+    "Approved",
+    `Tenant A (${TENANT_A})`,
+  ],
+  "private-endpoint-inbound": [
+    "MEDIUM · New inbound cross-tenant private endpoint",
+    "kv-contoso-secrets",
+    "nw-to-contoso-kv",
+    "Pending",
+    "pending-request",
+    "Northwind Traders",
+  ],
+  "foreign-principal-network-access": [
+    "HIGH · New foreign principal who can peer",
+    "Mallory (Tenant A)",
+    "guest-user",
+    "Network Contributor",
+    "Microsoft.Network/*",
+    "unknown",
+  ],
+};
+
+describe("cards of every check", () => {
+  const alerts = Object.entries(findingAlertsOfEveryCheck());
+  const cards = alerts.map(([, alert]) => cardOf(alert));
+  let pages: string[] = [];
+  beforeAll(() => {
+    pages = renderOutsideJest(cards);
+  });
+
+  it.each(alerts.map(([kind], i) => [kind, i] as const))(
+    "the %s card is valid Adaptive Card 1.4, renders its check's facts and links its remediation guide",
+    (kind, i) => {
+      expect(cards[i]!.version).toBe("1.4");
+      expect(parseWarnings(cards[i]!)).toEqual([]);
+      expect(pages[i]).toContain('class="ac-container ac-adaptiveCard"');
+      for (const text of CHECK_FACTS[kind as keyof typeof CHECK_FACTS]) expect(pages[i]).toContain(text);
+      const check = CHECKS[kind as keyof typeof CHECKS];
+      expect(actions(cards[i]!).map((a) => a.title)).toEqual([
+        expect.stringMatching(/in Azure portal$/),
+        "How to remediate",
+      ]);
+      expect(actions(cards[i]!)[1]!.url).toBe(check.relatedUrl);
+      expect(actions(cards[i]!)[0]!.url).toMatch(new RegExp(`^${PORTAL_URL}/#@${CONTOSO_TENANT}/resource/`));
+      expect(payloadBytes(cards[i]!)).toBeLessThan(TEAMS_MAX_BYTES);
+    },
+  );
+});
+
 describe("alert cards", () => {
   const cards = ALERT_KINDS.map((kind) => cardOf(alertsOfEveryKind()[kind]));
   let pages: string[] = [];
@@ -145,7 +203,9 @@ describe("alert cards", () => {
   });
 
   it("says a remote tenant nobody could resolve is unresolved, and names a known one", () => {
-    const unresolved = cardOf(violationAlert(demoFinding({ remoteTenantId: null, remoteTenantName: null })));
+    const unresolved = cardOf(
+      violationAlert(demoFinding({ relation: "unresolved", remoteTenantId: null, remoteTenantName: null })),
+    );
     const unnamed = cardOf(violationAlert(demoFinding({ remoteTenantName: null })));
 
     expect(factValue(cardOf(violationAlert()), "Remote tenant")).toBe(`Tenant A (${TENANT_A})`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import type { AllowlistEntry } from "../../src/allowlist/entry";
 import { classifyPeering, type PeeringRules } from "../../src/scanners/peering/classify";
 import type { PeeringRow } from "../../src/scanners/peering/query";
-import { findingId } from "../../src/scanners/peering/finding";
+import { findingId } from "../../src/scanners/finding";
 import { truncatedVnets } from "../../src/scanners/peering/scanner";
 
 const LOCAL_TENANT = "11111111-1111-4111-8111-111111111111";

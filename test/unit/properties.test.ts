@@ -14,7 +14,8 @@ import { scanBodySchema } from "../../src/api/scans";
 import { allowlistEntryInputSchema } from "../../src/allowlist/entry";
 import { reconcile, type StoredFinding } from "../../src/scan/reconcile";
 import { peeringRowSchema } from "../../src/scanners/peering/query";
-import { findingId, type PeeringFinding } from "../../src/scanners/peering/finding";
+import { findingId } from "../../src/scanners/finding";
+import type { PeeringFinding } from "../../src/scanners/peering/finding";
 
 /** Fixed seed and bounded runs: the same cases on every machine, quick enough for `npm test`. */
 const RUNS = { seed: 20261129, numRuns: 150 };
@@ -147,10 +148,11 @@ describe("properties of the pure core", () => {
             localScope: scope,
           };
           const sides = {
-            localVnetId: cased,
+            kind: "vnet-peering",
+            localResourceId: cased,
             remoteTenantId: null,
             remoteSubscriptionId: "x",
-            remoteVnetId: id.toLowerCase(),
+            remoteResourceId: id.toLowerCase(),
           };
           expect(entryMatches(entry, sides)).toBe(true);
         },

@@ -1,21 +1,19 @@
-import { judgeAgainstAllowlist } from "../../allowlist/match";
 import type { AllowlistEntry } from "../../allowlist/entry";
 import { parseResourceId } from "../../azure/resource-id";
-import { findingId, type PeeringFinding, type Relation, type Severity, type Status } from "./finding";
+import { findingId, type Relation, type Severity, type Status } from "../finding";
+import {
+  judgementText,
+  relationOf as relationOfSides,
+  statusOf,
+  whereText,
+  type JudgeRules,
+  type RemoteTenant,
+} from "../judge";
+import type { PeeringFinding } from "./finding";
 import type { PeeringRow } from "./query";
 
-/** What tenant resolution learnt about the remote VNet's subscription. */
-export interface RemoteTenant {
-  tenantId: string | null;
-  tenantName: string | null;
-}
-
-export interface PeeringRules {
-  allowlist: AllowlistEntry[];
-  microsoftTenantIds: string[];
-  allowMicrosoftManaged: boolean;
-  now: Date;
-}
+export type { RemoteTenant };
+export type PeeringRules = JudgeRules;
 
 const GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 /**
@@ -30,14 +28,9 @@ const VIRTUAL_WAN_HUB = new RegExp(
 
 export const isVirtualWanHub = (remoteVnetId: string): boolean => VIRTUAL_WAN_HUB.test(remoteVnetId);
 
-const lower = (s: string | null) => s?.toLowerCase() ?? null;
-
 /** `null` when the remote VNet provably lives in the local VNet's own tenant: not a finding. */
 export function relationOf(row: PeeringRow, remote: RemoteTenant, rules: PeeringRules): Relation | null {
-  if (remote.tenantId !== null && lower(remote.tenantId) === lower(row.tenantId)) return null;
-  if (remote.tenantId === null) return "unresolved";
-  const microsoft = rules.microsoftTenantIds.some((id) => lower(id) === lower(remote.tenantId));
-  return microsoft ? "microsoft-managed" : "cross-tenant";
+  return relationOfSides(row.tenantId, remote, rules);
 }
 
 /**
@@ -60,20 +53,17 @@ export function classifyPeering(
   if (relation === null) return null;
 
   const remoteSubscriptionId = parseResourceId(row.remoteVnetId)?.subscriptionId ?? "";
-  const verdict = judgeAgainstAllowlist(
-    rules.allowlist,
+  const { status, entry } = statusOf(
+    relation,
     {
-      localVnetId: row.vnetId,
+      kind: "vnet-peering",
+      localResourceId: row.vnetId,
       remoteTenantId: remote.tenantId,
       remoteSubscriptionId,
-      remoteVnetId: row.remoteVnetId,
+      remoteResourceId: row.remoteVnetId,
     },
-    rules.now,
+    rules,
   );
-  const microsoftAllowed = relation === "microsoft-managed" && rules.allowMicrosoftManaged;
-  const status: Status =
-    verdict.active || microsoftAllowed ? "allowed" : verdict.expired ? "expired-exception" : "violation";
-  const entry = verdict.active ?? (microsoftAllowed ? undefined : verdict.expired);
   const peeringState = row.peeringState;
 
   const finding: Omit<PeeringFinding, "summary"> = {
@@ -113,28 +103,13 @@ function summarize(
 ): string {
   const local = parseResourceId(finding.localVnetId)?.name ?? finding.localVnetId;
   const remote = parseResourceId(finding.remoteVnetId)?.name ?? finding.remoteVnetId;
-  const tenant = finding.remoteTenantName
-    ? `${finding.remoteTenantName} (${finding.remoteTenantId})`
-    : `${finding.remoteTenantId}`;
-  const where =
-    finding.relation === "cross-tenant"
-      ? `in another tenant, ${tenant}`
-      : finding.relation === "unresolved"
-        ? `in subscription ${finding.remoteSubscriptionId || "(unknown)"}, whose tenant could not be determined`
-        : `in Microsoft tenant ${tenant}`;
+  const where = whereText(finding);
   const looksLike = isVirtualWanHub(finding.remoteVnetId)
     ? finding.relation === "microsoft-managed"
       ? " (a Virtual WAN hub)"
       : " (it looks like a Virtual WAN hub, but its tenant is not a Microsoft tenant)"
     : "";
   const state = finding.peeringState || "state not reported";
-  const judgement =
-    finding.status === "violation"
-      ? "and no allowlist entry covers it"
-      : finding.status === "expired-exception"
-        ? `and its allowlist entry '${entry?.id}' expired on ${entry?.expiresOn}`
-        : entry
-          ? `and allowlist entry '${entry.id}' (${entry.owner}: ${entry.reason}) allows it`
-          : "and Microsoft-managed networks are allowed by configuration";
+  const judgement = judgementText(finding.status, entry);
   return `Peering '${peeringName}' (${state}) connects VNet '${local}' to '${remote}' ${where}${looksLike}, ${judgement}.`;
 }

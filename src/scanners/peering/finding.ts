@@ -1,11 +1,8 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
+import { RELATIONS, SEVERITIES, STATUSES } from "../finding";
 
 /** The peering states Azure documents; others can appear (an extensible enum) and are kept as given. */
 export const PEERING_STATES = ["Connected", "Initiated", "Disconnected"] as const;
-export const RELATIONS = ["cross-tenant", "unresolved", "microsoft-managed"] as const;
-export const STATUSES = ["violation", "allowed", "expired-exception"] as const;
-export const SEVERITIES = ["high", "medium", "low", "info"] as const;
 export const RISK_FACTORS = ["forwarded-traffic", "gateway-transit", "remote-gateways"] as const;
 
 /** A peering whose remote VNet is not provably in its local VNet's tenant (report v1, CONTRACTS §3). */
@@ -41,11 +38,3 @@ export const peeringFindingSchema = z.object({
 });
 
 export type PeeringFinding = z.infer<typeof peeringFindingSchema>;
-export type Relation = PeeringFinding["relation"];
-export type Status = PeeringFinding["status"];
-export type Severity = PeeringFinding["severity"];
-
-/** Stable across scans and across case changes of the peering's resource id. */
-export function findingId(kind: string, resourceId: string): string {
-  return createHash("sha256").update(`${kind}|${resourceId.toLowerCase()}`).digest("hex").slice(0, 32);
-}

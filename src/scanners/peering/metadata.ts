@@ -1,10 +1,12 @@
 import type { PeeringFinding } from "./finding";
-import { parseResourceId } from "../../azure/resource-id";
+import { nameOf, parseResourceId } from "../../azure/resource-id";
+import type { CheckMetadata } from "../finding";
 
 /** What this check is, why it matters and how to fix what it finds (shown in docs, reports and alerts). */
-export const PEERING_CHECK = {
+export const PEERING_CHECK: CheckMetadata<PeeringFinding> = {
   id: "vnet-peering",
   title: "VNet peered with a network in another Entra ID tenant",
+  noun: "cross-tenant peering",
   risk:
     "A cross-tenant peering routes traffic straight between your network and one that another organisation " +
     "controls. It bypasses the firewalls, network virtual appliances and private-link controls of a landing zone, " +
@@ -17,7 +19,44 @@ export const PEERING_CHECK = {
     portal: "Azure portal > Virtual networks > (local VNet) > Peerings > select the peering > Delete.",
   },
   relatedUrl: "https://learn.microsoft.com/azure/virtual-network/create-peering-different-subscriptions",
-} as const;
+  state: (f) => f.peeringState,
+  local: (f) => nameOf(f.localVnetId),
+  remote: (f) => nameOf(f.remoteVnetId),
+  facts: (f) => [
+    ["Peering", nameOf(f.resourceId)],
+    ["Local VNet", nameOf(f.localVnetId)],
+    ["Remote VNet", nameOf(f.remoteVnetId)],
+    ["Peering state", f.peeringState],
+    ["Remote prefixes", f.remoteAddressPrefixes],
+  ],
+  // The local VNet's Peerings blade, in the local tenant so the portal opens the right directory.
+  portalLink: (f, portalUrl) => ({
+    title: "Open peerings in Azure portal",
+    url: `${portalUrl.replace(/\/+$/, "")}/#@${f.localTenantId}/resource${f.localVnetId}/peerings`,
+  }),
+  command: (f) => deletePeeringCommand(f),
+  resolvedTitle: (f) =>
+    `Peering '${nameOf(f.resourceId)}' from VNet '${nameOf(f.localVnetId)}' ` +
+    `to '${nameOf(f.remoteVnetId)}' is no longer a cross-tenant finding (removed, or now same-tenant).`,
+  material: (f) => [
+    f.peeringState,
+    f.peeringSyncLevel,
+    f.remoteAddressPrefixes,
+    f.localVnetId,
+    f.remoteVnetId,
+    f.createdBy?.principalId,
+  ],
+  csvFields: [
+    "peeringState",
+    "peeringSyncLevel",
+    "localVnetId",
+    "remoteVnetId",
+    "allowForwardedTraffic",
+    "allowGatewayTransit",
+    "useRemoteGateways",
+    "remoteAddressPrefixes",
+  ],
+};
 
 /** The Azure CLI command that deletes the local side of the peering. */
 export function deletePeeringCommand(finding: Pick<PeeringFinding, "resourceId">): string {

@@ -1,8 +1,8 @@
 import { errorMessage } from "../../errors";
-import { mapLimit } from "../../map-limit";
 import { parseResourceId } from "../../azure/resource-id";
+import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
-import { classifyPeering, type RemoteTenant } from "./classify";
+import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
 import {
@@ -13,8 +13,6 @@ import {
   vnetSummaryRowSchema,
   type PeeringRow,
 } from "./query";
-
-const LOOKUP_CONCURRENCY = 8;
 
 /** VNets with more peerings than the windows read could hold: Resource Graph's rows cannot be all of them. */
 export function truncatedVnets(rows: PeeringRow[], windows: number): string[] {
@@ -32,40 +30,6 @@ export function truncatedVnets(rows: PeeringRow[], windows: number): string[] {
 
 const remoteSubscriptionOf = (row: PeeringRow) =>
   (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
-
-/** Remote subscription (lower-case) -> its tenant; a failed lookup leaves it unresolved and is reported. */
-export async function resolveRemotes(
-  rows: PeeringRow[],
-  context: Pick<ScanContext, "tenants">,
-  errors: ScanError[],
-): Promise<Map<string, RemoteTenant>> {
-  // What Resource Graph's own join knew needs no lookup.
-  for (const row of rows) {
-    const subscription = remoteSubscriptionOf(row);
-    if (row.remoteTenantId && subscription) context.tenants.learn(subscription, row.remoteTenantId);
-  }
-  const subscriptions = [...new Set(rows.map(remoteSubscriptionOf))];
-  const tenants = await mapLimit(subscriptions, LOOKUP_CONCURRENCY, (id) =>
-    context.tenants.tenantOfSubscription(id).catch((error: unknown) => {
-      errors.push({ source: "tenant-resolution", message: errorMessage(error) });
-      return null;
-    }),
-  );
-  const resolved = [...new Set(tenants.filter((t): t is string => t !== null))];
-  const names = new Map(
-    await mapLimit(
-      resolved,
-      LOOKUP_CONCURRENCY,
-      async (t) => [t, await context.tenants.tenantName(t)] as const,
-    ),
-  );
-  return new Map(
-    subscriptions.map((id, i) => {
-      const tenantId = tenants[i] ?? null;
-      return [id, { tenantId, tenantName: tenantId ? (names.get(tenantId) ?? null) : null }];
-    }),
-  );
-}
 
 async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
   const errors: ScanError[] = [];
@@ -127,13 +91,12 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
     errors.push({ source, message: `Resource Graph returned only some peerings of: ${cut.join(", ")}` });
   }
 
-  const remotes = await resolveRemotes(rows, context, errors);
-  const rules = {
-    allowlist: context.allowlist,
-    microsoftTenantIds: context.config.MICROSOFT_TENANT_IDS,
-    allowMicrosoftManaged: context.config.ALLOW_MICROSOFT_MANAGED,
-    now: context.now,
-  };
+  const remotes = await resolveRemoteTenants(
+    rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
+    context,
+    errors,
+  );
+  const rules = rulesOf(context);
   const findings: PeeringFinding[] = [];
   for (const row of rows) {
     try {
@@ -146,8 +109,4 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
   return { findings, counts: { virtualNetworks, peerings }, errors };
 }
 
-export const peeringScanner: Scanner = {
-  id: PEERING_CHECK.id,
-  title: PEERING_CHECK.title,
-  scan: scanPeerings,
-};
+export const peeringScanner: Scanner = { check: PEERING_CHECK, scan: scanPeerings };

@@ -1,0 +1,65 @@
+import { nameOf } from "../../azure/resource-id";
+import type { CheckMetadata } from "../finding";
+import type { ForeignPrincipalFinding } from "./finding";
+
+const principalOf = (f: ForeignPrincipalFinding) => f.principalDisplayName ?? f.principalId;
+
+export const FOREIGN_PRINCIPAL_CHECK: CheckMetadata<ForeignPrincipalFinding> = {
+  id: "foreign-principal-network-access",
+  title: "Principal from another Entra ID tenant holds the rights to create peerings",
+  noun: "foreign principal who can peer",
+  risk:
+    "A guest, a multi-tenant app or a foreign group with peering rights on your networks is half of a cross-tenant " +
+    "peering: with Network Contributor on a network of their own, they can connect the two without anyone in your " +
+    "tenant approving it.",
+  remediation: {
+    text:
+      "Confirm why the principal holds the role. If it must, add an allowlist entry with kinds: " +
+      "[foreign-principal-network-access] and principalId, owner, reason and expiry. If not, remove the role " +
+      "assignment; to stop guests being invited at all, block inbound B2B collaboration in the Entra ID " +
+      "cross-tenant access settings.",
+    portal: "Azure portal > (the scope) > Access control (IAM) > Role assignments > select it > Remove.",
+  },
+  relatedUrl: "https://learn.microsoft.com/azure/role-based-access-control/role-assignments-remove",
+  state: (f) => f.roleName,
+  local: (f) => (f.scope.split("/").length <= 3 ? f.scope : nameOf(f.scope)),
+  remote: (f) => principalOf(f),
+  facts: (f) => [
+    ["Principal", principalOf(f)],
+    ["Principal kind", f.principalKind],
+    ["Principal id", f.principalId],
+    ["Home tenant", f.principalHomeTenantId ?? "unknown"],
+    ["Role", f.roleName],
+    ["Scope", f.scope],
+    ["Granting actions", f.grantingActions],
+  ],
+  portalLink: (f, portalUrl) => ({
+    title: "Open access control in Azure portal",
+    url: `${portalUrl.replace(/\/+$/, "")}/#@${f.localTenantId}/resource${f.scope}/users`,
+  }),
+  command: (f) => `az role assignment delete --ids ${f.resourceId}`,
+  resolvedTitle: (f) =>
+    `${f.principalKind} '${principalOf(f)}' no longer holds '${f.roleName}' on '${f.scope}' ` +
+    "(assignment removed, role changed, or the principal is no longer foreign).",
+  material: (f) => [
+    f.principalType,
+    f.principalKind,
+    f.principalDisplayName,
+    f.principalHomeTenantId,
+    f.roleDefinitionId,
+    f.roleName,
+    f.scope,
+    f.grantingActions,
+  ],
+  csvFields: [
+    "principalId",
+    "principalType",
+    "principalKind",
+    "principalDisplayName",
+    "principalHomeTenantId",
+    "roleName",
+    "roleDefinitionId",
+    "scope",
+    "grantingActions",
+  ],
+};

@@ -1,0 +1,108 @@
+import { errorMessage } from "../../errors";
+import { nameOf, parseResourceId } from "../../azure/resource-id";
+import { findingId } from "../finding";
+import {
+  connectionSeverity,
+  judgementText,
+  relationOf,
+  resolveRemoteTenants,
+  rulesOf,
+  statusOf,
+  whereText,
+  type JudgeRules,
+  type RemoteTenant,
+} from "../judge";
+import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
+import { readWindowed } from "../windows";
+import type { PrivateEndpointInboundFinding } from "./finding";
+import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./metadata";
+import { inboundCandidatesQuery, inboundRowSchema, type InboundRow } from "./query";
+
+const remoteSubscriptionOf = (row: InboundRow) =>
+  (parseResourceId(row.privateEndpointId)?.subscriptionId ?? "").toLowerCase();
+
+/** Judges one connection; null when its private endpoint provably lives in our resource's tenant. */
+export function classifyInbound(
+  row: InboundRow,
+  remote: RemoteTenant,
+  rules: JudgeRules,
+): PrivateEndpointInboundFinding | null {
+  const relation = relationOf(row.tenantId, remote, rules);
+  if (relation === null) return null;
+  const remoteSubscriptionId = parseResourceId(row.privateEndpointId)?.subscriptionId ?? "";
+  const { status, entry } = statusOf(
+    relation,
+    {
+      kind: "private-endpoint-inbound",
+      localResourceId: row.containerId,
+      remoteTenantId: remote.tenantId,
+      remoteSubscriptionId,
+      remoteResourceId: row.privateEndpointId,
+    },
+    rules,
+  );
+  const finding: Omit<PrivateEndpointInboundFinding, "summary"> = {
+    id: findingId("private-endpoint-inbound", row.id),
+    kind: "private-endpoint-inbound",
+    resourceId: row.id,
+    localSubscriptionId: row.subscriptionId,
+    localTenantId: row.tenantId,
+    remoteSubscriptionId,
+    remoteTenantId: remote.tenantId,
+    remoteTenantName: remote.tenantName,
+    relation,
+    status,
+    allowlistEntryId: entry?.id ?? null,
+    severity: connectionSeverity(status, row.connectionState),
+    riskFactors: row.connectionState.toLowerCase() === "pending" ? ["pending-request"] : [],
+    targetResourceId: row.containerId,
+    privateEndpointId: row.privateEndpointId,
+    connectionState: row.connectionState,
+  };
+  const state = row.connectionState || "state not reported";
+  const summary =
+    `'${nameOf(row.containerId)}' has a connection (${state}) from private endpoint ` +
+    `'${nameOf(row.privateEndpointId)}' ${whereText(finding)}, ${judgementText(status, entry)}.`;
+  return { ...finding, summary };
+}
+
+async function scanInbound(context: ScanContext): Promise<ScannerResult> {
+  const source = PRIVATE_ENDPOINT_INBOUND_CHECK.id;
+  const errors: ScanError[] = [];
+  const read = await readWindowed(
+    context,
+    source,
+    {
+      name: "inbound private endpoint connection",
+      array: "inbound",
+      windowQuery: inboundCandidatesQuery,
+      rowSchema: inboundRowSchema,
+    },
+    errors,
+  );
+  if (!read) return { findings: [], counts: {}, errors };
+  const remotes = await resolveRemoteTenants(
+    read.rows.map((row) => ({
+      subscriptionId: remoteSubscriptionOf(row),
+      knownTenantId: row.remoteTenantId,
+    })),
+    context,
+    errors,
+  );
+  const rules = rulesOf(context);
+  const findings = [];
+  for (const row of read.rows) {
+    try {
+      const finding = classifyInbound(row, remotes.get(remoteSubscriptionOf(row))!, rules);
+      if (finding) findings.push(finding);
+    } catch (error) {
+      errors.push({ source, message: `Private endpoint connection ${row.id}: ${errorMessage(error)}` });
+    }
+  }
+  return { findings, counts: { privateEndpointConnections: read.items }, errors };
+}
+
+export const privateEndpointInboundScanner: Scanner = {
+  check: PRIVATE_ENDPOINT_INBOUND_CHECK,
+  scan: scanInbound,
+};

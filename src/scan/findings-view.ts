@@ -11,23 +11,35 @@ export type ListedState = (typeof LISTED_STATES)[number];
 export type ListedFinding = Omit<StoredFinding, "etag" | "pendingAlerts" | "state"> & { state: ListedState };
 
 /**
- * The stored findings, filtered, oldest first. Unchanged findings are not rewritten per scan, so
- * an unresolved one counts as seen by the latest complete scan.
+ * How a stored finding is shown. Unchanged findings are not rewritten per scan, so an unresolved
+ * one counts as seen by the latest complete scan; a stale one was last confirmed when its
+ * subscription was last verified.
  */
+export function listedOf(
+  { etag: _etag, pendingAlerts: _pending, ...s }: StoredFinding,
+  latest: { scanId?: string; lastComplete?: string },
+): ListedFinding {
+  return {
+    ...s,
+    state: s.state === "open" && s.firstScanId === latest.scanId ? "new" : s.state,
+    lastSeen:
+      s.state === "resolved"
+        ? s.lastSeen
+        : s.coverage
+          ? s.coverage.lastVerified || s.lastSeen
+          : (latest.lastComplete ?? s.lastSeen),
+  };
+}
+
+/** The stored findings, filtered, oldest first. */
 export async function listFindings(
   storage: Storage,
   filter: { state?: ListedState; severity?: Severity } = {},
 ): Promise<ListedFinding[]> {
   const runs = await new ScanRunsStore(storage).latest(50);
-  const latestScanId = runs[0]?.scanId;
-  const lastComplete = runs.find((r) => r.complete)?.finishedAt;
+  const latest = { scanId: runs[0]?.scanId, lastComplete: runs.find((r) => r.complete)?.finishedAt };
   return (await new FindingsStore(storage).list())
-    .map(({ etag: _etag, pendingAlerts: _pending, ...s }): ListedFinding => ({
-      ...s,
-      state: s.state === "open" && s.firstScanId === latestScanId ? "new" : s.state,
-      // A stale finding was last confirmed when its subscription was last seen, not by the latest scan.
-      lastSeen: s.state !== "resolved" && !s.coverage && lastComplete ? lastComplete : s.lastSeen,
-    }))
+    .map((s) => listedOf(s, latest))
     .filter(
       (s) =>
         (filter.state === undefined || s.state === filter.state) &&

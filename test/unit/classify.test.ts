@@ -161,10 +161,10 @@ describe("classifyPeering", () => {
     expect(lookAlike.summary).toContain(
       "looks like a Virtual WAN hub, but its tenant is not a Microsoft tenant",
     );
-    expect(classifyPeering(vwan, { tenantId: null, tenantName: null }, rules())).toMatchObject({
-      relation: "unresolved",
-      status: "violation",
-    });
+    const unknown = classifyPeering(vwan, { tenantId: null, tenantName: null }, rules())!;
+    expect(unknown).toMatchObject({ relation: "unresolved", status: "violation" });
+    // Its tenant is unknown, so the summary must not claim it is not Microsoft's.
+    expect(unknown.summary).toContain("looks like a Virtual WAN hub, but its tenant could not be checked");
 
     expect(classifyPeering(row(), { tenantId: MS_TENANT, tenantName: "Microsoft" }, rules())).toMatchObject({
       relation: "microsoft-managed",

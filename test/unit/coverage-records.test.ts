@@ -1,4 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
+import { listedOf } from "../../src/scan/findings-view";
+import type { StoredFinding } from "../../src/scan/reconcile";
+import { demoFinding } from "../helpers/alert-samples";
 import {
   nextRecords,
   withLatestVerification,
@@ -69,5 +72,29 @@ describe("subscription coverage records", () => {
     ).toEqual(record);
     const lost = { ...record, lostSince: "2026-11-01T12:00:00.000Z" };
     expect(withLatestVerification(new Map([[SUB, lost]]), runs).get(SUB)).toEqual(lost);
+  });
+});
+
+describe("how stored findings are listed", () => {
+  const { firstSeen: _firstSeen, ...finding } = demoFinding();
+  const stored = (over: Partial<StoredFinding>): StoredFinding => ({
+    finding,
+    state: "open",
+    firstSeen: "2026-11-01T00:00:00.000Z",
+    firstScanId: "s1",
+    lastSeen: "2026-11-01T00:00:00.000Z",
+    lastScanId: "s1",
+    history: [],
+    pendingAlerts: [],
+    ...over,
+  });
+  const latest = { scanId: "s9", lastComplete: "2026-11-09T00:00:00.000Z" };
+
+  it("an open finding was seen by the latest complete scan; a stale one when its subscription was verified", () => {
+    expect(listedOf(stored({}), latest).lastSeen).toBe(latest.lastComplete);
+    const stale = stored({ coverage: { state: "stale", lastVerified: "2026-11-05T00:00:00.000Z" } });
+    expect(listedOf(stale, latest).lastSeen).toBe("2026-11-05T00:00:00.000Z");
+    expect(listedOf(stored({ state: "resolved" }), latest).lastSeen).toBe("2026-11-01T00:00:00.000Z");
+    expect(listedOf(stored({ firstScanId: "s9" }), latest).state).toBe("new");
   });
 });

@@ -107,7 +107,9 @@ function summarize(
   const looksLike = isVirtualWanHub(finding.remoteVnetId)
     ? finding.relation === "microsoft-managed"
       ? " (a Virtual WAN hub)"
-      : " (it looks like a Virtual WAN hub, but its tenant is not a Microsoft tenant)"
+      : finding.relation === "unresolved"
+        ? " (it looks like a Virtual WAN hub, but its tenant could not be checked)"
+        : " (it looks like a Virtual WAN hub, but its tenant is not a Microsoft tenant)"
     : "";
   const state = finding.peeringState || "state not reported";
   const judgement = judgementText(finding.status, entry);

@@ -1,4 +1,5 @@
 import { NetworkManagementClient, type VirtualNetworkPeering } from "@azure/arm-network";
+import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipeline";
 import { timeoutPolicy, type AzureConnection } from "./connection";
 
 /**
@@ -27,31 +28,41 @@ export type VnetPeerings = { exists: true; peerings: ArmPeering[] } | { exists: 
 /** Update interval for the SDK's pollers on writes (the demo's PUT; ARM's own Retry-After wins when given). */
 export const POLL_INTERVAL_MS = 200;
 
-const clients = new WeakMap<AzureConnection, Map<string, NetworkManagementClient>>();
+/**
+ * One HTTP client (and so one connection pool) per connection, shared by every subscription's
+ * client: confirming a scan's new violations can touch a thousand subscriptions, and a pool each
+ * would keep a thousand sets of sockets open. Its agents are cached per TLS settings object,
+ * hence one of those too.
+ */
+const transports = new WeakMap<AzureConnection, { httpClient: HttpClient; tlsOptions?: { ca: string } }>();
 
-/** One client per connection and subscription (the SDK binds a client to a subscription). */
+/**
+ * A client for one subscription (the SDK binds a client to a subscription). Clients are not kept:
+ * they are cheap once the transport is shared, and a scan may need a thousand of them.
+ */
 export function networkClient(connection: AzureConnection, subscriptionId: string): NetworkManagementClient {
-  let bySubscription = clients.get(connection);
-  if (!bySubscription) clients.set(connection, (bySubscription = new Map()));
-  const key = subscriptionId.toLowerCase();
-  let client = bySubscription.get(key);
-  if (!client) {
-    client = new NetworkManagementClient(connection.credential, subscriptionId, {
-      endpoint: connection.armEndpoint,
-      retryOptions: connection.retryOptions,
-      credentials: { scopes: [`${connection.armEndpoint}/.default`] },
+  let transport = transports.get(connection);
+  if (!transport) {
+    transport = {
+      httpClient: createDefaultHttpClient(),
       ...(connection.tlsCa ? { tlsOptions: { ca: connection.tlsCa } } : {}),
-      ...(connection.requestTimeoutMs
-        ? {
-            additionalPolicies: [
-              { policy: timeoutPolicy(connection.requestTimeoutMs), position: "perCall" as const },
-            ],
-          }
-        : {}),
-    });
-    bySubscription.set(key, client);
+    };
+    transports.set(connection, transport);
   }
-  return client;
+  return new NetworkManagementClient(connection.credential, subscriptionId, {
+    endpoint: connection.armEndpoint,
+    retryOptions: connection.retryOptions,
+    credentials: { scopes: [`${connection.armEndpoint}/.default`] },
+    httpClient: transport.httpClient,
+    ...(transport.tlsOptions ? { tlsOptions: transport.tlsOptions } : {}),
+    ...(connection.requestTimeoutMs
+      ? {
+          additionalPolicies: [
+            { policy: timeoutPolicy(connection.requestTimeoutMs), position: "perCall" as const },
+          ],
+        }
+      : {}),
+  });
 }
 
 const statusOf = (error: unknown): number | undefined =>

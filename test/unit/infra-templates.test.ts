@@ -267,6 +267,17 @@ describe("App Service Authentication", () => {
     );
     expect(app).toMatch(/platform: \{ enabled: true \}/);
     expect(app).toMatch(/requireAuthentication: true\s*unauthenticatedClientAction: 'Return401'/);
+  });
+
+  it("lets Event Grid deliveries, which carry only the system key, reach the Event Grid extension", () => {
+    // Without this every delivery to peeringEvents gets 401 and change-driven detection is dead.
+    const globalValidation = /globalValidation: \{([^}]*)\}/.exec(app)?.[1] ?? "";
+    expect(globalValidation).toMatch(/excludedPaths: \['\/runtime\/webhooks\/eventgrid'\]/);
+    // Only that path: everything else still needs a sign-in.
+    expect(globalValidation.match(/'\/[^']*'/g)).toEqual(["'/runtime/webhooks/eventgrid'"]);
+  });
+
+  it("names the app registration that signs callers in", () => {
     expect(app).toMatch(
       /azureActiveDirectory: \{\s*enabled: true\s*registration: \{\s*clientId: authClientId/,
     );

@@ -203,6 +203,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
 // App Service Authentication ("Easy Auth"): every request needs an Entra ID token for the app
 // registration authClientId; others get 401 before they reach a function. The caller and its app
 // roles then arrive in x-ms-client-principal. Timer and queue triggers are not HTTP and unaffected.
+// Event Grid is: it delivers to /runtime/webhooks/eventgrid with only the Event Grid extension's
+// system key (no Entra token), so that path is excluded from sign-in; the system key, checked by
+// the Functions host, still protects it. excludedPaths: paths where unauthenticated requests are
+// not rejected, https://learn.microsoft.com/azure/app-service/configure-authentication-file-based
+// and https://learn.microsoft.com/javascript/api/@azure-rest/arm-appservice/globalvalidation
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'authsettingsV2'
@@ -211,6 +216,7 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
+      excludedPaths: ['/runtime/webhooks/eventgrid']
     }
     httpSettings: { requireHttps: true }
     identityProviders: {

@@ -1,13 +1,23 @@
 // One subscription's system topic (topic type Microsoft.Resources.Subscriptions, location global)
 // and an event subscription that hands VNet and peering writes and deletes to peeringEvents.
 // The filter keeps every other resource write in the subscription away from the function.
+// Event Grid allows only one system topic per source
+// (https://learn.microsoft.com/azure/event-grid/system-topics), so where the subscription already
+// has one, creating another fails: pass its name as existingTopicName (and deploy this module into
+// its resource group) to add only the event subscription to it.
 targetScope = 'resourceGroup'
 
 @description('Resource id of the scanner\'s function app.')
 param functionAppId string
 
-resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
-  name: 'cross-tenant-scanner-${uniqueString(subscription().id)}'
+@description('Name of the subscription\'s existing system topic in this resource group; empty to create one.')
+param existingTopicName string = ''
+
+var createTopic = empty(existingTopicName)
+var topicName = createTopic ? 'cross-tenant-scanner-${uniqueString(subscription().id)}' : existingTopicName
+
+resource newTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = if (createTopic) {
+  name: topicName
   location: 'global'
   properties: {
     source: subscription().id
@@ -15,9 +25,15 @@ resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   }
 }
 
+// The topic the event subscription goes on: the one created above, or the one already there.
+resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
+  name: topicName
+}
+
 resource peeringEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
   parent: topic
   name: 'peering-events'
+  dependsOn: [newTopic]
   properties: {
     destination: {
       endpointType: 'AzureFunction'

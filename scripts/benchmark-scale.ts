@@ -72,9 +72,12 @@ function startSandboxProcess(landingZones: number): Promise<{ child: ChildProces
   });
 }
 
-function countersOf(child: ChildProcess): Promise<SandboxCounters> {
+/** The sandbox's counters, with ARM's peering reads (scripts/scale-sandbox.ts adds them). */
+type Counters = SandboxCounters & { peeringReads: number };
+
+function countersOf(child: ChildProcess): Promise<Counters> {
   return new Promise((resolve) => {
-    const onMessage = (message: { type: string; counters?: SandboxCounters }) => {
+    const onMessage = (message: { type: string; counters?: Counters }) => {
       if (message.type !== "counters") return;
       child.off("message", onMessage);
       resolve(message.counters!);
@@ -148,6 +151,8 @@ async function benchmark(): Promise<void> {
           after.subscriptionLookups -
           before.subscriptionLookups +
           (after.subscriptionListRequests - before.subscriptionListRequests),
+        // Each new violation is read from ARM before it is alerted (confirmation): not in armLookups.
+        armPeeringReads: after.peeringReads - before.peeringReads,
         graphLookups: after.tenantLookups - before.tenantLookups,
         crossTenantFound: found,
         tableWrites: tableRequests.writes,
@@ -156,7 +161,7 @@ async function benchmark(): Promise<void> {
       scans.push(scan);
       out(
         `${label}: complete=${scan.complete}, ${scan.wallSeconds} s (scan ${scan.scanSeconds} s, the rest storing it), ${scan.resourceGraphRequests} Resource Graph requests, ` +
-          `${scan.resourceGraphRows} rows, ${scan.armLookups} ARM requests, ${scan.graphLookups} Graph lookups, ` +
+          `${scan.resourceGraphRows} rows, ${scan.armLookups} ARM requests (tenant lookups, subscription list) and ${scan.armPeeringReads} ARM peering reads (confirming new violations), ${scan.graphLookups} Graph lookups, ` +
           `${found} of ${ready.estate.crossTenant} cross-tenant peerings found, table requests: ${scan.tableWrites} writes, ${scan.tableReads} reads`,
       );
       if (!report.complete) for (const e of report.errors) out(`  error: ${e.message}`);

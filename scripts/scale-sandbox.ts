@@ -11,7 +11,11 @@ async function main(): Promise<void> {
   const scale = scaleEstate(landingZones);
   const sandbox = await startSandbox({ estate: scale.estate });
   process.on("message", (message: { type: string }) => {
-    if (message.type === "counters") process.send!({ type: "counters", counters: { ...sandbox.counters } });
+    if (message.type === "counters")
+      process.send!({
+        type: "counters",
+        counters: { ...sandbox.counters, peeringReads: sandbox.network.counters.peeringReads },
+      });
     if (message.type === "close") void sandbox.close().then(() => process.exit(0));
   });
   // Stop with the parent, whatever happens to it.

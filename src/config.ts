@@ -244,6 +244,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
     const raw = (setting.verbatim ? env[name] : env[name]?.trim()) || setting.default;
+    if (setting.secret && isKeyVaultReference(raw)) {
+      problems.push(
+        `the Key Vault reference of ${name} was not resolved: check the app's identity has Key Vault Secrets User and restart the app`,
+      );
+      continue;
+    }
     const result = setting.parse.safeParse(raw);
     if (result.success) config[name] = result.data;
     else {
@@ -254,6 +260,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length === 0) problems.push(...webhookHostProblems(config as Config));
   if (problems.length > 0) throw new InputError("Invalid configuration:", problems);
   return config as Config;
+}
+
+/**
+ * App Service hands an app setting whose Key Vault reference it could not resolve to the app as the
+ * reference text itself: "If a reference isn't resolved properly, the reference string is used
+ * instead" (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references).
+ * Taken as a secret, that text would become e.g. the webhook signing key without anyone noticing.
+ */
+function isKeyVaultReference(value: string): boolean {
+  return /^\s*@Microsoft\.KeyVault\(/i.test(value);
 }
 
 /** `*.example.com` matches any subdomain of example.com; other patterns match exactly. */

@@ -24,6 +24,7 @@ export interface NetworkOptions {
 
 /** What the sandbox counts of the network provider's traffic. */
 export interface NetworkCounters {
+  /** ARM `GET`s of a VNet's peerings (one or the list), whatever the answer. */
   peeringReads: number;
   peeringWrites: number;
   eventsPosted: number;
@@ -151,6 +152,8 @@ export class NetworkProvider {
       return true;
     }
     const [, subscriptionId, resourceGroup, vnetName, peeringName] = peerings!;
+    // Every peering read ARM answers, a 404 included: what confirming a scan's findings cost.
+    if (req.method === "GET") this.counters.peeringReads += 1;
     const vnet = this.findVnet(subscriptionId!, resourceGroup!, vnetName!);
     const subscription = this.estate.subscriptions.find(
       (s) => s.subscriptionId.toLowerCase() === subscriptionId!.toLowerCase(),
@@ -178,7 +181,6 @@ export class NetworkProvider {
       return true;
     }
     if (req.method === "GET" && !peeringName) {
-      this.counters.peeringReads += 1;
       send(res, 200, {
         value: (vnet.properties.virtualNetworkPeerings ?? []).map((p) => this.shape(vnet, p)),
       });
@@ -188,7 +190,6 @@ export class NetworkProvider {
     const list = vnet.properties.virtualNetworkPeerings ?? [];
     const index = list.findIndex((p) => p.name.toLowerCase() === peeringName.toLowerCase());
     if (req.method === "GET") {
-      this.counters.peeringReads += 1;
       if (index < 0) send(res, 404, this.peeringNotFound(vnet, peeringName));
       else send(res, 200, this.shape(vnet, list[index]!));
       return true;

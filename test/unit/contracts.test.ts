@@ -60,6 +60,27 @@ describe("configuration", () => {
       expect(problems).not.toMatch(/5000|abc|maybe|http:\/\/x/);
     }
   });
+
+  it("refuses a secret whose Key Vault reference App Service could not resolve, without printing it", () => {
+    // App Service passes the reference text itself; WEBHOOK_SECRET would sign with it unnoticed.
+    const reference = "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/webhook-secret/)";
+    for (const name of ["TEAMS_WEBHOOK_URL", "WEBHOOK_URL", "WEBHOOK_SECRET"]) {
+      let problems: readonly string[] = [];
+      try {
+        loadConfig({ [name]: reference });
+      } catch (error) {
+        problems = (error as InputError).problems;
+      }
+      expect(problems).toEqual([
+        `the Key Vault reference of ${name} was not resolved: check the app's identity has Key Vault Secrets User and restart the app`,
+      ]);
+      expect(problems.join("\n")).not.toMatch(/vault\.azure\.net|webhook-secret/);
+    }
+    // A resolved secret that merely mentions the syntax later on is a secret like any other.
+    expect(loadConfig({ WEBHOOK_SECRET: "key with @Microsoft.KeyVault( inside" }).WEBHOOK_SECRET).toBe(
+      "key with @Microsoft.KeyVault( inside",
+    );
+  });
 });
 
 describe("estate file", () => {

@@ -267,6 +267,17 @@ describe("App Service Authentication", () => {
     );
     expect(app).toMatch(/platform: \{ enabled: true \}/);
     expect(app).toMatch(/requireAuthentication: true\s*unauthenticatedClientAction: 'Return401'/);
+  });
+
+  it("lets Event Grid deliveries, which carry only the system key, reach the Event Grid extension", () => {
+    // Without this every delivery to peeringEvents gets 401 and change-driven detection is dead.
+    const globalValidation = /globalValidation: \{([^}]*)\}/.exec(app)?.[1] ?? "";
+    expect(globalValidation).toMatch(/excludedPaths: \['\/runtime\/webhooks\/eventgrid'\]/);
+    // Only that path: everything else still needs a sign-in.
+    expect(globalValidation.match(/'\/[^']*'/g)).toEqual(["'/runtime/webhooks/eventgrid'"]);
+  });
+
+  it("names the app registration that signs callers in", () => {
     expect(app).toMatch(
       /azureActiveDirectory: \{\s*enabled: true\s*registration: \{\s*clientId: authClientId/,
     );
@@ -277,5 +288,45 @@ describe("App Service Authentication", () => {
       allowedMemberTypes: string[];
     }[];
     expect(roles.map((r) => r.value)).toEqual(["Allowlist.Write"]);
+  });
+});
+
+describe("Event Grid system topic per subscription", () => {
+  const topic = templates["peering-events-topic.bicep"]!;
+  const events = templates["peering-events.bicep"]!;
+  const eventSubscription = /resource peeringEvents '[^']+' = \{\s*parent: (\w+)/.exec(topic);
+
+  it("creates the subscription's system topic when none is named", () => {
+    expect(topic).toMatch(/param existingTopicName string = ''\n/);
+    expect(topic).toMatch(/var createTopic = empty\(existingTopicName\)/);
+    expect(topic).toMatch(
+      /resource newTopic 'Microsoft\.EventGrid\/systemTopics@[^']+' = if \(createTopic\) \{\s*name: topicName\s*location: 'global'\s*properties: \{\s*source: subscription\(\)\.id\s*topicType: 'Microsoft\.Resources\.Subscriptions'/,
+    );
+    expect(topic).toMatch(/var topicName = createTopic \? 'cross-tenant-scanner-[^']+' : existingTopicName/);
+    // The event subscription waits for a topic it created.
+    expect(topic).toMatch(/name: 'peering-events'\s*dependsOn: \[newTopic\]/);
+  });
+
+  it("adds only the event subscription to a topic that already exists (one system topic per source)", () => {
+    // Every system topic the module declares outside the conditional one is a reference, not a creation.
+    const topics = [
+      ...topic.matchAll(
+        /^resource (\w+) 'Microsoft\.EventGrid\/systemTopics@[^']+'( existing)? = (if \(\w+\) )?\{/gm,
+      ),
+    ];
+    expect(topics.map((m) => [m[1], m[2] ?? "", m[3] ?? ""])).toEqual([
+      ["newTopic", "", "if (createTopic) "],
+      ["topic", " existing", ""],
+    ]);
+    expect(topic).toMatch(/resource topic '[^']+' existing = \{\s*name: topicName\s*\}/);
+    expect(eventSubscription?.[1]).toBe("topic");
+    // The management-group template passes the named topic, and deploys into that topic's group.
+    expect(events).toMatch(/param existingTopics object = \{\}/);
+    expect(events).toMatch(
+      /existingTopicName: contains\(existingTopics, subscriptionId\) \? existingTopics\[subscriptionId\]\.name : ''/,
+    );
+    expect(events).toMatch(
+      /scope: resourceGroup\(subscriptionId, contains\(existingTopics, subscriptionId\) \? existingTopics\[subscriptionId\]\.resourceGroup : resourceGroupName\)/,
+    );
   });
 });

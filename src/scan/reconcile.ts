@@ -63,6 +63,11 @@ export interface ScanFacts {
    * was not looked at, so its stored findings are left as they are. Without it, every kind ran.
    */
   checked?: ReadonlySet<string>;
+  /**
+   * Ids of the stored peering findings ARM confirmed gone. When set (a full scan, whose Resource
+   * Graph view can lag ARM without bound), no other peering finding is resolved in this scan.
+   */
+  peeringsGone?: ReadonlySet<string>;
 }
 
 export const MAX_HISTORY = 50;
@@ -190,6 +195,12 @@ export function reconcile(
     const sub = before.finding.localSubscriptionId.toLowerCase();
     const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
     if (covered && scan.complete) {
+      if (
+        before.finding.kind === "vnet-peering" &&
+        scan.peeringsGone &&
+        !scan.peeringsGone.has(before.finding.id)
+      )
+        continue;
       writes.push(
         record(
           before,

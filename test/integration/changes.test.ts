@@ -284,6 +284,39 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(sink.delivered().at(-1)!.body).not.toContain("Peering 'to-foreign'");
   });
 
+  it("a full scan whose Resource Graph view lags ARM does not resolve a peering ARM still has, and resolves it once ARM says it is gone", async () => {
+    const { connection, guest } = await fresh(estate(), { network: { resourceGraphLagSeconds: 600 } });
+    const logged: { event: string; fields: Record<string, unknown> }[] = [];
+    const log = (_l: string, event: string, fields: Record<string, unknown> = {}) =>
+      void logged.push({ event, fields });
+    await createPeering(guest);
+    // The change poller or Event Grid read it from ARM: an open finding.
+    await checkVnets([SPOKE], { connection, config, storage, scanId: "changes-1" });
+    const id = findingId("vnet-peering", NEW_PEERING);
+    expect((await stored(NEW_PEERING))?.state).toBe("open");
+    await drain();
+
+    const lagging = await runRecordedScan({
+      connection,
+      config,
+      storage,
+      trigger: "timer",
+      allowlist: [],
+      log,
+    });
+    expect(lagging.findings.map((f) => f.id)).not.toContain(id);
+    expect(lagging.delta?.resolved).toEqual([]);
+    expect((await stored(NEW_PEERING))?.state).toBe("open");
+    expect(logged.find((l) => l.event === "resolution-withheld")?.fields.findingId).toBe(id);
+    // The hub's peering is new to this first full scan; the spoke's gets no resolved card.
+    expect((await drain()).map((p) => p.body).join()).not.toContain("resolved");
+
+    await deletePeering(guest);
+    const gone = await runRecordedScan({ connection, config, storage, trigger: "timer", allowlist: [] });
+    expect(gone.delta?.resolved).toEqual([id]);
+    expect((await stored(NEW_PEERING))?.state).toBe("resolved");
+  });
+
   it("the sandbox's ARM writes leave documented resourcechanges rows, and ARM's refusals", async () => {
     const { connection, guest } = await fresh(estate());
     await createPeering(guest);

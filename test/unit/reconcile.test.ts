@@ -152,4 +152,25 @@ describe("reconcile scoped to some VNets (change poller, Event Grid)", () => {
       findingAlert(reconcile(new Map(), [finding("a", { createdBy })], scan("s1"))[0]!)?.finding,
     ).toMatchObject({ kind: "vnet-peering", createdBy });
   });
+
+  it("keeps who created a peering when a later write event names who changed it", () => {
+    const stored = new Map<string, StoredFinding>();
+    const createdBy = { principalId: "creator", at: "2026-11-01T00:00:00Z" };
+    const changedBy = { principalId: "editor", at: "2026-11-02T00:00:00Z" };
+    apply(stored, reconcile(stored, [finding("a", { createdBy })], scan("s1")));
+    const writes = reconcile(
+      stored,
+      [finding("a", { remoteAddressPrefixes: ["10.1.0.0/16"], createdBy: changedBy })],
+      scan("s2"),
+    );
+    expect(deltaOf(writes).changed).toEqual(["a"]);
+    expect(writes[0]!.finding).toMatchObject({ createdBy });
+    apply(stored, writes);
+
+    // Deleted, then created again by someone else: that is its creator now.
+    apply(stored, reconcile(stored, [], scan("s3")));
+    const again = reconcile(stored, [finding("a", { createdBy: changedBy })], scan("s4"));
+    expect(deltaOf(again).reopened).toEqual(["a"]);
+    expect(again[0]!.finding).toMatchObject({ createdBy: changedBy });
+  });
 });

@@ -247,6 +247,30 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(await drain()).toHaveLength(1);
   });
 
+  it("Event Grid: an event whose VNet ARM could not read fails, so Event Grid delivers it again", async () => {
+    const { connection, guest } = await fresh(estate());
+    await createPeering(guest);
+    const event = {
+      id: "unread",
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      subject: NEW_PEERING,
+      eventTime: new Date().toISOString(),
+      data: { operationName: "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write" },
+    };
+    const unreachable: AzureConnection = {
+      ...connection,
+      armEndpoint: "https://127.0.0.1:1",
+      retryOptions: { maxRetries: 0 },
+    };
+    await expect(handlePeeringEvent(event, { connection: unreachable, config, storage })).rejects.toThrow(
+      `ARM could not be read for ${SPOKE}`,
+    );
+    expect(await stored(NEW_PEERING)).toBeUndefined();
+    // The redelivery, with ARM back, handles it.
+    const redelivered = await handlePeeringEvent(event, { connection, config, storage });
+    expect(redelivered?.delta.new).toEqual([findingId("vnet-peering", NEW_PEERING)]);
+  });
+
   it("a full scan whose Resource Graph view still shows a peering deleted in ARM sends no violation-new for it", async () => {
     const e = estate();
     e.resources.find((r) => r.id === SPOKE)!.properties.virtualNetworkPeerings = [

@@ -197,6 +197,30 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(logged.filter((e) => e === "change-feed-unavailable")).toHaveLength(1);
   });
 
+  it("past Resource Graph's subscription cut-off the poller lists subscriptions through ARM and still sees changes", async () => {
+    // A cut-off at one subscription leaves out the spoke's, which sorts after another one, as
+    // subscriptions past the first 10,000 are left out in Azure.
+    const e = estate();
+    e.subscriptions.push({
+      ...e.subscriptions.find((s) => s.subscriptionId === homeSubscription)!,
+      subscriptionId: "000000d0-0000-4000-8000-000000000000",
+    });
+    const { connection, guest } = await fresh(e, {
+      tenantSubscriptionLimit: 1,
+      network: { changeLagSeconds: 0 },
+    });
+    const logged: string[] = [];
+    const deps = { connection, config, storage, log: (_l: string, event: string) => void logged.push(event) };
+    await pollPeeringChanges(deps);
+    await createPeering(guest);
+    const seen = await pollPeeringChanges(deps);
+    expect(logged).not.toContain("change-feed-unavailable");
+    expect(seen).toMatchObject({ ran: true, changes: 1, advanced: true });
+    if (!seen.ran) throw new Error("the poll did not run");
+    expect(seen.check?.delta.new).toEqual([findingId("vnet-peering", NEW_PEERING)]);
+    expect(sandbox!.counters.subscriptionListRequests).toBeGreaterThan(0);
+  });
+
   it("Event Grid: a peering write alerts once under duplicate delivery and names who created it", async () => {
     const handled: Promise<unknown>[] = [];
     // The function app the events reach; its connection exists once the sandbox runs.

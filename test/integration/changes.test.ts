@@ -442,6 +442,28 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect((await stored(NEW_PEERING))?.state).toBe("open");
   });
 
+  it("a VNet whose remote tenant could not be looked up is left as it was, not stored as an unresolved peering", async () => {
+    let armDown = true;
+    const { connection } = await fresh(estate(), {
+      subscriptionLookupFault: (id) =>
+        armDown && id.toLowerCase() === foreignSubscription.toLowerCase() ? { status: 503 } : undefined,
+    });
+    const hubPeering = `${HUB}/virtualNetworkPeerings/hub-to-foreign`;
+    const failing = await checkVnets([HUB], { connection, config, storage, scanId: "changes-1" });
+    expect(failing.checked).toEqual([]);
+    expect(failing.failed.map((f) => f.vnetId)).toEqual([HUB]);
+    expect(failing.failed[0]!.message).toContain("the tenant of a remote network could not be looked up");
+    expect(await stored(hubPeering)).toBeUndefined();
+
+    armDown = false;
+    const later = await checkVnets([HUB], { connection, config, storage, scanId: "changes-2" });
+    expect(later.failed).toEqual([]);
+    expect(peering((await stored(hubPeering))?.finding)).toMatchObject({
+      relation: "cross-tenant",
+      remoteTenantId: foreign,
+    });
+  });
+
   it("a confirmation that fails alerts anyway, marked unconfirmed", async () => {
     const { connection } = await fresh(estate());
     await runRecordedScan({ connection, config, storage, trigger: "cli", allowlist: [] });

@@ -16,7 +16,7 @@ import { drainQueue } from "../../src/sandbox/queue-host";
 import { startSandbox, type RunningSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { startWebhookSink, type ReceivedPost, type RunningSink } from "../../src/sandbox/webhook-sink";
 import { pollPeeringChanges } from "../../src/scan/change-poll";
-import { confirmNewViolations } from "../../src/scan/confirm";
+import { confirmNewViolations, confirmResolutions } from "../../src/scan/confirm";
 import { handlePeeringEvent } from "../../src/scan/peering-event";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import { checkVnets } from "../../src/scan/vnet-check";
@@ -462,6 +462,24 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
       relation: "cross-tenant",
       remoteTenantId: foreign,
     });
+  });
+
+  it("a full scan resolves no peering finding ARM could not be asked about", async () => {
+    const { connection } = await fresh(estate());
+    await runRecordedScan({ connection, config, storage, trigger: "cli", allowlist: [] });
+    const finding = (await new FindingsStore(storage).list())[0]!.finding;
+    const unreachable: AzureConnection = {
+      ...connection,
+      armEndpoint: "https://127.0.0.1:1",
+      retryOptions: { maxRetries: 0 },
+    };
+    const logged: string[] = [];
+    const gone = await confirmResolutions([finding], {
+      connection: unreachable,
+      log: (_l, event) => void logged.push(event),
+    });
+    expect(gone.size).toBe(0);
+    expect(logged).toEqual(["resolution-unconfirmed"]);
   });
 
   it("a confirmation that fails alerts anyway, marked unconfirmed", async () => {

@@ -143,6 +143,13 @@ describe("reconcile scoped to some VNets (change poller, Event Grid)", () => {
     expect(deltaOf(writes)).toEqual({ new: [], resolved: ["a"], reopened: [], changed: [] });
   });
 
+  it("a full scan told which peerings ARM confirmed gone resolves only those", () => {
+    const stored = new Map<string, StoredFinding>();
+    apply(stored, reconcile(stored, [finding("a"), finding("b")], scan("s1")));
+    const writes = reconcile(stored, [], { ...scan("s2"), peeringsGone: new Set(["b"]) });
+    expect(deltaOf(writes)).toEqual({ new: [], resolved: ["b"], reopened: [], changed: [] });
+  });
+
   it("keeps the creator an Event Grid event named when a later scan cannot know it", () => {
     const stored = new Map<string, StoredFinding>();
     const createdBy = { principalId: "guest", at: "2026-11-01T00:00:00Z" };

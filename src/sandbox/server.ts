@@ -40,6 +40,8 @@ export interface SandboxOptions {
   subscriptionListPageSize?: number;
   /** Called with the 1-based number of each `GET /subscriptions` page request; a fault replaces the answer. */
   subscriptionListFault?: (requestNumber: number) => Fault | undefined;
+  /** Called with the subscription id of each `GET /subscriptions/{id}` (a tenant lookup); a fault replaces the answer. */
+  subscriptionLookupFault?: (subscriptionId: string) => Fault | undefined;
   /** The network provider's delays and Event Grid target (see NetworkOptions). */
   network?: NetworkOptions;
 }
@@ -420,6 +422,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
 
   function subscription(req: IncomingMessage, res: ServerResponse, id: string): void {
     counters.subscriptionLookups += 1;
+    const fault = options.subscriptionLookupFault?.(id);
+    if (fault)
+      return send(res, fault.status, armError("ServiceError", fault.message ?? "Injected by the sandbox."));
     const found = estate.subscriptions.find((s) => s.subscriptionId.toLowerCase() === id.toLowerCase());
     if (!found)
       return send(res, 404, armError("SubscriptionNotFound", `The subscription '${id}' could not be found.`));

@@ -9,7 +9,7 @@ import { ChangeWatermarkStore } from "../store/change-watermark";
 import { ScanLease, type LeaseKind } from "../store/scan-lease";
 import type { Storage } from "../store/storage";
 import { cleanDeep } from "../text";
-import { newScanId, scopeOf } from "./run-scan";
+import { newScanId, scopeOf, subscriptionLister } from "./run-scan";
 import { checkVnets, type VnetCheckResult } from "./vnet-check";
 
 /** A poll runs for seconds; a lease that outlives a crashed poll by minutes would stall the next ones. */
@@ -94,6 +94,7 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
     const { queryAll } = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
       pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
       subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
+      listSubscriptions: subscriptionLister(connection),
     });
     let rows: z.infer<typeof changeRowSchema>[];
     try {

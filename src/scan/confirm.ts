@@ -85,3 +85,38 @@ export async function confirmNewViolations(
   });
   return confirmed.flat();
 }
+
+/**
+ * Of the stored peering findings a full scan did not see, the ids ARM confirms gone: a 404, or a
+ * peering that now points to another remote VNet. Resource Graph can lag ARM without bound, so a
+ * peering ARM still has keeps its finding (logged "resolution-withheld"), and one ARM could not be
+ * asked about is kept too: resolved means looked at and gone.
+ */
+export async function confirmResolutions(
+  candidates: readonly Finding[],
+  options: Pick<ConfirmOptions, "connection" | "log">,
+): Promise<Set<string>> {
+  const { log } = options;
+  const gone = await mapLimit(candidates, CONFIRM_CONCURRENCY, async (finding): Promise<boolean> => {
+    if (finding.kind !== "vnet-peering") return true;
+    try {
+      const peering = await getPeering(options.connection, finding.resourceId);
+      if (!peering) return true;
+      if (peering.remoteVnetId.toLowerCase() !== finding.remoteVnetId.toLowerCase()) return true;
+      log("info", "resolution-withheld", {
+        findingId: finding.id,
+        resourceId: finding.resourceId,
+        reason: "ARM still has this peering; Resource Graph does not show it yet",
+      });
+      return false;
+    } catch (error) {
+      log("warn", "resolution-unconfirmed", {
+        findingId: finding.id,
+        reason: errorMessage(error),
+        next: "kept as it is; the next scan asks ARM again",
+      });
+      return false;
+    }
+  });
+  return new Set(candidates.filter((_, i) => gone[i]).map((f) => f.id));
+}

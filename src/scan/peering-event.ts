@@ -74,6 +74,8 @@ export function peeringEventOf(raw: unknown): PeeringEvent | null {
 /**
  * Handles one subscription event by re-reading its VNet from ARM, never by trusting the event's
  * order or count: a duplicate reconciles to no change, and a late event reads the present state.
+ * A VNet that could not be read throws (after what was read is saved), so Event Grid delivers the
+ * event again: the re-check is idempotent, and an event acknowledged unread is a change missed.
  */
 export async function handlePeeringEvent(
   raw: unknown,
@@ -87,5 +89,16 @@ export async function handlePeeringEvent(
       principalId: event.creator.principalId,
       at: event.creator.at,
     });
-  return checkVnets([event.vnetId], { ...options, scanId: `event-${event.eventId.slice(0, 100)}`, creators });
+  const result = await checkVnets([event.vnetId], {
+    ...options,
+    scanId: `event-${event.eventId.slice(0, 100)}`,
+    creators,
+  });
+  if (result.failed.length > 0)
+    throw new Error(
+      `Event ${event.eventId} was not handled: ARM could not be read for ${result.failed
+        .map((f) => `${f.vnetId} (${f.message})`)
+        .join("; ")}. Event Grid delivers it again; the re-check is safe to repeat.`,
+    );
+  return result;
 }

@@ -63,6 +63,11 @@ export interface ScanFacts {
    * was not looked at, so its stored findings are left as they are. Without it, every kind ran.
    */
   checked?: ReadonlySet<string>;
+  /**
+   * Ids of the stored peering findings ARM confirmed gone. When set (a full scan, whose Resource
+   * Graph view can lag ARM without bound), no other peering finding is resolved in this scan.
+   */
+  peeringsGone?: ReadonlySet<string>;
 }
 
 export const MAX_HISTORY = 50;
@@ -126,10 +131,15 @@ export function deltaOf(writes: readonly StoredFinding[]): Delta {
   return delta;
 }
 
-/** Only an Event Grid event names a peering's creator: later observations keep what it said. */
-function keepCreator(observed: Finding, before: Finding | undefined): Finding {
-  if (observed.kind !== "vnet-peering" || before?.kind !== "vnet-peering") return observed;
-  return before.createdBy && !observed.createdBy ? { ...observed, createdBy: before.createdBy } : observed;
+/**
+ * Only an Event Grid event names a peering's creator, and every later write event names whoever
+ * changed it: the first creator stored stays. A resolved peering seen again was created again.
+ */
+function keepCreator(observed: Finding, before: StoredFinding | undefined): Finding {
+  if (observed.kind !== "vnet-peering" || before?.finding.kind !== "vnet-peering") return observed;
+  if (before.state === "resolved") return observed;
+  const createdBy = before.finding.createdBy ?? observed.createdBy;
+  return createdBy ? { ...observed, createdBy } : observed;
 }
 
 /** A scoped re-check of some VNets looked at their peerings and nothing else. */
@@ -154,7 +164,7 @@ export function reconcile(
   for (const observed of current) {
     seen.add(observed.id);
     const before = stored.get(observed.id);
-    const finding = keepCreator(observed, before?.finding);
+    const finding = keepCreator(observed, before);
     const state = stateOf(finding);
     if (!before) {
       writes.push({
@@ -190,6 +200,12 @@ export function reconcile(
     const sub = before.finding.localSubscriptionId.toLowerCase();
     const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
     if (covered && scan.complete) {
+      if (
+        before.finding.kind === "vnet-peering" &&
+        scan.peeringsGone &&
+        !scan.peeringsGone.has(before.finding.id)
+      )
+        continue;
       writes.push(
         record(
           before,

@@ -9,9 +9,9 @@ import type { Storage } from "../store/storage";
 import { SubscriptionCoverageStore } from "../store/subscription-coverage";
 import { TableTenantCache } from "../store/tenant-cache-table";
 import { nextRecords, withLatestVerification } from "./coverage";
-import type { StoredFinding } from "./reconcile";
+import { reconcile, type ScanFacts, type StoredFinding } from "./reconcile";
 import { needsAction, sortFindings, type ScanReport } from "./report";
-import { confirmNewViolations } from "./confirm";
+import { confirmNewViolations, confirmResolutions } from "./confirm";
 import type { Finding } from "../scanners/findings";
 import { newScanId, scanWithCoverage, scopeOf, type ScanOptions } from "./run-scan";
 
@@ -125,6 +125,17 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
       log,
     }),
   );
+  const scanFacts: ScanFacts = {
+    scanId: report.scanId,
+    at: report.finishedAt,
+    complete: report.complete,
+    coverage: facts,
+    checked: checkedKinds(report),
+  };
+  const peeringsGone = await confirmResolutions(wouldResolvePeerings(stored, report.findings, scanFacts), {
+    connection: options.connection,
+    log,
+  });
   await atStage("scanned");
 
   let delta;
@@ -141,17 +152,7 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
       ...coverageLostAlerts(report, records.newlyLost, unresolved),
     ]);
     await atStage("alerts-stored");
-    ({ delta } = await findingsStore.save(
-      report.findings,
-      {
-        scanId: report.scanId,
-        at: report.finishedAt,
-        complete: report.complete,
-        coverage: facts,
-        checked: checkedKinds(report),
-      },
-      stored,
-    ));
+    ({ delta } = await findingsStore.save(report.findings, { ...scanFacts, peeringsGone }, stored));
     await atStage("findings-saved");
     await subscriptions.save(records.writes);
     await atStage("coverage-saved");
@@ -183,6 +184,17 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     lostSubscriptions: report.coverage?.lostSubscriptions.length ?? 0,
   });
   return { ...report, delta };
+}
+
+/** The stored peering findings this scan would resolve, before ARM is asked whether they are gone. */
+function wouldResolvePeerings(
+  stored: readonly StoredFinding[],
+  findings: readonly Finding[],
+  scan: ScanFacts,
+): Finding[] {
+  return reconcile(new Map(stored.map((s) => [s.finding.id, s] as const)), findings, scan)
+    .filter((w) => w.finding.kind === "vnet-peering" && w.history.at(-1)?.event === "resolved")
+    .map((w) => w.finding);
 }
 
 /** The report with the findings ARM confirmed or corrected: its counts follow them. */

@@ -5,7 +5,7 @@ import type { Config } from "../config";
 import { errorMessage } from "../errors";
 import { silentLogger, withFields, type Logger } from "../log";
 import { homeTenantOf, type AzureConnection } from "../azure/connection";
-import { azureGetter } from "../azure/http";
+import { azureGetter, type AzureGet } from "../azure/http";
 import {
   createResourceGraphClient,
   resourceGraphQuery,
@@ -72,6 +72,24 @@ export function scopeOf(config: Config): ScanScope {
 }
 
 /**
+ * What Resource Graph's queries fall back to past its 10,000-subscription cut-off: the
+ * subscriptions listed through ARM. ARM names each one's tenant, kept in `tenants` when given so
+ * no lookup is needed for it later.
+ */
+export function subscriptionLister(
+  connection: AzureConnection,
+  options: { get?: AzureGet; tenants?: Map<string, string> } = {},
+): () => Promise<string[]> {
+  const get = options.get ?? azureGetter(connection);
+  return async () => {
+    const listed = await listSubscriptions(connection, get);
+    for (const s of listed)
+      if (s.tenantId) options.tenants?.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
+    return listed.map((s) => s.subscriptionId);
+  };
+}
+
+/**
  * One scan: inventory, tenant resolution and classification by every scanner. What could not be
  * read is reported in `errors` with `complete: false`; a failure to authenticate throws.
  */
@@ -98,13 +116,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     {
       pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
       subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
-      listSubscriptions: async () => {
-        const listed = await listSubscriptions(connection, get);
-        // ARM names each subscription's tenant: no lookup needed for these later.
-        for (const s of listed)
-          if (s.tenantId) known.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
-        return listed.map((s) => s.subscriptionId);
-      },
+      listSubscriptions: subscriptionLister(connection, { get, tenants: known }),
       onPage: (page) => log("info", "resource-graph-page", { ...page }),
       onScope: (event) => log("info", "resource-graph-scope", { ...event }),
       ...(options.sleep ? { sleep: options.sleep } : {}),

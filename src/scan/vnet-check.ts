@@ -72,6 +72,9 @@ export function rowOfArmPeering(
   });
 }
 
+const remoteSubscriptionOf = (row: PeeringRow) =>
+  (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
+
 /** Resolves the remote tenants of ARM's rows and classifies them as a full scan does. */
 export async function classifyArmRows(
   rows: PeeringRow[],
@@ -82,8 +85,6 @@ export async function classifyArmRows(
   log: Logger,
 ): Promise<PeeringFinding[]> {
   const errors: { source: string; message: string }[] = [];
-  const remoteSubscriptionOf = (row: PeeringRow) =>
-    (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
   const remotes = await resolveRemoteTenants(
     rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
     { tenants },
@@ -120,7 +121,7 @@ export interface VnetCheckOptions {
 export interface VnetCheckResult {
   /** VNets re-read from ARM (gone ones included: their peerings are gone too). */
   checked: string[];
-  /** VNets that could not be read: none of their findings was touched. */
+  /** VNets that could not be read, or whose remote tenants could not be looked up: none of their findings was touched. */
   failed: { vnetId: string; message: string }[];
   findings: PeeringFinding[];
   delta: Delta;
@@ -146,8 +147,8 @@ export async function checkVnets(
     new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000),
   );
   const failed: VnetCheckResult["failed"] = [];
-  const rows: PeeringRow[] = [];
-  const checked: string[] = [];
+  let rows: PeeringRow[] = [];
+  let checked: string[] = [];
   await mapLimit(unique, ARM_CONCURRENCY, async (vnetId) => {
     try {
       const read = await listVnetPeerings(connection, vnetId);
@@ -164,6 +165,28 @@ export async function checkVnets(
       failed.push({ vnetId, message: errorMessage(error) });
     }
   });
+  // A remote tenant that could not be looked up is not knowledge: storing its peering as
+  // "unresolved" would turn a same-tenant peering into a violation. Its VNet is left untouched.
+  const lookupFailed = new Map<string, string>();
+  await mapLimit([...new Set(rows.map(remoteSubscriptionOf))], ARM_CONCURRENCY, async (subscriptionId) => {
+    try {
+      await tenants.tenantOfSubscription(subscriptionId);
+    } catch (error) {
+      lookupFailed.set(subscriptionId, errorMessage(error));
+    }
+  });
+  const unjudged = new Set<string>();
+  for (const row of rows) {
+    const message = lookupFailed.get(remoteSubscriptionOf(row));
+    if (message === undefined || unjudged.has(row.vnetId)) continue;
+    unjudged.add(row.vnetId);
+    failed.push({
+      vnetId: row.vnetId,
+      message: `the tenant of a remote network could not be looked up: ${message}`,
+    });
+  }
+  checked = checked.filter((id) => !unjudged.has(id));
+  rows = rows.filter((row) => !unjudged.has(row.vnetId));
   for (const f of failed)
     log("warn", "vnet-check-failed", { ...f, next: "the next poll or scan reads it again" });
 

@@ -16,7 +16,7 @@ import { drainQueue } from "../../src/sandbox/queue-host";
 import { startSandbox, type RunningSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { startWebhookSink, type ReceivedPost, type RunningSink } from "../../src/sandbox/webhook-sink";
 import { pollPeeringChanges } from "../../src/scan/change-poll";
-import { confirmNewViolations } from "../../src/scan/confirm";
+import { confirmNewViolations, confirmResolutions } from "../../src/scan/confirm";
 import { handlePeeringEvent } from "../../src/scan/peering-event";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import { checkVnets } from "../../src/scan/vnet-check";
@@ -197,6 +197,30 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(logged.filter((e) => e === "change-feed-unavailable")).toHaveLength(1);
   });
 
+  it("past Resource Graph's subscription cut-off the poller lists subscriptions through ARM and still sees changes", async () => {
+    // A cut-off at one subscription leaves out the spoke's, which sorts after another one, as
+    // subscriptions past the first 10,000 are left out in Azure.
+    const e = estate();
+    e.subscriptions.push({
+      ...e.subscriptions.find((s) => s.subscriptionId === homeSubscription)!,
+      subscriptionId: "000000d0-0000-4000-8000-000000000000",
+    });
+    const { connection, guest } = await fresh(e, {
+      tenantSubscriptionLimit: 1,
+      network: { changeLagSeconds: 0 },
+    });
+    const logged: string[] = [];
+    const deps = { connection, config, storage, log: (_l: string, event: string) => void logged.push(event) };
+    await pollPeeringChanges(deps);
+    await createPeering(guest);
+    const seen = await pollPeeringChanges(deps);
+    expect(logged).not.toContain("change-feed-unavailable");
+    expect(seen).toMatchObject({ ran: true, changes: 1, advanced: true });
+    if (!seen.ran) throw new Error("the poll did not run");
+    expect(seen.check?.delta.new).toEqual([findingId("vnet-peering", NEW_PEERING)]);
+    expect(sandbox!.counters.subscriptionListRequests).toBeGreaterThan(0);
+  });
+
   it("Event Grid: a peering write alerts once under duplicate delivery and names who created it", async () => {
     const handled: Promise<unknown>[] = [];
     // The function app the events reach; its connection exists once the sandbox runs.
@@ -247,6 +271,30 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(await drain()).toHaveLength(1);
   });
 
+  it("Event Grid: an event whose VNet ARM could not read fails, so Event Grid delivers it again", async () => {
+    const { connection, guest } = await fresh(estate());
+    await createPeering(guest);
+    const event = {
+      id: "unread",
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      subject: NEW_PEERING,
+      eventTime: new Date().toISOString(),
+      data: { operationName: "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write" },
+    };
+    const unreachable: AzureConnection = {
+      ...connection,
+      armEndpoint: "https://127.0.0.1:1",
+      retryOptions: { maxRetries: 0 },
+    };
+    await expect(handlePeeringEvent(event, { connection: unreachable, config, storage })).rejects.toThrow(
+      `ARM could not be read for ${SPOKE}`,
+    );
+    expect(await stored(NEW_PEERING)).toBeUndefined();
+    // The redelivery, with ARM back, handles it.
+    const redelivered = await handlePeeringEvent(event, { connection, config, storage });
+    expect(redelivered?.delta.new).toEqual([findingId("vnet-peering", NEW_PEERING)]);
+  });
+
   it("a full scan whose Resource Graph view still shows a peering deleted in ARM sends no violation-new for it", async () => {
     const e = estate();
     e.resources.find((r) => r.id === SPOKE)!.properties.virtualNetworkPeerings = [
@@ -286,6 +334,39 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     const alerts = await drain();
     expect(alerts).toHaveLength(1);
     expect(sink.delivered().at(-1)!.body).not.toContain("Peering 'to-foreign'");
+  });
+
+  it("a full scan whose Resource Graph view lags ARM does not resolve a peering ARM still has, and resolves it once ARM says it is gone", async () => {
+    const { connection, guest } = await fresh(estate(), { network: { resourceGraphLagSeconds: 600 } });
+    const logged: { event: string; fields: Record<string, unknown> }[] = [];
+    const log = (_l: string, event: string, fields: Record<string, unknown> = {}) =>
+      void logged.push({ event, fields });
+    await createPeering(guest);
+    // The change poller or Event Grid read it from ARM: an open finding.
+    await checkVnets([SPOKE], { connection, config, storage, scanId: "changes-1" });
+    const id = findingId("vnet-peering", NEW_PEERING);
+    expect((await stored(NEW_PEERING))?.state).toBe("open");
+    await drain();
+
+    const lagging = await runRecordedScan({
+      connection,
+      config,
+      storage,
+      trigger: "timer",
+      allowlist: [],
+      log,
+    });
+    expect(lagging.findings.map((f) => f.id)).not.toContain(id);
+    expect(lagging.delta?.resolved).toEqual([]);
+    expect((await stored(NEW_PEERING))?.state).toBe("open");
+    expect(logged.find((l) => l.event === "resolution-withheld")?.fields.findingId).toBe(id);
+    // The hub's peering is new to this first full scan; the spoke's gets no resolved card.
+    expect((await drain()).map((p) => p.body).join()).not.toContain("resolved");
+
+    await deletePeering(guest);
+    const gone = await runRecordedScan({ connection, config, storage, trigger: "timer", allowlist: [] });
+    expect(gone.delta?.resolved).toEqual([id]);
+    expect((await stored(NEW_PEERING))?.state).toBe("resolved");
   });
 
   it("the sandbox's ARM writes leave documented resourcechanges rows, and ARM's refusals", async () => {
@@ -366,6 +447,46 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
       findingId("vnet-peering", `${HUB}/virtualNetworkPeerings/hub-to-foreign`),
     ]);
     expect((await stored(NEW_PEERING))?.state).toBe("open");
+  });
+
+  it("a VNet whose remote tenant could not be looked up is left as it was, not stored as an unresolved peering", async () => {
+    let armDown = true;
+    const { connection } = await fresh(estate(), {
+      subscriptionLookupFault: (id) =>
+        armDown && id.toLowerCase() === foreignSubscription.toLowerCase() ? { status: 503 } : undefined,
+    });
+    const hubPeering = `${HUB}/virtualNetworkPeerings/hub-to-foreign`;
+    const failing = await checkVnets([HUB], { connection, config, storage, scanId: "changes-1" });
+    expect(failing.checked).toEqual([]);
+    expect(failing.failed.map((f) => f.vnetId)).toEqual([HUB]);
+    expect(failing.failed[0]!.message).toContain("the tenant of a remote network could not be looked up");
+    expect(await stored(hubPeering)).toBeUndefined();
+
+    armDown = false;
+    const later = await checkVnets([HUB], { connection, config, storage, scanId: "changes-2" });
+    expect(later.failed).toEqual([]);
+    expect(peering((await stored(hubPeering))?.finding)).toMatchObject({
+      relation: "cross-tenant",
+      remoteTenantId: foreign,
+    });
+  });
+
+  it("a full scan resolves no peering finding ARM could not be asked about", async () => {
+    const { connection } = await fresh(estate());
+    await runRecordedScan({ connection, config, storage, trigger: "cli", allowlist: [] });
+    const finding = (await new FindingsStore(storage).list())[0]!.finding;
+    const unreachable: AzureConnection = {
+      ...connection,
+      armEndpoint: "https://127.0.0.1:1",
+      retryOptions: { maxRetries: 0 },
+    };
+    const logged: string[] = [];
+    const gone = await confirmResolutions([finding], {
+      connection: unreachable,
+      log: (_l, event) => void logged.push(event),
+    });
+    expect(gone.size).toBe(0);
+    expect(logged).toEqual(["resolution-unconfirmed"]);
   });
 
   it("a confirmation that fails alerts anyway, marked unconfirmed", async () => {

@@ -143,6 +143,13 @@ describe("reconcile scoped to some VNets (change poller, Event Grid)", () => {
     expect(deltaOf(writes)).toEqual({ new: [], resolved: ["a"], reopened: [], changed: [] });
   });
 
+  it("a full scan told which peerings ARM confirmed gone resolves only those", () => {
+    const stored = new Map<string, StoredFinding>();
+    apply(stored, reconcile(stored, [finding("a"), finding("b")], scan("s1")));
+    const writes = reconcile(stored, [], { ...scan("s2"), peeringsGone: new Set(["b"]) });
+    expect(deltaOf(writes)).toEqual({ new: [], resolved: ["b"], reopened: [], changed: [] });
+  });
+
   it("keeps the creator an Event Grid event named when a later scan cannot know it", () => {
     const stored = new Map<string, StoredFinding>();
     const createdBy = { principalId: "guest", at: "2026-11-01T00:00:00Z" };
@@ -151,5 +158,26 @@ describe("reconcile scoped to some VNets (change poller, Event Grid)", () => {
     expect(
       findingAlert(reconcile(new Map(), [finding("a", { createdBy })], scan("s1"))[0]!)?.finding,
     ).toMatchObject({ kind: "vnet-peering", createdBy });
+  });
+
+  it("keeps who created a peering when a later write event names who changed it", () => {
+    const stored = new Map<string, StoredFinding>();
+    const createdBy = { principalId: "creator", at: "2026-11-01T00:00:00Z" };
+    const changedBy = { principalId: "editor", at: "2026-11-02T00:00:00Z" };
+    apply(stored, reconcile(stored, [finding("a", { createdBy })], scan("s1")));
+    const writes = reconcile(
+      stored,
+      [finding("a", { remoteAddressPrefixes: ["10.1.0.0/16"], createdBy: changedBy })],
+      scan("s2"),
+    );
+    expect(deltaOf(writes).changed).toEqual(["a"]);
+    expect(writes[0]!.finding).toMatchObject({ createdBy });
+    apply(stored, writes);
+
+    // Deleted, then created again by someone else: that is its creator now.
+    apply(stored, reconcile(stored, [], scan("s3")));
+    const again = reconcile(stored, [finding("a", { createdBy: changedBy })], scan("s4"));
+    expect(deltaOf(again).reopened).toEqual(["a"]);
+    expect(again[0]!.finding).toMatchObject({ createdBy: changedBy });
   });
 });

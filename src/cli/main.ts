@@ -4,7 +4,6 @@ import { parseArgs } from "node:util";
 import { CredentialUnavailableError } from "@azure/identity";
 import { readAllowlistFile } from "../allowlist/file";
 import type { AllowlistEntry } from "../allowlist/entry";
-import { liveConnection, type AzureConnection } from "../azure/connection";
 import { loadConfig } from "../config";
 import { InputError, errorMessage } from "../errors";
 import type { Logger } from "../log";
@@ -15,10 +14,8 @@ import { replayPoison } from "../alerts/replay";
 import { allowlistCommand } from "./allowlist-command";
 import { findingsCommand } from "./findings-command";
 import { watchCommand } from "./watch-command";
-import { sandboxConnection } from "../sandbox/connection";
-import { readEstateFile } from "../sandbox/estate";
-import { startSandbox } from "../sandbox/server";
 import { FORMATS, formatReport, type Format } from "./format";
+import { connectTo } from "./connect";
 import { EXIT, type CliIo } from "./io";
 import { terminalText } from "../text";
 
@@ -113,17 +110,8 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
     io.stderr("Allowlist: the stored one (set it with 'allowlist import FILE').\n");
   }
 
-  let connection: AzureConnection;
-  let close = async () => {};
-  if (values.estate) {
-    const estate = await readEstateFile(values.estate);
-    const sandbox = await startSandbox({ ...io.sandbox, estate });
-    close = sandbox.close;
-    connection = sandboxConnection(sandbox, estate, config);
-    io.stderr(`Sandbox serving ${values.estate} at ${sandbox.url}\n`);
-  } else {
-    connection = liveConnection(config);
-  }
+  const { connection, close, sandboxUrl } = await connectTo(values.estate, io, config);
+  if (sandboxUrl) io.stderr(`Sandbox serving ${values.estate} at ${sandboxUrl}\n`);
 
   try {
     const report = await withStorage(io, config.CLI_STATE_DIR, (storage) =>

@@ -1,13 +1,10 @@
 import { parseArgs } from "node:util";
-import { liveConnection, type AzureConnection } from "../azure/connection";
 import { loadConfig } from "../config";
 import { InputError } from "../errors";
 import type { Logger } from "../log";
-import { sandboxConnection } from "../sandbox/connection";
-import { readEstateFile } from "../sandbox/estate";
-import { startSandbox } from "../sandbox/server";
 import { pollPeeringChanges } from "../scan/change-poll";
 import type { Storage } from "../store/storage";
+import { connectTo } from "./connect";
 import { EXIT, type CliIo } from "./io";
 
 export const WATCH_USAGE = `Usage: cross-tenant-scanner watch [--estate FILE] [--interval SECONDS] [--polls N]`;
@@ -40,17 +37,9 @@ export async function watchCommand(
     throw new InputError(`--polls must be a whole number, not "${values.polls}".\n${WATCH_USAGE}`);
   const config = loadConfig(io.env);
 
-  let connection: AzureConnection;
-  let close = async () => {};
-  if (values.estate) {
-    const estate = await readEstateFile(values.estate);
-    const sandbox = await startSandbox({ ...io.sandbox, estate });
-    close = sandbox.close;
-    connection = sandboxConnection(sandbox, estate, config);
-    io.stderr(`Sandbox serving ${values.estate} at ${sandbox.url} (ARM network writes there are watched)\n`);
-  } else {
-    connection = liveConnection(config);
-  }
+  const { connection, close, sandboxUrl } = await connectTo(values.estate, io, config);
+  if (sandboxUrl)
+    io.stderr(`Sandbox serving ${values.estate} at ${sandboxUrl} (ARM network writes there are watched)\n`);
 
   let stopping = false;
   const stop = () => {

@@ -46,6 +46,50 @@ export interface WindowedRows<T> {
 }
 
 /**
+ * Runs a windowed query for windows 0 to `windows - 1` and returns their rows, de-duplicated by
+ * id; unreadable rows become errors. Returns null when a query failed (the error is recorded).
+ */
+export async function readWindows<T extends { id: string }>(
+  context: ScanContext,
+  source: string,
+  read: {
+    /** Names the queries in logs: "peering", "peering (window 2, from 400)". */
+    name: string;
+    /** Names the items in errors: "VNet peerings". */
+    what: string;
+    windows: number;
+    windowQuery(window: number): string;
+    rowSchema: z.ZodType<T>;
+  },
+  errors: ScanError[],
+): Promise<T[] | null> {
+  const rows: T[] = [];
+  const seen = new Set<string>();
+  for (let window = 0; window < read.windows; window++) {
+    try {
+      const result = await context.queryAll(
+        window === 0 ? read.name : `${read.name} (window ${window + 1}, from ${window * WINDOW})`,
+        read.windowQuery(window),
+        read.rowSchema,
+      );
+      for (const row of result.rows) {
+        if (seen.has(row.id.toLowerCase())) continue;
+        seen.add(row.id.toLowerCase());
+        rows.push(row);
+      }
+      for (const bad of result.unreadable) errors.push({ source, message: bad.message });
+    } catch (error) {
+      errors.push({
+        source,
+        message: `Reading ${read.what} from Resource Graph failed: ${errorMessage(error)}`,
+      });
+      return null;
+    }
+  }
+  return rows;
+}
+
+/**
  * Reads every candidate row of an array too long for one mv-expand: first how long the arrays
  * are, then one query per window. Returns null when a query failed (the error is recorded).
  */
@@ -77,29 +121,8 @@ export async function readWindowed<T extends { id: string; itemCount: number; co
     return null;
   }
 
-  const rows: T[] = [];
-  const seen = new Set<string>();
-  for (let window = 0; window < windows; window++) {
-    try {
-      const result = await context.queryAll(
-        window === 0 ? read.name : `${read.name} (window ${window + 1}, from ${window * WINDOW})`,
-        read.windowQuery(window),
-        read.rowSchema,
-      );
-      for (const row of result.rows) {
-        if (seen.has(row.id.toLowerCase())) continue;
-        seen.add(row.id.toLowerCase());
-        rows.push(row);
-      }
-      for (const bad of result.unreadable) errors.push({ source, message: bad.message });
-    } catch (error) {
-      errors.push({
-        source,
-        message: `Reading ${read.name}s from Resource Graph failed: ${errorMessage(error)}`,
-      });
-      return null;
-    }
-  }
+  const rows = await readWindows(context, source, { ...read, what: `${read.name}s`, windows }, errors);
+  if (rows === null) return null;
   // An array that grew past what the windows read since it was counted: not every item was seen.
   const cut = new Map<string, string>();
   for (const row of rows) {

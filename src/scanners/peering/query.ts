@@ -1,11 +1,11 @@
 import { z } from "zod";
+import { WINDOW } from "../windows";
 
 /**
- * Resource Graph refuses an mv-expand `limit` above 400 (query-language.md, "mv-expand": RowLimit
- * max of 400, default 128). A VNet holds up to 500 peerings (1000 with Virtual Network Manager), so
- * the peerings array is read in windows of 400 with `array_slice`, one query per window.
+ * A VNet holds up to 500 peerings (1000 with Virtual Network Manager), more than one mv-expand
+ * may return (at most 400), so the peerings array is read in windows with `array_slice`.
  */
-export const PEERING_WINDOW = 400;
+export const PEERING_WINDOW = WINDOW;
 
 /** How many VNets have how many peerings: the VNet and peering counts, and how many windows to read. */
 export const VNET_SUMMARY_QUERY = `resources

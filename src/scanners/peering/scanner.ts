@@ -2,6 +2,7 @@ import { errorMessage } from "../../errors";
 import { parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
+import { readWindows } from "../windows";
 import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
@@ -63,29 +64,19 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
     return empty();
   }
 
-  const rows: PeeringRow[] = [];
-  const seen = new Set<string>();
-  for (let window = 0; window < windows; window++) {
-    try {
-      const result = await context.queryAll(
-        window === 0 ? "peering" : `peering (window ${window + 1}, from ${window * PEERING_WINDOW})`,
-        peeringCandidatesQuery(window),
-        peeringRowSchema,
-      );
-      for (const row of result.rows) {
-        if (seen.has(row.id.toLowerCase())) continue;
-        seen.add(row.id.toLowerCase());
-        rows.push(row);
-      }
-      for (const bad of result.unreadable) errors.push({ source, message: bad.message });
-    } catch (error) {
-      errors.push({
-        source,
-        message: `Reading VNet peerings from Resource Graph failed: ${errorMessage(error)}`,
-      });
-      return empty(virtualNetworks, peerings);
-    }
-  }
+  const rows = await readWindows(
+    context,
+    source,
+    {
+      name: "peering",
+      what: "VNet peerings",
+      windows,
+      windowQuery: peeringCandidatesQuery,
+      rowSchema: peeringRowSchema,
+    },
+    errors,
+  );
+  if (rows === null) return empty(virtualNetworks, peerings);
   const cut = truncatedVnets(rows, windows);
   if (cut.length > 0) {
     errors.push({ source, message: `Resource Graph returned only some peerings of: ${cut.join(", ")}` });

@@ -51,8 +51,6 @@ export function cleanDeep<T>(value: T, max = MAX_TEXT_LENGTH): T {
   return value;
 }
 
-export const isPrintable = (text: string): boolean => PRINTABLE.test(text);
-
 /**
  * A one-line text field people write (allowlist owner, reason, ticket): trimmed, 1 to `max`
  * characters, no control, bidi or invisible characters (they are refused, not changed, so that

@@ -74,6 +74,13 @@ export const DEFAULT_MICROSOFT_TENANT_IDS = [
   "2f4a9838-26b7-47ee-be60-ccc1fdec5953",
 ];
 
+/**
+ * The tenant that owns Microsoft's first-party apps: their service principals carry this
+ * `appOwnerOrganizationId` (FACTS.md, "Microsoft Graph, as v1.0 really answers"). Azure docs ask
+ * customers to grant some of them network roles (e.g. Azure Spring Apps on a VNet).
+ */
+export const DEFAULT_MICROSOFT_APP_OWNER_TENANT_IDS = ["f8cdef31-a31e-4b4a-93e4-5f571e91255a"];
+
 export const SETTINGS = {
   SCAN_MANAGEMENT_GROUPS: {
     doc: "Comma-separated management group ids to scan. Empty: every subscription the identity can read.",
@@ -94,6 +101,11 @@ export const SETTINGS = {
     doc: "Treat peerings to Microsoft-managed networks (remote subscription in a MICROSOFT_TENANT_IDS tenant) as allowed.",
     default: "true",
     parse: bool,
+  },
+  MICROSOFT_APP_OWNER_TENANT_IDS: {
+    doc: "Comma-separated tenant ids whose apps (a service principal's appOwnerOrganizationId) count as Microsoft-managed: an app-owner tenant, not a subscription tenant. Default: Microsoft's first-party app tenant.",
+    default: DEFAULT_MICROSOFT_APP_OWNER_TENANT_IDS.join(","),
+    parse: list(guid),
   },
   TENANT_NAMES_FROM_GRAPH: {
     doc: "Look up remote tenant names in Microsoft Graph (needs CrossTenantInformation.ReadBasic.All; degrades to ids).",
@@ -119,6 +131,11 @@ export const SETTINGS = {
     doc: "Retries of a throttled (429) or failed (5xx) Azure request before the scan reports it incomplete.",
     default: "4",
     parse: z.coerce.number().int().min(0).max(10),
+  },
+  RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS: {
+    doc: "How long, in all, one scan may wait out Resource Graph 429s that carry no Retry-After (only x-ms-user-quota-resets-after, which the SDK does not honour) before the query counts as failed.",
+    default: "120",
+    parse: z.coerce.number().min(0).max(3600),
   },
   CLI_STATE_DIR: {
     doc: "Where the CLI keeps state in an embedded Azurite when AzureWebJobsStorage is not set.",
@@ -232,6 +249,11 @@ export const SETTINGS = {
     doc: "How far back each change poll reads before its watermark: Resource Graph records a change within about 5 minutes, so a late record is still read.",
     default: "300",
     parse: z.coerce.number().int().min(0).max(3600),
+  },
+  GROUP_MEMBERS_PER_SCAN: {
+    doc: "At most this many transitive members of groups holding peering roles are read per scan (Microsoft Graph); a group cut by it marks the principal check degraded, naming the group.",
+    default: "5000",
+    parse: z.coerce.number().int().min(1).max(1_000_000),
   },
 } satisfies Record<string, Setting<unknown>>;
 

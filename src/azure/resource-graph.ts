@@ -1,4 +1,5 @@
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
+import { isRestError } from "@azure/core-rest-pipeline";
 import type { z } from "zod";
 import { timeoutPolicy, type AzureConnection } from "./connection";
 import { errorMessage } from "../errors";
@@ -34,6 +35,11 @@ export interface ResourceGraphOptions {
   onScope?: (event: { reason: string; groups: number; subscriptions: number }) => void;
   /** Waits before the next request; replaced in tests to observe throttling. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * How long, in all, the scan may wait out 429s that carry no Retry-After (only the quota
+   * headers, which the SDK does not honour); past it the 429 fails the query. Default 120 s.
+   */
+  throttleWaitBudgetMs?: number;
 }
 
 /** A row Resource Graph returned that the row schema could not read; `id` names it as well as the row allows. */
@@ -72,8 +78,15 @@ export interface ResourceGraphStats {
   rows: number;
 }
 
+/**
+ * One query over the whole tenant, whatever the scan's scope: for what lives outside any
+ * subscription (built-in role definitions, which a subscription-scoped query never returns).
+ */
+export type QueryTenant = <T>(name: string, query: string, rowSchema: z.ZodType<T>) => Promise<QueryRows<T>>;
+
 export interface ResourceGraphRunner {
   queryAll: QueryAll;
+  queryTenant: QueryTenant;
   stats: ResourceGraphStats;
 }
 
@@ -82,6 +95,32 @@ export interface ResourceGraphRunner {
  * first 10,000 subscriptions (guidance-for-throttled-requests.md, "Query across subscriptions").
  */
 export const SUBSCRIPTION_LIMIT_HEADER = "x-ms-tenant-subscription-limit-hit";
+
+/**
+ * Resource Graph's refusal of a tenant or management-group scope too large to query at once,
+ * unless partial scopes are allowed (FACTS.md, Resource Graph limits).
+ */
+export const TOO_MANY_SUBSCRIPTIONS = "TooManySubscriptionsUnderScope";
+
+/**
+ * Every query reads role assignments made above its scope too (management groups, the tenant
+ * root): with the default `AtScopeAndBelow` a subscription-scoped query leaves them out
+ * (QueryRequestOptions.authorizationScopeFilter, Resource Graph 2024-04-01). Tables other than
+ * `authorizationresources` ignore it.
+ */
+export const AUTHORIZATION_SCOPE_FILTER = "AtScopeAboveAndBelow" as const;
+
+const DEFAULT_THROTTLE_WAIT_BUDGET_MS = 120_000;
+/** When a 429 names no reset time, the documented window of the quota: 5 seconds. */
+const DEFAULT_QUOTA_WAIT_MS = 5000;
+
+function isTooManySubscriptions(error: unknown): boolean {
+  if (!isRestError(error) || error.statusCode !== 400) return false;
+  // The generated client keeps the error body's details (where the reason's code is) on `details`.
+  const details = JSON.stringify((error as { details?: unknown }).details ?? null);
+  const said = `${error.code ?? ""} ${error.message} ${error.response?.bodyAsText ?? ""} ${details}`;
+  return said.includes(TOO_MANY_SUBSCRIPTIONS);
+}
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -168,12 +207,42 @@ export function resourceGraphQuery(
 
   // The quota is per identity, so a spent quota holds back the next request of any query.
   let quotaResetsAt = 0;
+  let throttleBudget = options.throttleWaitBudgetMs ?? DEFAULT_THROTTLE_WAIT_BUDGET_MS;
+
+  /**
+   * One request. A 429 that reached us carried no Retry-After (the SDK's pipeline retries those
+   * that do): Resource Graph documents only `x-ms-user-quota-resets-after`, so that is waited out,
+   * within the scan's budget of waits, and the request sent again.
+   */
+  async function send(
+    request: Parameters<ResourceGraphClient["resources"]>[0],
+    onResponse: NonNullable<NonNullable<Parameters<ResourceGraphClient["resources"]>[1]>["onResponse"]>,
+  ) {
+    for (;;) {
+      if (Date.now() < quotaResetsAt) await sleep(quotaResetsAt - Date.now());
+      stats.requests += 1;
+      try {
+        return await client.resources(request, { onResponse });
+      } catch (error) {
+        if (!isRestError(error) || error.statusCode !== 429) throw error;
+        const wait =
+          parseResetsAfter(error.response?.headers.get("x-ms-user-quota-resets-after")) ?? DEFAULT_QUOTA_WAIT_MS;
+        if (wait > throttleBudget)
+          throw new Error(
+            `Resource Graph throttled the request (429) and asked to wait ${Math.ceil(wait / 1000)} s, beyond what is left of the scan's budget of waits (${Math.floor(throttleBudget / 1000)} s).`,
+            { cause: error },
+          );
+        throttleBudget -= wait;
+        quotaResetsAt = Date.now() + wait;
+      }
+    }
+  }
 
   /** One query over one scope to its last page: every item, and whether the scope was cut off. */
   async function pages(
     name: string,
     query: string,
-    params: { subscriptions?: string[]; managementGroups?: string[] },
+    params: { subscriptions?: string[]; managementGroups?: string[]; allowPartialScopes?: boolean },
     onItem: (item: unknown, page: number, index: number) => void,
   ): Promise<{ limitHit: boolean }> {
     let skipToken: string | undefined;
@@ -184,28 +253,34 @@ export function resourceGraphQuery(
     let withoutId = 0;
     const ids = new Set<string>();
     do {
-      if (Date.now() < quotaResetsAt) await sleep(quotaResetsAt - Date.now());
-      stats.requests += 1;
-      const response = await client.resources(
-        {
-          ...params,
-          query,
-          options: {
-            top: options.pageSize,
-            resultFormat: "objectArray",
-            ...(skipToken ? { skipToken } : {}),
+      let response;
+      const { allowPartialScopes, ...scopeParams } = params;
+      try {
+        response = await send(
+          {
+            ...scopeParams,
+            query,
+            options: {
+              ...(allowPartialScopes ? { allowPartialScopes } : {}),
+              top: options.pageSize,
+              resultFormat: "objectArray",
+              authorizationScopeFilter: AUTHORIZATION_SCOPE_FILTER,
+              ...(skipToken ? { skipToken } : {}),
+            },
           },
-        },
-        {
-          onResponse: (raw) => {
+          (raw) => {
             if (raw.headers.get(SUBSCRIPTION_LIMIT_HEADER)?.toLowerCase() === "true") limitHit = true;
             if (raw.headers.get("x-ms-user-quota-remaining") === "0") {
-              const wait = parseResetsAfter(raw.headers.get("x-ms-user-quota-resets-after")) ?? 5000;
+              const wait = parseResetsAfter(raw.headers.get("x-ms-user-quota-resets-after")) ?? DEFAULT_QUOTA_WAIT_MS;
               quotaResetsAt = Date.now() + wait;
             }
           },
-        },
-      );
+        );
+      } catch (error) {
+        // A scope too large to query at once is handled as the cut-off is: in subscription groups.
+        if (!params.subscriptions?.length && isTooManySubscriptions(error)) return { limitHit: true };
+        throw error;
+      }
       page += 1;
       if (!Array.isArray(response.data))
         throw new Error(`Resource Graph answered the ${name} query without a row array.`);
@@ -215,7 +290,8 @@ export function resourceGraphQuery(
         );
       }
       stats.rows += response.data.length;
-      if (limitHit) return { limitHit };
+      // Asked for a partial scope, the first 10,000 subscriptions' rows are what was wanted.
+      if (limitHit && !allowPartialScopes) return { limitHit };
       // Pages are separate runs of the query: a total that moves means rows moved between pages.
       if (totalRecords !== undefined && response.totalRecords !== totalRecords) throw new InconsistentPages();
       totalRecords = response.totalRecords;
@@ -241,7 +317,7 @@ export function resourceGraphQuery(
   async function consistent<E>(
     name: string,
     query: string,
-    params: { subscriptions?: string[]; managementGroups?: string[] },
+    params: { subscriptions?: string[]; managementGroups?: string[]; allowPartialScopes?: boolean },
     convert: (item: unknown, where: string) => E,
   ): Promise<{ entries: E[]; limitHit: boolean }> {
     for (let attempt = 1; ; attempt++) {
@@ -313,14 +389,10 @@ export function resourceGraphQuery(
     );
   }
 
-  const queryAll: QueryAll = async <T>(
-    name: string,
-    query: string,
-    rowSchema: z.ZodType<T>,
-    about?: readonly string[],
-  ) => {
-    type Entry = { id: string | undefined; row?: T; error?: RowError };
-    const read = (item: unknown, where: string): Entry => {
+  type RowEntry<T> = { id: string | undefined; row?: T; error?: RowError };
+  const readerFor =
+    <T>(name: string, rowSchema: z.ZodType<T>) =>
+    (item: unknown, where: string): RowEntry<T> => {
       const id = idOf(item) ?? undefined;
       const parsed = rowSchema.safeParse(item);
       if (parsed.success) return { id, row: parsed.data };
@@ -329,6 +401,30 @@ export function resourceGraphQuery(
       const message = `Resource Graph returned a ${name} row that cannot be read, ${named}: ${jsonPath(issue?.path ?? [])} ${issue?.message ?? ""}`;
       return { id, error: { id: named, message: message.trim() } };
     };
+  const split = <T>(collected: RowEntry<T>[]): QueryRows<T> => {
+    const rows: T[] = [];
+    const unreadable: RowError[] = [];
+    for (const entry of collected) {
+      if (entry.error) unreadable.push(entry.error);
+      else rows.push(entry.row as T);
+    }
+    return { rows, unreadable };
+  };
+
+  const queryTenant: QueryTenant = async (name, query, rowSchema) => {
+    // A cut-off or a refused scope only touches rows of subscriptions, which the scoped queries read.
+    const { entries } = await consistent(name, query, { allowPartialScopes: true }, readerFor(name, rowSchema));
+    return split(entries);
+  };
+
+  const queryAll: QueryAll = async <T>(
+    name: string,
+    query: string,
+    rowSchema: z.ZodType<T>,
+    about?: readonly string[],
+  ) => {
+    type Entry = RowEntry<T>;
+    const read = readerFor(name, rowSchema);
 
     let collected: Entry[] = [];
     const narrowed = about ? scopesAbout(about) : null;
@@ -355,16 +451,10 @@ export function resourceGraphQuery(
       }
     }
 
-    const rows: T[] = [];
-    const unreadable: RowError[] = [];
-    for (const entry of collected) {
-      if (entry.error) unreadable.push(entry.error);
-      else rows.push(entry.row as T);
-    }
-    return { rows, unreadable };
+    return split(collected);
   };
 
-  return { queryAll, stats };
+  return { queryAll, queryTenant, stats };
 }
 
 /** Rows without an id of their own may still say whose they are (a peering row names its VNet). */

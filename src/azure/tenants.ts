@@ -57,6 +57,18 @@ export class TenantResolver {
     return name === null ? null : cleanText(name, MAX_NAME_LENGTH);
   }
 
+  /**
+   * The tenant that holds a domain (an external user's home, from their `#EXT#` UPN or mail), from
+   * Graph's `findTenantInformationByDomainName` (CrossTenantInformation.ReadBasic.All), cached like
+   * tenant names; null where Graph knows no tenant for it (a consumer mail domain) or may not be asked.
+   */
+  async tenantOfDomain(domain: string): Promise<string | null> {
+    const key = domain.toLowerCase();
+    if (!this.options.namesFromGraph || this.graphDenied || !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(key)) return null;
+    const tenant = await this.cached(`tenant-of-domain:${key}`, () => this.askGraphForDomain(key));
+    return tenant !== null && GUID_PATTERN.test(tenant) ? tenant.toLowerCase() : null;
+  }
+
   /** Looks up through the cache; a lookup that failed (rather than found nothing) is not cached. */
   private async cached(
     key: string,
@@ -87,6 +99,32 @@ export class TenantResolver {
     throw new Error(
       `Azure Resource Manager answered ${response.status} when asked for the tenant of subscription ${subscriptionId}.`,
     );
+  }
+
+  private async askGraphForDomain(domain: string): Promise<string | null | undefined> {
+    const graph = this.options.connection.graphEndpoint;
+    const url = `${graph}/v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='${domain}')`;
+    try {
+      const response = await this.options.get(url, { scope: `${graph}/.default` });
+      if (response.status === 200) {
+        const body: unknown = JSON.parse(response.bodyAsText ?? "{}");
+        const id = typeof body === "object" && body !== null && "tenantId" in body ? body.tenantId : null;
+        return typeof id === "string" && GUID_PATTERN.test(id) ? id.toLowerCase() : null;
+      }
+      if (response.status === 404) return null;
+      if (response.status === 401 || response.status === 403) {
+        this.graphDenied = true;
+        this.options.log("warn", "tenant-names-unavailable", {
+          reason: `Microsoft Graph answered ${response.status}; grant CrossTenantInformation.ReadBasic.All to find external users' home tenants and tenant names`,
+        });
+        return undefined;
+      }
+      this.options.log("warn", "tenant-domain-lookup-failed", { domain, status: response.status });
+      return undefined;
+    } catch (error) {
+      this.options.log("warn", "tenant-domain-lookup-failed", { domain, error: errorMessage(error) });
+      return undefined;
+    }
   }
 
   private async askGraph(tenantId: string): Promise<string | null | undefined> {

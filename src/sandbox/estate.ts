@@ -67,6 +67,8 @@ const directoryObjectSchema = z.looseObject({
   displayName: z.string().nullable().optional(),
   userType: z.string().nullable().optional(),
   appOwnerOrganizationId: z.string().nullable().optional(),
+  /** Groups only: the object ids of its direct members, served as `transitiveMembers` (CONTRACTS §5). */
+  members: z.array(guid).optional(),
 });
 
 const estateSchema = z
@@ -78,6 +80,8 @@ const estateSchema = z
         tenantId: guid,
         displayName: z.string().min(1),
         defaultDomainName: z.string().optional(),
+        /** Other verified domains, found by `findTenantInformationByDomainName` as the default one is. */
+        domains: z.array(z.string().min(1)).optional(),
       }),
     ),
     subscriptions: z.array(

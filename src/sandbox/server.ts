@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { NetworkProvider, type NetworkOptions } from "./arm-network";
+import { GraphDirectory, type GraphDirectoryCounters } from "./graph/directory";
+import { authorizationRowInScope, AUTHORIZATION_SCOPE_FILTERS } from "./resource-graph/authorization-scope";
 import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -13,6 +15,12 @@ import { loopbackTlsIdentity } from "./tls";
 export interface Fault {
   status: number;
   retryAfterSeconds?: number;
+  /**
+   * A 429 as Resource Graph documents it: only `x-ms-user-quota-remaining: 0` and
+   * `x-ms-user-quota-resets-after` (this many seconds), no Retry-After
+   * (guidance-for-throttled-requests.md, "Understand throttling headers").
+   */
+  quotaResetsAfterSeconds?: number;
   message?: string;
 }
 
@@ -44,6 +52,14 @@ export interface SandboxOptions {
   subscriptionLookupFault?: (subscriptionId: string) => Fault | undefined;
   /** The network provider's delays and Event Grid target (see NetworkOptions). */
   network?: NetworkOptions;
+  /**
+   * Past how many subscriptions a tenant- or management-group-scoped query is refused with 400
+   * `TooManySubscriptionsUnderScope` unless the request sets `options.allowPartialScopes`
+   * (FACTS.md, Resource Graph limits; about 18,000 in Azure, tests set less).
+   */
+  maxSubscriptionsUnderScope?: number;
+  /** Members per page of Graph's `transitiveMembers` (default 100). */
+  memberPageSize?: number;
 }
 
 export interface SandboxCounters {
@@ -56,6 +72,8 @@ export interface SandboxCounters {
   tenantLookups: number;
   /** Graph `directoryObjects/getByIds` requests. */
   directoryLookups: number;
+  /** Graph's directory reads by kind (getByIds, users, group members, domain lookups). */
+  graph: GraphDirectoryCounters;
   /** Resource Graph requests answered (quota and faults aside), by query text: what each check cost. */
   resourceGraphQueries: Map<string, number>;
 }
@@ -80,6 +98,8 @@ const MAX_PAGINGS = 200;
 const MAX_SUBSCRIPTIONS_PER_REQUEST = 1000;
 /** A tenant or management-group scope covers the first 10,000 subscriptions (guidance-for-throttled-requests.md). */
 const TENANT_SUBSCRIPTION_LIMIT = 10_000;
+/** Past about 18,000 subscriptions a tenant scope is refused (FACTS.md, Resource Graph limits). */
+const MAX_SUBSCRIPTIONS_UNDER_SCOPE = 18_000;
 const ARM_SUBSCRIPTION_PAGE = 100;
 
 const queryRequestSchema = z.object({
@@ -92,6 +112,8 @@ const queryRequestSchema = z.object({
       $skip: z.number().int().min(0).optional(),
       $skipToken: z.string().optional(),
       resultFormat: z.string().optional(),
+      allowPartialScopes: z.boolean().optional(),
+      authorizationScopeFilter: z.enum(AUTHORIZATION_SCOPE_FILTERS).optional(),
     })
     .optional(),
 });
@@ -169,13 +191,21 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const { estate } = options;
   const quota = options.quota ?? { requests: 15, windowMs: 5000 };
   const network = new NetworkProvider(estate, options.network);
+  const graph = new GraphDirectory(estate, {
+    ...(options.directoryAccess !== undefined ? { directoryAccess: options.directoryAccess } : {}),
+    ...(options.graphAccess !== undefined ? { graphAccess: options.graphAccess } : {}),
+    ...(options.memberPageSize !== undefined ? { memberPageSize: options.memberPageSize } : {}),
+  });
   const counters: SandboxCounters = {
     resourceGraphRequests: 0,
     throttledRequests: 0,
     subscriptionLookups: 0,
     subscriptionListRequests: 0,
     tenantLookups: 0,
-    directoryLookups: 0,
+    get directoryLookups() {
+      return graph.counters.directoryLookups;
+    },
+    graph: graph.counters,
     resourceGraphQueries: new Map(),
   };
   const tenantLimit = options.tenantSubscriptionLimit ?? TENANT_SUBSCRIPTION_LIMIT;
@@ -191,6 +221,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   function scoped(request: z.infer<typeof queryRequestSchema>): {
     tables: Record<string, Row[]>;
     limitHit: boolean;
+    tooMany?: number;
   } {
     const now = tablesNow();
     let allowed: Set<string>;
@@ -204,20 +235,22 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         .filter((s) => groups.size === 0 || s.managementGroups.some((g) => groups.has(g.toLowerCase())))
         .map((s) => s.subscriptionId.toLowerCase())
         .sort();
+      const refusedPast = options.maxSubscriptionsUnderScope ?? MAX_SUBSCRIPTIONS_UNDER_SCOPE;
+      if (inScope.length > refusedPast && request.options?.allowPartialScopes !== true)
+        return { tables: {}, limitHit: false, tooMany: inScope.length };
       limitHit = inScope.length > tenantLimit;
       allowed = new Set(inScope.slice(0, tenantLimit));
     }
     const inScope = (row: Row) => allowed.has(String(row.subscriptionId).toLowerCase());
-    const subscriptionScoped = Boolean(request.subscriptions?.length);
-    // Built-in role definitions belong to no subscription and are seen from every scope;
-    // management-group assignments and definitions only by management-group or tenant queries.
+    const scopeSubscriptions = estate.subscriptions.filter((s) => allowed.has(s.subscriptionId.toLowerCase()));
     const authorizationInScope = (row: Row) =>
-      row.subscriptionId
-        ? inScope(row)
-        : String(row.type) === "microsoft.authorization/roledefinitions" &&
-            /^\/providers\/microsoft\.authorization\//i.test(String(row.id))
-          ? true
-          : !subscriptionScoped;
+      authorizationRowInScope(row, {
+        subscriptionScoped: Boolean(request.subscriptions?.length),
+        subscriptions: scopeSubscriptions,
+        managementGroups: request.managementGroups ?? [],
+        filter: request.options?.authorizationScopeFilter ?? "AtScopeAndBelow",
+        inScope,
+      });
     return {
       tables: {
         resources: now.resources.filter(inScope),
@@ -247,7 +280,15 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
           fault.status === 429 ? "RateLimiting" : "ServiceError",
           fault.message ?? "Injected by the sandbox.",
         ),
-        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
+        {
+          ...(fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {}),
+          ...(fault.quotaResetsAfterSeconds !== undefined
+            ? {
+                "x-ms-user-quota-remaining": "0",
+                "x-ms-user-quota-resets-after": resetsAfter(fault.quotaResetsAfterSeconds * 1000),
+              }
+            : {}),
+        },
       );
     }
 
@@ -341,6 +382,17 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     } else {
       try {
         const scope = scoped(request);
+        if (scope.tooMany !== undefined) {
+          return send(
+            res,
+            400,
+            badRequest(
+              "TooManySubscriptionsUnderScope",
+              `The scope holds ${scope.tooMany} subscriptions, too many to query at once. Set options.allowPartialScopes to query the first ${tenantLimit}, or send subscriptions in groups.`,
+            ),
+            quotaHeaders,
+          );
+        }
         limitHit = scope.limitHit;
         result = runQuery(request.query, scope.tables);
       } catch (error) {
@@ -475,52 +527,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     });
   }
 
-  /**
-   * Graph's `POST /v1.0/directoryObjects/getByIds`: at most 1000 ids a request, Directory.Read.All
-   * needed (learn.microsoft.com/graph/api/directoryobject-getbyids). Ids it does not know are left out.
-   */
-  async function directoryObjects(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    counters.directoryLookups += 1;
-    if (!bearer(req))
-      return send(res, 401, {
-        error: { code: "InvalidAuthenticationToken", message: "Access token is empty." },
-      });
-    if (options.directoryAccess === false) {
-      return send(res, 403, {
-        error: {
-          code: "Authorization_RequestDenied",
-          message: "Insufficient privileges to complete the operation.",
-        },
-      });
-    }
-    const parsed = z
-      .object({ ids: z.array(z.string()).min(1), types: z.array(z.string()).optional() })
-      .safeParse(JSON.parse((await readBody(req)) || "null"));
-    if (!parsed.success)
-      return send(res, 400, {
-        error: { code: "Request_BadRequest", message: "The request body needs an ids array." },
-      });
-    if (parsed.data.ids.length > 1000)
-      return send(res, 400, {
-        error: {
-          code: "Request_BadRequest",
-          message: `Too many ids: ${parsed.data.ids.length}; at most 1000 are allowed in one request.`,
-        },
-      });
-    const ids = new Set(parsed.data.ids.map((id) => id.toLowerCase()));
-    const types = parsed.data.types?.map((t) => `#microsoft.graph.${t}`.toLowerCase());
-    send(res, 200, {
-      "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
-      value: estate.directoryObjects.filter(
-        (o) => ids.has(o.id.toLowerCase()) && (!types || types.includes(o["@odata.type"].toLowerCase())),
-      ),
-    });
-  }
-
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const path = decodeURIComponent(url.pathname);
     if (await network.handle(req, res, path, url)) return;
+    if (await graph.handle(req, res, path, url)) return;
     if (req.method === "POST" && path.toLowerCase() === "/providers/microsoft.resourcegraph/resources") {
       return resourceGraph(req, res);
     }
@@ -531,8 +542,6 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       req.method === "GET" &&
       path.match(/^\/v1\.0\/tenantRelationships\/findTenantInformationByTenantId\(tenantId='([^']+)'\)$/i);
     if (tenant) return tenantInformation(req, res, tenant[1]!);
-    if (req.method === "POST" && /^\/v1\.0\/directoryObjects\/getByIds$/i.test(path))
-      return directoryObjects(req, res);
     send(res, 404, armError("NotFound", `The sandbox does not serve ${req.method} ${path}.`));
   }
 

@@ -2,13 +2,18 @@ import { z } from "zod";
 import { FINDING_KINDS, type CommonFinding } from "../scanners/finding";
 import { findingSchema } from "../scanners/findings";
 
-/** Whether each check ran; a check skipped for a missing optional permission is not an error. */
-export const CHECK_STATUSES = ["ran", "skipped", "failed"] as const;
+/**
+ * Whether each check ran; a check skipped for a missing optional permission is not an error.
+ * `degraded`: it ran, but Azure left out something that decides findings (a field, a role
+ * definition, a principal, members past the scan's bound); those findings are kept `unresolved`
+ * and `reason` says what was missing.
+ */
+export const CHECK_STATUSES = ["ran", "skipped", "failed", "degraded"] as const;
 export const checkRunSchema = z.object({
   id: z.string(),
   title: z.string(),
   status: z.enum(CHECK_STATUSES),
-  /** Why the check was skipped or failed. */
+  /** Why the check was skipped, failed or degraded. */
   reason: z.string().optional(),
 });
 export type CheckRun = z.infer<typeof checkRunSchema>;

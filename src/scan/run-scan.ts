@@ -11,6 +11,7 @@ import {
   resourceGraphQuery,
   type QueryAll,
   type QueryRows,
+  type QueryTenant,
   type ScanScope,
 } from "../azure/resource-graph";
 import {
@@ -58,6 +59,12 @@ export interface ScanOutcome {
   facts: CoverageFacts;
   /** What Resource Graph showed of the checked subscriptions; null when asking failed. */
   visible: VisibleSubscription[] | null;
+}
+
+/** The first few reasons a check is degraded, in one bounded line. */
+function degradedReason(reasons: string[]): string {
+  const shown = reasons.slice(0, 5).join("; ");
+  return reasons.length > 5 ? `${shown}; and ${reasons.length - 5} more` : shown;
 }
 
 export function newScanId(now: Date): string {
@@ -110,7 +117,11 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
 
   const get = azureGetter(connection);
   const known = new Map<string, string>();
-  const { queryAll: readAll, stats: resourceGraph } = resourceGraphQuery(
+  const {
+    queryAll: readAll,
+    queryTenant: readTenant,
+    stats: resourceGraph,
+  } = resourceGraphQuery(
     createResourceGraphClient(connection),
     scopeOf(config),
     {
@@ -120,6 +131,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
       onPage: (page) => log("info", "resource-graph-page", { ...page }),
       onScope: (event) => log("info", "resource-graph-scope", { ...event }),
       ...(options.sleep ? { sleep: options.sleep } : {}),
+      throttleWaitBudgetMs: config.RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS * 1000,
     },
   );
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
@@ -138,6 +150,20 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
       unreadable: cleanDeep(r.unreadable),
     }));
     if (!about) asked.set(query, { schema: rowSchema, result });
+    return result;
+  };
+
+  // Tenant-wide reads (role definitions) are asked once per scan too.
+  const askedTenant = new Map<string, Promise<QueryRows<unknown>>>();
+  const queryTenant: QueryTenant = <T>(name: string, query: string, rowSchema: z.ZodType<T>) => {
+    let result = askedTenant.get(query) as Promise<QueryRows<T>> | undefined;
+    if (!result) {
+      result = readTenant(name, query, rowSchema).then((r) => ({
+        rows: cleanDeep(r.rows),
+        unreadable: cleanDeep(r.unreadable),
+      }));
+      askedTenant.set(query, result);
+    }
     return result;
   };
 
@@ -169,6 +195,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
 
   const context = {
     queryAll,
+    queryTenant,
     tenants,
     directory: graphDirectory(connection, get),
     allowlist: options.allowlist,
@@ -197,8 +224,11 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
         ? { id, title, status: "skipped", reason: result.skipped }
         : failed.length > 0
           ? { id, title, status: "failed", reason: failed[0]!.message }
-          : { id, title, status: "ran" },
+          : result.degraded?.length
+            ? { id, title, status: "degraded", reason: degradedReason(result.degraded) }
+            : { id, title, status: "ran" },
     );
+    if (result.degraded?.length) log("warn", "check-degraded", { check: id, reasons: result.degraded.length });
     if (result.skipped) log("warn", "check-skipped", { check: id, reason: result.skipped });
   }
 

@@ -1,5 +1,5 @@
 import type { AllowlistEntry } from "../allowlist/entry";
-import type { QueryAll } from "../azure/resource-graph";
+import type { QueryAll, QueryTenant } from "../azure/resource-graph";
 import type { DirectoryObjects } from "../azure/directory-objects";
 import type { TenantResolver } from "../azure/tenants";
 import type { Config } from "../config";
@@ -15,6 +15,8 @@ export interface ScanError {
 
 export interface ScanContext {
   queryAll: QueryAll;
+  /** The same over the whole tenant, for what no subscription holds (built-in role definitions). */
+  queryTenant?: QueryTenant;
   tenants: TenantResolver;
   /** Microsoft Graph's directory objects, for checks that judge principals. */
   directory: DirectoryObjects;
@@ -34,6 +36,12 @@ export interface ScannerResult {
    * stays complete, but the check's stored findings are neither confirmed nor resolved.
    */
   skipped?: string;
+  /**
+   * What the check could not decide, each naming why (a field Graph left out, a role definition
+   * not visible, a group whose members were not all read). Its findings are kept `unresolved`;
+   * the check is reported `degraded`.
+   */
+  degraded?: string[];
 }
 
 export const COUNT_NAMES = [

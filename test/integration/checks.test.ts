@@ -109,7 +109,10 @@ describe("checks beyond peerings, on the example estate", () => {
       principalType: "User",
       principalKind: "guest-user",
       principalDisplayName: "Mallory (Tenant A)",
-      principalHomeTenantId: null,
+      // Found from the domain of the #EXT# UPN (findTenantInformationByDomainName).
+      principalHomeTenantId: TENANT_A,
+      remoteTenantId: TENANT_A,
+      remoteTenantName: "Tenant A",
       roleName: "Network Contributor",
       scope: `/subscriptions/${DEMO_SUB}`,
       grantingActions: ["Microsoft.Network/*"],

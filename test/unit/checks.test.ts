@@ -6,11 +6,11 @@ import { entryMatches, type FindingSides } from "../../src/allowlist/match";
 import { withId } from "../../src/allowlist/entry";
 import { connectionSeverity } from "../../src/scanners/judge";
 import { grantingActions } from "../../src/scanners/foreign-principal-network-access/permissions";
+import { principalSeverity, scopeLevel } from "../../src/scanners/foreign-principal-network-access/scanner";
 import {
-  principalKindOf,
-  principalSeverity,
-  scopeLevel,
-} from "../../src/scanners/foreign-principal-network-access/scanner";
+  domainOfExternalUpn,
+  principalVerdict,
+} from "../../src/scanners/foreign-principal-network-access/principal";
 import { roleAssignmentCandidatesQuery } from "../../src/scanners/foreign-principal-network-access/query";
 import { CHECKS } from "../../src/scanners/findings";
 import { FINDING_KINDS } from "../../src/scanners/finding";
@@ -57,30 +57,62 @@ describe("which roles grant peering", () => {
 });
 
 describe("foreign principals", () => {
-  const row = (principalType: string) => ({ principalType, tenantId: HOME });
+  const MICROSOFT_APPS = ["f8cdef31-a31e-4b4a-93e4-5f571e91255a"];
+  const kindOf = (type: string, object: Record<string, unknown> | undefined) =>
+    principalVerdict(type, "p", object as never, HOME, MICROSOFT_APPS);
+  const user = (fields: Record<string, unknown>) => ({ "@odata.type": "#microsoft.graph.user", id: "u", ...fields });
 
-  it("tells guests, other tenants' apps and foreign groups from our own principals", () => {
-    const user = (userType: string) => ({ "@odata.type": "#microsoft.graph.user", id: "u", userType });
-    expect(principalKindOf(row("User"), user("Guest"))).toEqual({ kind: "guest-user", homeTenantId: null });
-    expect(principalKindOf(row("User"), user("Member"))).toBeNull();
-    const sp = (owner: string | null) => ({
+  it("tells guests, external members, other tenants' apps and foreign groups from our own principals", () => {
+    expect(kindOf("User", user({ userType: "Guest" }))).toMatchObject({ kind: "guest-user", missing: null });
+    expect(kindOf("User", user({ userType: "Member", userPrincipalName: "nina@contoso.com" }))).toBeNull();
+    // Cross-tenant synchronization makes Members whose UPN still carries #EXT#.
+    expect(
+      kindOf("User", user({ userType: "Member", userPrincipalName: "sam_fabrikam.com#EXT#@contoso.onmicrosoft.com" })),
+    ).toMatchObject({ kind: "external-member", homeDomain: "fabrikam.com" });
+    expect(kindOf("User", user({ userType: "Member", creationType: "Invitation" }))).toMatchObject({
+      kind: "external-member",
+    });
+    expect(kindOf("User", user({ userType: "Member", externalUserState: "Accepted" }))).toMatchObject({
+      kind: "external-member",
+    });
+    expect(
+      kindOf("User", user({ userType: "Member", identities: [{ signInType: "federated", issuer: "fabrikam.com" }] })),
+    ).toMatchObject({ kind: "external-member", homeDomain: "fabrikam.com" });
+    const sp = (owner: string | null | undefined) => ({
       "@odata.type": "#microsoft.graph.servicePrincipal",
       id: "s",
-      appOwnerOrganizationId: owner,
+      ...(owner === undefined ? {} : { appOwnerOrganizationId: owner }),
     });
-    expect(principalKindOf(row("ServicePrincipal"), sp(OTHER))).toEqual({
+    expect(kindOf("ServicePrincipal", sp(OTHER))).toMatchObject({
       kind: "foreign-service-principal",
       homeTenantId: OTHER,
+      microsoftApp: false,
     });
-    expect(principalKindOf(row("ServicePrincipal"), sp(HOME.toUpperCase()))).toBeNull();
-    // Managed identities have no owning organisation: ours.
-    expect(principalKindOf(row("ServicePrincipal"), sp(null))).toBeNull();
-    expect(principalKindOf(row("ForeignGroup"), undefined)).toEqual({
-      kind: "foreign-group",
-      homeTenantId: null,
+    expect(kindOf("ServicePrincipal", sp(MICROSOFT_APPS[0]!.toUpperCase()))).toMatchObject({ microsoftApp: true });
+    expect(kindOf("ServicePrincipal", sp(HOME.toUpperCase()))).toBeNull();
+    // Managed identities have no owning organisation (returned as null): ours.
+    expect(kindOf("ServicePrincipal", sp(null))).toBeNull();
+    expect(kindOf("ForeignGroup", undefined)).toMatchObject({ kind: "foreign-group" });
+  });
+
+  it("a missing deciding field is undecided (unknown), never 'ours'", () => {
+    expect(kindOf("User", user({ userPrincipalName: "nina@contoso.com" }))).toMatchObject({
+      kind: "unknown",
+      missing: expect.stringMatching(/no userType/),
     });
-    // A principal Graph does not know (deleted) is not judged foreign by guess.
-    expect(principalKindOf(row("User"), undefined)).toBeNull();
+    expect(kindOf("ServicePrincipal", { "@odata.type": "#microsoft.graph.servicePrincipal", id: "s" })).toMatchObject({
+      kind: "unknown",
+      missing: expect.stringMatching(/appOwnerOrganizationId/),
+    });
+    expect(kindOf("User", undefined)).toMatchObject({ kind: "unknown", missing: expect.stringMatching(/did not return/) });
+  });
+
+  it("reads the home domain out of an #EXT# UPN", () => {
+    expect(domainOfExternalUpn("mallory_tenanta.onmicrosoft.com#EXT#@contoso.onmicrosoft.com")).toBe(
+      "tenanta.onmicrosoft.com",
+    );
+    expect(domainOfExternalUpn("first_last_fabrikam.com#EXT#@contoso.com")).toBe("fabrikam.com");
+    expect(domainOfExternalUpn("nina@contoso.com")).toBeNull();
   });
 
   it("rates the scope: management group and subscription high, resource group medium, a VNet low", () => {

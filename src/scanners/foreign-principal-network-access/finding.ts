@@ -1,7 +1,18 @@
 import { z } from "zod";
 import { findingCommonSchema } from "../finding";
 
-export const PRINCIPAL_KINDS = ["guest-user", "foreign-service-principal", "foreign-group"] as const;
+/**
+ * How a principal comes from another tenant. `external-member`: a user of another tenant whose
+ * `userType` is not Guest (cross-tenant synchronization makes them Member). `unknown`: Graph did not
+ * say what decides it (the finding is then `unresolved`, never dropped).
+ */
+export const PRINCIPAL_KINDS = [
+  "guest-user",
+  "external-member",
+  "foreign-service-principal",
+  "foreign-group",
+  "unknown",
+] as const;
 
 /** A role assignment that lets a principal from another tenant create peerings on one of our scopes. */
 export const foreignPrincipalFindingSchema = findingCommonSchema.extend({
@@ -20,6 +31,11 @@ export const foreignPrincipalFindingSchema = findingCommonSchema.extend({
   scope: z.string(),
   /** The role's actions that grant peering (e.g. Microsoft.Network/*). */
   grantingActions: z.array(z.string()),
+  /** When the role is held through a group: the group the assignment names (the member is the principal). */
+  viaGroupId: z.string().nullable().optional(),
+  viaGroupName: z.string().nullable().optional(),
+  /** The domain an external user's home tenant was found by (from the `#EXT#` UPN or mail). */
+  principalHomeDomain: z.string().nullable().optional(),
 });
 
 export type ForeignPrincipalFinding = z.infer<typeof foreignPrincipalFindingSchema>;

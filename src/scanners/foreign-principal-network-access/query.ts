@@ -2,7 +2,11 @@ import { z } from "zod";
 import { GUID_PATTERN } from "../../validation";
 import { text } from "../windows";
 
-/** Built-in and custom role definitions, with their permissions (a few hundred rows in all). */
+/**
+ * Built-in and custom role definitions, with their permissions (a few hundred rows in all). Read
+ * over the whole tenant (built-in ones live in no subscription, so a subscription-scoped query
+ * never returns them) and over the scan's scope (custom roles of its subscriptions).
+ */
 export const ROLE_DEFINITIONS_QUERY = `authorizationresources
 | where type =~ 'microsoft.authorization/roledefinitions'
 | project id, roleName = tostring(properties.roleName), permissions = properties.permissions
@@ -26,10 +30,25 @@ export type RoleDefinitionRow = z.infer<typeof roleDefinitionRowSchema>;
 export const roleGuidOf = (roleDefinitionId: string) =>
   (roleDefinitionId.split("/").pop() ?? "").toLowerCase();
 
+/** Principal types whose assignments can put someone from another tenant in reach of a peering. */
+const PRINCIPAL_TYPES = "'User', 'ServicePrincipal', 'ForeignGroup', 'Group'";
+
 /**
- * Role assignments of roles that grant peering, to principals that can come from another tenant
- * (users, service principals, foreign groups). Only those leave Resource Graph; whether a user
- * is a guest is for Microsoft Graph to say.
+ * Which roles the candidate assignments name: so an assignment of a role whose definition the
+ * scan could not see is still read (and kept unresolved), never silently left out.
+ */
+export const ROLE_GUIDS_IN_USE_QUERY = `authorizationresources
+| where type =~ 'microsoft.authorization/roleassignments'
+| where tostring(properties.principalType) in~ (${PRINCIPAL_TYPES})
+| extend roleGuid = tostring(split(tolower(tostring(properties.roleDefinitionId)), 'roledefinitions/')[1])
+| summarize assignments = count() by roleGuid`;
+
+export const roleGuidRowSchema = z.object({ roleGuid: text, assignments: z.number().int() });
+
+/**
+ * Role assignments of roles that grant peering (or whose definition is unknown), to principals
+ * that can come from another tenant (users, service principals, groups, foreign groups). Only
+ * those leave Resource Graph; whether a user is external is for Microsoft Graph to say.
  */
 export function roleAssignmentCandidatesQuery(roleGuids: readonly string[]): string {
   for (const guid of roleGuids)
@@ -40,7 +59,7 @@ export function roleAssignmentCandidatesQuery(roleGuids: readonly string[]): str
 | extend principalType = tostring(properties.principalType),
     roleDefinitionId = tostring(properties.roleDefinitionId)
 | extend roleGuid = tostring(split(tolower(roleDefinitionId), 'roledefinitions/')[1])
-| where principalType in~ ('User', 'ServicePrincipal', 'ForeignGroup') and roleGuid in~ (${list})
+| where principalType in~ (${PRINCIPAL_TYPES}) and roleGuid in~ (${list})
 | project id, subscriptionId, tenantId,
     principalId = tostring(properties.principalId),
     principalType,

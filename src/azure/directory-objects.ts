@@ -109,7 +109,10 @@ export function graphDirectory(connection: AzureConnection, get: AzureGet): Dire
           : cleaned;
       const parsed = directoryObjectSchema.safeParse(typed);
       if (parsed.success) objects.push(parsed.data);
-      else unreadable.push(`A directory object Graph returned is not readable: ${parsed.error.issues[0]?.message}`);
+      else
+        unreadable.push(
+          `A directory object Graph returned is not readable: ${parsed.error.issues[0]?.message}`,
+        );
     }
   }
 

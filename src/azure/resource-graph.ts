@@ -226,7 +226,8 @@ export function resourceGraphQuery(
       } catch (error) {
         if (!isRestError(error) || error.statusCode !== 429) throw error;
         const wait =
-          parseResetsAfter(error.response?.headers.get("x-ms-user-quota-resets-after")) ?? DEFAULT_QUOTA_WAIT_MS;
+          parseResetsAfter(error.response?.headers.get("x-ms-user-quota-resets-after")) ??
+          DEFAULT_QUOTA_WAIT_MS;
         if (wait > throttleBudget)
           throw new Error(
             `Resource Graph throttled the request (429) and asked to wait ${Math.ceil(wait / 1000)} s, beyond what is left of the scan's budget of waits (${Math.floor(throttleBudget / 1000)} s).`,
@@ -271,7 +272,8 @@ export function resourceGraphQuery(
           (raw) => {
             if (raw.headers.get(SUBSCRIPTION_LIMIT_HEADER)?.toLowerCase() === "true") limitHit = true;
             if (raw.headers.get("x-ms-user-quota-remaining") === "0") {
-              const wait = parseResetsAfter(raw.headers.get("x-ms-user-quota-resets-after")) ?? DEFAULT_QUOTA_WAIT_MS;
+              const wait =
+                parseResetsAfter(raw.headers.get("x-ms-user-quota-resets-after")) ?? DEFAULT_QUOTA_WAIT_MS;
               quotaResetsAt = Date.now() + wait;
             }
           },
@@ -413,7 +415,12 @@ export function resourceGraphQuery(
 
   const queryTenant: QueryTenant = async (name, query, rowSchema) => {
     // A cut-off or a refused scope only touches rows of subscriptions, which the scoped queries read.
-    const { entries } = await consistent(name, query, { allowPartialScopes: true }, readerFor(name, rowSchema));
+    const { entries } = await consistent(
+      name,
+      query,
+      { allowPartialScopes: true },
+      readerFor(name, rowSchema),
+    );
     return split(entries);
   };
 

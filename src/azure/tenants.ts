@@ -64,7 +64,8 @@ export class TenantResolver {
    */
   async tenantOfDomain(domain: string): Promise<string | null> {
     const key = domain.toLowerCase();
-    if (!this.options.namesFromGraph || this.graphDenied || !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(key)) return null;
+    if (!this.options.namesFromGraph || this.graphDenied || !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(key))
+      return null;
     const tenant = await this.cached(`tenant-of-domain:${key}`, () => this.askGraphForDomain(key));
     return tenant !== null && GUID_PATTERN.test(tenant) ? tenant.toLowerCase() : null;
   }

@@ -242,7 +242,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       allowed = new Set(inScope.slice(0, tenantLimit));
     }
     const inScope = (row: Row) => allowed.has(String(row.subscriptionId).toLowerCase());
-    const scopeSubscriptions = estate.subscriptions.filter((s) => allowed.has(s.subscriptionId.toLowerCase()));
+    const scopeSubscriptions = estate.subscriptions.filter((s) =>
+      allowed.has(s.subscriptionId.toLowerCase()),
+    );
     const authorizationInScope = (row: Row) =>
       authorizationRowInScope(row, {
         subscriptionScoped: Boolean(request.subscriptions?.length),
@@ -281,7 +283,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
           fault.message ?? "Injected by the sandbox.",
         ),
         {
-          ...(fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {}),
+          ...(fault.retryAfterSeconds !== undefined
+            ? { "retry-after": String(fault.retryAfterSeconds) }
+            : {}),
           ...(fault.quotaResetsAfterSeconds !== undefined
             ? {
                 "x-ms-user-quota-remaining": "0",

@@ -121,19 +121,15 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     queryAll: readAll,
     queryTenant: readTenant,
     stats: resourceGraph,
-  } = resourceGraphQuery(
-    createResourceGraphClient(connection),
-    scopeOf(config),
-    {
-      pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
-      subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
-      listSubscriptions: subscriptionLister(connection, { get, tenants: known }),
-      onPage: (page) => log("info", "resource-graph-page", { ...page }),
-      onScope: (event) => log("info", "resource-graph-scope", { ...event }),
-      ...(options.sleep ? { sleep: options.sleep } : {}),
-      throttleWaitBudgetMs: config.RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS * 1000,
-    },
-  );
+  } = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
+    pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
+    subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
+    listSubscriptions: subscriptionLister(connection, { get, tenants: known }),
+    onPage: (page) => log("info", "resource-graph-page", { ...page }),
+    onScope: (event) => log("info", "resource-graph-scope", { ...event }),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    throttleWaitBudgetMs: config.RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS * 1000,
+  });
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
   // A query two checks share (the private endpoint connection summary) is read once per scan.
   const asked = new Map<string, { schema: unknown; result: Promise<QueryRows<unknown>> }>();
@@ -228,7 +224,8 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
             ? { id, title, status: "degraded", reason: degradedReason(result.degraded) }
             : { id, title, status: "ran" },
     );
-    if (result.degraded?.length) log("warn", "check-degraded", { check: id, reasons: result.degraded.length });
+    if (result.degraded?.length)
+      log("warn", "check-degraded", { check: id, reasons: result.degraded.length });
     if (result.skipped) log("warn", "check-skipped", { check: id, reason: result.skipped });
   }
 

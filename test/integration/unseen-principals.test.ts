@@ -145,7 +145,11 @@ function expectEveryForeignPrincipal(report: ScanReport): void {
     }),
   ]);
   expect(by(APP)).toEqual([
-    expect.objectContaining({ principalKind: "foreign-service-principal", status: "violation", remoteTenantId: NORTHWIND }),
+    expect.objectContaining({
+      principalKind: "foreign-service-principal",
+      status: "violation",
+      remoteTenantId: NORTHWIND,
+    }),
   ]);
   expect(by(GROUP_GUEST)).toEqual([
     expect.objectContaining({
@@ -177,7 +181,10 @@ describe("foreign principals on Azure as it answers (issue 16)", () => {
   });
 
   it("with SCAN_SUBSCRIPTIONS narrowing the scope (built-in roles live in no subscription)", async () => {
-    const { report } = await scanWith({}, { SCAN_SUBSCRIPTIONS: `${DEMO_SUB},${HUB_SUB}`, SUBSCRIPTION_GROUP_SIZE: "1" });
+    const { report } = await scanWith(
+      {},
+      { SCAN_SUBSCRIPTIONS: `${DEMO_SUB},${HUB_SUB}`, SUBSCRIPTION_GROUP_SIZE: "1" },
+    );
     expectEveryForeignPrincipal(report);
   });
 
@@ -207,10 +214,11 @@ describe("foreign principals on Azure as it answers (issue 16)", () => {
           },
         ],
       });
-      expect(principals(report).filter((f) => f.remoteTenantId === TENANT_A).map((f) => f.status)).toEqual([
-        "allowed",
-        "allowed",
-      ]);
+      expect(
+        principals(report)
+          .filter((f) => f.remoteTenantId === TENANT_A)
+          .map((f) => f.status),
+      ).toEqual(["allowed", "allowed"]);
       expect(principals(report).find((f) => f.principalId === SYNCED)!.status).toBe("violation");
     } finally {
       await sandbox.close();

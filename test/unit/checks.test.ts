@@ -60,14 +60,21 @@ describe("foreign principals", () => {
   const MICROSOFT_APPS = ["f8cdef31-a31e-4b4a-93e4-5f571e91255a"];
   const kindOf = (type: string, object: Record<string, unknown> | undefined) =>
     principalVerdict(type, "p", object as never, HOME, MICROSOFT_APPS);
-  const user = (fields: Record<string, unknown>) => ({ "@odata.type": "#microsoft.graph.user", id: "u", ...fields });
+  const user = (fields: Record<string, unknown>) => ({
+    "@odata.type": "#microsoft.graph.user",
+    id: "u",
+    ...fields,
+  });
 
   it("tells guests, external members, other tenants' apps and foreign groups from our own principals", () => {
     expect(kindOf("User", user({ userType: "Guest" }))).toMatchObject({ kind: "guest-user", missing: null });
     expect(kindOf("User", user({ userType: "Member", userPrincipalName: "nina@contoso.com" }))).toBeNull();
     // Cross-tenant synchronization makes Members whose UPN still carries #EXT#.
     expect(
-      kindOf("User", user({ userType: "Member", userPrincipalName: "sam_fabrikam.com#EXT#@contoso.onmicrosoft.com" })),
+      kindOf(
+        "User",
+        user({ userType: "Member", userPrincipalName: "sam_fabrikam.com#EXT#@contoso.onmicrosoft.com" }),
+      ),
     ).toMatchObject({ kind: "external-member", homeDomain: "fabrikam.com" });
     expect(kindOf("User", user({ userType: "Member", creationType: "Invitation" }))).toMatchObject({
       kind: "external-member",
@@ -76,7 +83,10 @@ describe("foreign principals", () => {
       kind: "external-member",
     });
     expect(
-      kindOf("User", user({ userType: "Member", identities: [{ signInType: "federated", issuer: "fabrikam.com" }] })),
+      kindOf(
+        "User",
+        user({ userType: "Member", identities: [{ signInType: "federated", issuer: "fabrikam.com" }] }),
+      ),
     ).toMatchObject({ kind: "external-member", homeDomain: "fabrikam.com" });
     const sp = (owner: string | null | undefined) => ({
       "@odata.type": "#microsoft.graph.servicePrincipal",
@@ -88,7 +98,9 @@ describe("foreign principals", () => {
       homeTenantId: OTHER,
       microsoftApp: false,
     });
-    expect(kindOf("ServicePrincipal", sp(MICROSOFT_APPS[0]!.toUpperCase()))).toMatchObject({ microsoftApp: true });
+    expect(kindOf("ServicePrincipal", sp(MICROSOFT_APPS[0]!.toUpperCase()))).toMatchObject({
+      microsoftApp: true,
+    });
     expect(kindOf("ServicePrincipal", sp(HOME.toUpperCase()))).toBeNull();
     // Managed identities have no owning organisation (returned as null): ours.
     expect(kindOf("ServicePrincipal", sp(null))).toBeNull();
@@ -100,11 +112,16 @@ describe("foreign principals", () => {
       kind: "unknown",
       missing: expect.stringMatching(/no userType/),
     });
-    expect(kindOf("ServicePrincipal", { "@odata.type": "#microsoft.graph.servicePrincipal", id: "s" })).toMatchObject({
+    expect(
+      kindOf("ServicePrincipal", { "@odata.type": "#microsoft.graph.servicePrincipal", id: "s" }),
+    ).toMatchObject({
       kind: "unknown",
       missing: expect.stringMatching(/appOwnerOrganizationId/),
     });
-    expect(kindOf("User", undefined)).toMatchObject({ kind: "unknown", missing: expect.stringMatching(/did not return/) });
+    expect(kindOf("User", undefined)).toMatchObject({
+      kind: "unknown",
+      missing: expect.stringMatching(/did not return/),
+    });
   });
 
   it("reads the home domain out of an #EXT# UPN", () => {

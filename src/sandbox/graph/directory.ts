@@ -88,10 +88,15 @@ function selectOf(url: URL): string[] | null {
  * `$select` honoured where Graph documents it (list and get of users, transitiveMembers). Group
  * membership is the sandbox's own bookkeeping and never leaves it.
  */
-function shaped(object: DirectoryObject, select: string[] | null, withType: boolean): Record<string, unknown> {
+function shaped(
+  object: DirectoryObject,
+  select: string[] | null,
+  withType: boolean,
+): Record<string, unknown> {
   const { members: _members, ...stored } = object as DirectoryObject & { members?: unknown };
   const keep =
-    select ?? (isUser(object) ? [...DEFAULT_USER_PROPERTIES] : Object.keys(stored).filter((k) => k !== "@odata.type"));
+    select ??
+    (isUser(object) ? [...DEFAULT_USER_PROPERTIES] : Object.keys(stored).filter((k) => k !== "@odata.type"));
   const out: Record<string, unknown> = withType ? { "@odata.type": object["@odata.type"] } : {};
   for (const name of keep) {
     const key = Object.keys(stored).find((k) => k.toLowerCase() === name.toLowerCase());
@@ -157,7 +162,9 @@ export class GraphDirectory {
     }
     const domain =
       method === "GET" &&
-      path.match(/^\/v1\.0\/tenantRelationships\/findTenantInformationByDomainName\(domainName='([^']+)'\)$/i);
+      path.match(
+        /^\/v1\.0\/tenantRelationships\/findTenantInformationByDomainName\(domainName='([^']+)'\)$/i,
+      );
     if (domain) {
       this.counters.domainLookups += 1;
       if (this.refused(req, res, this.options.graphAccess)) return true;
@@ -174,7 +181,12 @@ export class GraphDirectory {
       return true;
     }
     if (granted === false) {
-      graphError(res, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+      graphError(
+        res,
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+      );
       return true;
     }
     return false;
@@ -209,7 +221,9 @@ export class GraphDirectory {
     send(res, 200, {
       "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
       value: this.estate.directoryObjects
-        .filter((o) => ids.has(o.id.toLowerCase()) && (!types || types.includes(o["@odata.type"].toLowerCase())))
+        .filter(
+          (o) => ids.has(o.id.toLowerCase()) && (!types || types.includes(o["@odata.type"].toLowerCase())),
+        )
         .map((o) => shaped(o, null, true)),
     });
   }
@@ -221,7 +235,12 @@ export class GraphDirectory {
     if (filter !== null) {
       const match = filter.match(/^\s*id\s+in\s+\(([^)]*)\)\s*$/i);
       if (!match)
-        return graphError(res, 400, "Request_UnsupportedQuery", "The sandbox serves $filter=id in (...) only.");
+        return graphError(
+          res,
+          400,
+          "Request_UnsupportedQuery",
+          "The sandbox serves $filter=id in (...) only.",
+        );
       const values = [...match[1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!.toLowerCase());
       if (values.length > MAX_IN_VALUES)
         return graphError(
@@ -284,7 +303,8 @@ export class GraphDirectory {
     const wanted = domain.toLowerCase();
     const tenant = this.estate.tenants.find(
       (t) =>
-        t.defaultDomainName?.toLowerCase() === wanted || (t.domains ?? []).some((d) => d.toLowerCase() === wanted),
+        t.defaultDomainName?.toLowerCase() === wanted ||
+        (t.domains ?? []).some((d) => d.toLowerCase() === wanted),
     );
     if (!tenant)
       return graphError(res, 404, "Request_ResourceNotFound", `No tenant holds the domain '${domain}'.`);

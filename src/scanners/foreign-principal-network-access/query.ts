@@ -12,6 +12,19 @@ export const ROLE_DEFINITIONS_QUERY = `authorizationresources
 | project id, roleName = tostring(properties.roleName), permissions = properties.permissions
 | order by id asc`;
 
+/** The definitions of these roles only (custom roles the tenant-wide read did not show, e.g. past the cut-off). */
+export function roleDefinitionsQuery(roleGuids: readonly string[]): string {
+  for (const guid of roleGuids)
+    if (!GUID_PATTERN.test(guid)) throw new Error(`'${guid}' is not a role definition GUID.`);
+  return `authorizationresources
+| where type =~ 'microsoft.authorization/roledefinitions' and tolower(name) in~ (${roleGuids.map((g) => `'${g}'`).join(", ")})
+| project id, roleName = tostring(properties.roleName), permissions = properties.permissions
+| order by id asc`;
+}
+
+/** The query for one role (exported so the query syntax test checks it). */
+export const ROLE_DEFINITIONS_BY_GUID_QUERY = roleDefinitionsQuery(["4d97b98b-1d4f-4787-a291-c67834d212e7"]);
+
 export const roleDefinitionRowSchema = z.object({
   id: z.string().min(1),
   roleName: text,

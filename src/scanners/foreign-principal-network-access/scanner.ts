@@ -1,17 +1,11 @@
 import type { DirectoryAnswer, DirectoryObject } from "../../azure/directory-objects";
+import type { QueryAll, QueryTenant } from "../../azure/resource-graph";
 import { errorMessage } from "../../errors";
 import { mapLimit } from "../../map-limit";
 import { GUID_PATTERN } from "../../validation";
 import { cleanText, MAX_NAME_LENGTH } from "../../text";
 import { findingId, type Severity, type Status } from "../finding";
-import {
-  judgementText,
-  rulesOf,
-  statusOf,
-  tenantNames,
-  type JudgeRules,
-  type RemoteTenant,
-} from "../judge";
+import { judgementText, rulesOf, statusOf, tenantNames, type JudgeRules, type RemoteTenant } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import type { ForeignPrincipalFinding } from "./finding";
 import { FOREIGN_PRINCIPAL_CHECK } from "./metadata";
@@ -23,6 +17,7 @@ import {
   roleAssignmentCandidatesQuery,
   roleAssignmentRowSchema,
   roleDefinitionRowSchema,
+  roleDefinitionsQuery,
   roleGuidOf,
   roleGuidRowSchema,
   type RoleAssignmentRow,
@@ -111,10 +106,7 @@ export function classifyAssignment(
   const displayName = principal.displayName ? cleanText(principal.displayName, MAX_NAME_LENGTH) : null;
   const roleName = grant?.roleName ?? `unknown role ${roleGuidOf(row.roleDefinitionId)}`;
   const finding: Omit<ForeignPrincipalFinding, "summary"> = {
-    id: findingId(
-      "foreign-principal-network-access",
-      via ? `${row.id}#member/${principal.id}` : row.id,
-    ),
+    id: findingId("foreign-principal-network-access", via ? `${row.id}#member/${principal.id}` : row.id),
     kind: "foreign-principal-network-access",
     resourceId: row.id,
     localSubscriptionId: row.subscriptionId,
@@ -161,7 +153,9 @@ function addDefinitions(rows: RoleDefinitionRow[], known: Map<string, Grant | nu
     const granting = grantingActions(row.permissions ?? []);
     known.set(
       roleGuidOf(row.id),
-      granting.length > 0 ? { roleName: row.roleName || roleGuidOf(row.id), grantingActions: granting } : null,
+      granting.length > 0
+        ? { roleName: row.roleName || roleGuidOf(row.id), grantingActions: granting }
+        : null,
     );
   }
 }
@@ -178,26 +172,30 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
 
   // Which roles grant peering: judged here, so wildcards and notActions follow Azure's rules.
   // Built-in definitions live in no subscription: read over the tenant (a subscription-scoped query
-  // never returns them), and over the scan's scope for custom roles of its subscriptions.
+  // never returns them); over the scan's scope only where the tenant could not be read.
   const known = new Map<string, Grant | null>();
-  const problems: string[] = [];
-  for (const [where, read] of [
-    ["tenant", context.queryTenant],
-    ["scope", context.queryAll],
-  ] as const) {
-    if (!read) continue;
+  const readDefinitions = async (where: string, query: string, read: QueryAll | QueryTenant) => {
     try {
-      const result = await read(`role definitions (${where})`, ROLE_DEFINITIONS_QUERY, roleDefinitionRowSchema);
+      const result = await read(`role definitions (${where})`, query, roleDefinitionRowSchema);
       addDefinitions(result.rows, known);
       for (const bad of result.unreadable) errors.push({ source, message: bad.message });
+      return null;
     } catch (error) {
-      problems.push(`reading role definitions over the ${where} failed: ${errorMessage(error)}`);
+      return `reading role definitions over the ${where} failed: ${errorMessage(error)}`;
     }
+  };
+  const tenantProblem = context.queryTenant
+    ? await readDefinitions("tenant", ROLE_DEFINITIONS_QUERY, context.queryTenant)
+    : "no tenant-wide reader";
+  if (tenantProblem) {
+    const scopeProblem = await readDefinitions("scope", ROLE_DEFINITIONS_QUERY, context.queryAll);
+    if (scopeProblem) return failed(`Resource Graph: ${tenantProblem}; ${scopeProblem}`);
+    if (context.queryTenant)
+      degraded.push(`Role definitions: ${tenantProblem}; built-in roles may be unknown`);
   }
-  if (known.size === 0 && problems.length > 0) return failed(`Resource Graph: ${problems.join("; ")}`);
-  degraded.push(...problems.map((p) => `Role definitions: ${p}`));
 
-  // Roles the candidate assignments name that no definition read explains: read them too, unresolved.
+  // Roles the candidate assignments name that no definition read explains: looked for over the
+  // scope (custom roles of subscriptions the tenant-wide read did not cover), else kept unresolved.
   const missingRoles = new Set<string>();
   try {
     const inUse = await context.queryAll("roles in use", ROLE_GUIDS_IN_USE_QUERY, roleGuidRowSchema);
@@ -208,6 +206,15 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
     for (const bad of inUse.unreadable) errors.push({ source, message: bad.message });
   } catch (error) {
     errors.push({ source, message: `Reading which roles are assigned failed: ${errorMessage(error)}` });
+  }
+  if (missingRoles.size > 0 && !tenantProblem) {
+    const problem = await readDefinitions(
+      "scope",
+      roleDefinitionsQuery([...missingRoles].slice(0, ROLES_PER_QUERY)),
+      context.queryAll,
+    );
+    if (problem) degraded.push(`Role definitions: ${problem}`);
+    for (const guid of [...missingRoles]) if (known.has(guid)) missingRoles.delete(guid);
   }
   if (missingRoles.size > 0)
     degraded.push(
@@ -269,7 +276,9 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
     const group = objects.get(groupId);
     const name = group?.displayName ?? null;
     if (budget <= 0) {
-      degraded.push(`members of group ${name ? `'${name}' ` : ""}${groupId} not read: GROUP_MEMBERS_PER_SCAN reached`);
+      degraded.push(
+        `members of group ${name ? `'${name}' ` : ""}${groupId} not read: GROUP_MEMBERS_PER_SCAN reached`,
+      );
       memberships.set(groupId, []);
       continue;
     }
@@ -284,7 +293,10 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
         );
       memberships.set(groupId, answer.members);
     } catch (error) {
-      errors.push({ source, message: `Reading the members of group ${groupId} failed: ${errorMessage(error)}` });
+      errors.push({
+        source,
+        message: `Reading the members of group ${groupId} failed: ${errorMessage(error)}`,
+      });
     }
   }
 
@@ -304,13 +316,18 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
       if (!members) continue; // reading failed: recorded as an error, the scan is incomplete
       for (const member of members) {
         if (member["@odata.type"].toLowerCase() === "#microsoft.graph.group") continue;
-        const type = member["@odata.type"].toLowerCase().endsWith("serviceprincipal") ? "ServicePrincipal" : "User";
+        const type = member["@odata.type"].toLowerCase().endsWith("serviceprincipal")
+          ? "ServicePrincipal"
+          : "User";
         const verdict = principalVerdict(type, member.id, member, row.tenantId, owners);
         if (verdict)
           subjects.push({
             row,
             principal: { id: member.id, type, displayName: member.displayName ?? null, verdict },
-            via: { id: row.principalId, name: group?.displayName ? cleanText(group.displayName, MAX_NAME_LENGTH) : null },
+            via: {
+              id: row.principalId,
+              name: group?.displayName ? cleanText(group.displayName, MAX_NAME_LENGTH) : null,
+            },
           });
       }
       continue;
@@ -320,7 +337,12 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
     if (verdict)
       subjects.push({
         row,
-        principal: { id: row.principalId, type: row.principalType, displayName: object?.displayName ?? null, verdict },
+        principal: {
+          id: row.principalId,
+          type: row.principalType,
+          displayName: object?.displayName ?? null,
+          verdict,
+        },
         via: null,
       });
   }
@@ -332,7 +354,11 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
     ...new Set(subjects.map((s) => s.principal.verdict.homeDomain).filter((d): d is string => d !== null)),
   ];
   const byDomain = new Map(
-    await mapLimit(domains, 8, async (d) => [d, await context.tenants.tenantOfDomain(d).catch(() => null)] as const),
+    await mapLimit(
+      domains,
+      8,
+      async (d) => [d, await context.tenants.tenantOfDomain(d).catch(() => null)] as const,
+    ),
   );
   const homes = subjects.map(
     (s) =>

@@ -60,6 +60,8 @@ export interface SandboxOptions {
   maxSubscriptionsUnderScope?: number;
   /** Members per page of Graph's `transitiveMembers` (default 100). */
   memberPageSize?: number;
+  /** Properties Graph's directory answers leave out (a fault mode: see GraphDirectoryOptions). */
+  omitGraphProperties?: string[];
 }
 
 export interface SandboxCounters {
@@ -195,6 +197,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     ...(options.directoryAccess !== undefined ? { directoryAccess: options.directoryAccess } : {}),
     ...(options.graphAccess !== undefined ? { graphAccess: options.graphAccess } : {}),
     ...(options.memberPageSize !== undefined ? { memberPageSize: options.memberPageSize } : {}),
+    ...(options.omitGraphProperties ? { omitProperties: options.omitGraphProperties } : {}),
   });
   const counters: SandboxCounters = {
     resourceGraphRequests: 0,

@@ -68,7 +68,10 @@ describe("foreign principals", () => {
 
   it("tells guests, external members, other tenants' apps and foreign groups from our own principals", () => {
     expect(kindOf("User", user({ userType: "Guest" }))).toMatchObject({ kind: "guest-user", missing: null });
-    expect(kindOf("User", user({ userType: "Member", userPrincipalName: "nina@contoso.com" }))).toBeNull();
+    const answered = { externalUserState: null, creationType: null, identities: [] };
+    expect(
+      kindOf("User", user({ userType: "Member", userPrincipalName: "nina@contoso.com", ...answered })),
+    ).toBeNull();
     // Cross-tenant synchronization makes Members whose UPN still carries #EXT#.
     expect(
       kindOf(
@@ -111,6 +114,16 @@ describe("foreign principals", () => {
     expect(kindOf("User", user({ userPrincipalName: "nina@contoso.com" }))).toMatchObject({
       kind: "unknown",
       missing: expect.stringMatching(/no userType/),
+    });
+    // A Member whose UPN (or any other deciding field) was left out may be a synced external user.
+    expect(
+      kindOf(
+        "User",
+        user({ userType: "Member", externalUserState: null, creationType: null, identities: [] }),
+      ),
+    ).toMatchObject({
+      kind: "unknown",
+      missing: expect.stringMatching(/no userPrincipalName/),
     });
     expect(
       kindOf("ServicePrincipal", { "@odata.type": "#microsoft.graph.servicePrincipal", id: "s" }),

@@ -10,6 +10,11 @@ export interface GraphDirectoryOptions {
   graphAccess?: boolean;
   /** Members per page of `transitiveMembers` (Graph's default page is 100). */
   memberPageSize?: number;
+  /**
+   * Properties left out of every directory answer, whatever `$select` says: a fault mode for
+   * tests that a missing field never means "no finding".
+   */
+  omitProperties?: string[];
 }
 
 export interface GraphDirectoryCounters {
@@ -50,6 +55,29 @@ export const DEFAULT_USER_PROPERTIES = [
 export const MAX_IN_VALUES = 15;
 
 const DEFAULT_MEMBER_PAGE = 100;
+
+/**
+ * Properties a `$select` may name, by type: Graph answers a selected property the object does not
+ * have set as null (user, servicePrincipal and group resource types list them).
+ */
+const SELECTABLE: Record<string, readonly string[]> = {
+  "#microsoft.graph.user": [
+    ...DEFAULT_USER_PROPERTIES,
+    "userType",
+    "externalUserState",
+    "creationType",
+    "identities",
+    "accountEnabled",
+  ],
+  "#microsoft.graph.serviceprincipal": [
+    "id",
+    "displayName",
+    "appId",
+    "appOwnerOrganizationId",
+    "servicePrincipalType",
+  ],
+  "#microsoft.graph.group": ["id", "displayName", "securityEnabled", "mailEnabled"],
+};
 
 type DirectoryObject = Estate["directoryObjects"][number];
 
@@ -92,17 +120,19 @@ function shaped(
   object: DirectoryObject,
   select: string[] | null,
   withType: boolean,
+  omit: readonly string[] = [],
 ): Record<string, unknown> {
   const { members: _members, ...stored } = object as DirectoryObject & { members?: unknown };
   const keep =
     select ??
     (isUser(object) ? [...DEFAULT_USER_PROPERTIES] : Object.keys(stored).filter((k) => k !== "@odata.type"));
+  const selectable = SELECTABLE[object["@odata.type"].toLowerCase()] ?? [];
   const out: Record<string, unknown> = withType ? { "@odata.type": object["@odata.type"] } : {};
   for (const name of keep) {
+    if (omit.some((o) => o.toLowerCase() === name.toLowerCase())) continue;
     const key = Object.keys(stored).find((k) => k.toLowerCase() === name.toLowerCase());
     if (key && key !== "@odata.type") out[key] = (stored as Record<string, unknown>)[key];
-    else if (isUser(object) && DEFAULT_USER_PROPERTIES.some((p) => p.toLowerCase() === name.toLowerCase()))
-      out[name] = null;
+    else if (selectable.some((p) => p.toLowerCase() === name.toLowerCase())) out[name] = null;
   }
   return out;
 }
@@ -123,6 +153,10 @@ export class GraphDirectory {
     private readonly estate: Estate,
     private readonly options: GraphDirectoryOptions = {},
   ) {}
+
+  private get omit(): readonly string[] {
+    return this.options.omitProperties ?? [];
+  }
 
   /** Answers the request when it is one of this module's routes; false otherwise. */
   async handle(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<boolean> {
@@ -150,7 +184,7 @@ export class GraphDirectory {
             String(o.userPrincipalName ?? "").toLowerCase() === user[1]!.toLowerCase()),
       );
       if (!found) graphError(res, 404, "Request_ResourceNotFound", `Resource '${user[1]}' does not exist.`);
-      else send(res, 200, shaped(found, selectOf(url), false));
+      else send(res, 200, shaped(found, selectOf(url), false, this.omit));
       return true;
     }
     const members = method === "GET" && path.match(/^\/v1\.0\/groups\/([^/]+)\/transitiveMembers$/i);
@@ -224,7 +258,7 @@ export class GraphDirectory {
         .filter(
           (o) => ids.has(o.id.toLowerCase()) && (!types || types.includes(o["@odata.type"].toLowerCase())),
         )
-        .map((o) => shaped(o, null, true)),
+        .map((o) => shaped(o, null, true, this.omit)),
     });
   }
 
@@ -253,7 +287,7 @@ export class GraphDirectory {
     }
     send(res, 200, {
       "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
-      value: users.map((u) => shaped(u, selectOf(url), false)),
+      value: users.map((u) => shaped(u, selectOf(url), false, this.omit)),
     });
   }
 
@@ -283,7 +317,7 @@ export class GraphDirectory {
     const page = found.slice(start, start + pageSize);
     const body: Record<string, unknown> = {
       "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
-      value: page.map((o) => shaped(o, selectOf(url), true)),
+      value: page.map((o) => shaped(o, selectOf(url), true, this.omit)),
     };
     if (start + pageSize < found.length) {
       const next = new URL(url.toString());

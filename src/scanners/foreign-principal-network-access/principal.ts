@@ -16,6 +16,15 @@ export interface PrincipalVerdict {
   signals: string[];
 }
 
+/** A user's fields that decide whether they are external; a user is ours only when all were answered. */
+const DECIDING_USER_FIELDS = [
+  "userType",
+  "userPrincipalName",
+  "externalUserState",
+  "creationType",
+  "identities",
+] as const;
+
 const lower = (s: string | null | undefined) => s?.toLowerCase() ?? null;
 const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/;
 const asDomain = (s: string | null | undefined) => {
@@ -77,13 +86,17 @@ export function userVerdict(user: DirectoryObject): PrincipalVerdict | null {
       missing: null,
       signals,
     };
-  if (!user.userType)
+  // Ours only when Graph answered every deciding field (null is an answer; left out is not).
+  const absent = DECIDING_USER_FIELDS.filter((field) =>
+    field === "userType" ? !user.userType : user[field] === undefined,
+  );
+  if (absent.length > 0)
     return {
       kind: "unknown",
       homeTenantId: null,
       homeDomain: null,
       microsoftApp: false,
-      missing: `Microsoft Graph returned no userType for user ${user.id}`,
+      missing: `Microsoft Graph returned no ${absent.join(", ")} for user ${user.id}`,
       signals,
     };
   return null;

@@ -274,7 +274,9 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
   let budget = context.config.GROUP_MEMBERS_PER_SCAN;
   for (const groupId of ofType("group")) {
     const group = objects.get(groupId);
-    const name = group?.displayName ?? null;
+    // A group Graph did not return has no members to read: its assignment is kept unresolved below.
+    if (!group) continue;
+    const name = group.displayName ?? null;
     if (budget <= 0) {
       degraded.push(
         `members of group ${name ? `'${name}' ` : ""}${groupId} not read: GROUP_MEMBERS_PER_SCAN reached`,
@@ -312,6 +314,15 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
     const id = row.principalId.toLowerCase();
     if (row.principalType.toLowerCase() === "group") {
       const group = objects.get(id);
+      if (!group) {
+        const verdict = principalVerdict("Group", row.principalId, undefined, row.tenantId, owners)!;
+        subjects.push({
+          row,
+          principal: { id: row.principalId, type: row.principalType, displayName: null, verdict },
+          via: null,
+        });
+        continue;
+      }
       const members = memberships.get(id);
       if (!members) continue; // reading failed: recorded as an error, the scan is incomplete
       for (const member of members) {

@@ -290,7 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * instead" (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references).
  * Taken as a secret, that text would become e.g. the webhook signing key without anyone noticing.
  */
-function isKeyVaultReference(value: string): boolean {
+export function isKeyVaultReference(value: string): boolean {
   return /^\s*@Microsoft\.KeyVault\(/i.test(value);
 }
 

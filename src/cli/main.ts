@@ -14,6 +14,8 @@ import { replayPoison } from "../alerts/replay";
 import { allowlistCommand } from "./allowlist-command";
 import { findingsCommand } from "./findings-command";
 import { watchCommand } from "./watch-command";
+import { doctorCommand } from "./doctor-command";
+import { homeTenantOf } from "../azure/connection";
 import { FORMATS, formatReport, type Format } from "./format";
 import { connectTo } from "./connect";
 import { EXIT, type CliIo } from "./io";
@@ -30,6 +32,8 @@ Commands:
   findings [--status S]    Stored findings (S: new, open, allowed, expired-exception, resolved).
   watch [--estate FILE]    Run the change poller in a loop (--interval SECONDS, default 60; --polls N):
                            peerings created or deleted are alerted within minutes, not at the next scan.
+  doctor [--estate FILE]   Check the identity's reach and every assumption the scan makes, live, writing
+                           nothing (--format table or json). Exit 0 when nothing fails, 3 otherwise.
   alerts replay-poison     Move alerts that could not be delivered back to the alerts queue, each at
                            most once a run (--max N: at most N); messages that are not alerts stay.
 
@@ -38,8 +42,10 @@ Options of scan:
   --format FORMAT          table (default), json, csv or markdown. The report goes to stdout,
                            progress and logs to stderr.
 
-Exit codes: 0 complete, no violation; 1 complete with violations; 2 bad usage or input;
-3 scan incomplete or failed.
+Exit codes: 0 complete, no violation; 1 complete with violations; 2 bad usage or input, or no
+Azure credential; 3 scan incomplete or failed.
+
+--verbose (any command): on a sign-in failure, every credential's reason, not one line.
 
 State (allowlist, findings, scan runs) is kept in the storage account of AzureWebJobsStorage, or
 else in an embedded Azurite under CLI_STATE_DIR (default .cross-tenant-scanner).
@@ -100,20 +106,20 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
     throw new InputError(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}".`);
   const config = loadConfig(io.env);
 
-  let allowlist: AllowlistEntry[] | undefined;
-  if (values.allowlist) {
-    allowlist = await readAllowlistFile(values.allowlist);
-    io.stderr(
-      `Allowlist: ${allowlist.length} entr${allowlist.length === 1 ? "y" : "ies"} from ${values.allowlist}\n`,
-    );
-  } else {
-    io.stderr("Allowlist: the stored one (set it with 'allowlist import FILE').\n");
-  }
+  const allowlist: AllowlistEntry[] | undefined = values.allowlist
+    ? await readAllowlistFile(values.allowlist)
+    : undefined;
 
   const { connection, close, sandboxUrl } = await connectTo(values.estate, io, config);
-  if (sandboxUrl) io.stderr(`Sandbox serving ${values.estate} at ${sandboxUrl}\n`);
-
   try {
+    // Signed in before anything else is said or started: a missing credential is one line.
+    await homeTenantOf(connection);
+    if (sandboxUrl) io.stderr(`Sandbox serving ${values.estate} at ${sandboxUrl}\n`);
+    io.stderr(
+      allowlist
+        ? `Allowlist: ${allowlist.length} entr${allowlist.length === 1 ? "y" : "ies"} from ${values.allowlist}\n`
+        : "Allowlist: the stored one (set it with 'allowlist import FILE').\n",
+    );
     const report = await withStorage(io, config.CLI_STATE_DIR, (storage) =>
       runRecordedScan({
         connection,
@@ -166,10 +172,31 @@ const isParseArgsError = (error: unknown): error is { message: string } =>
   error !== null &&
   String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
 
+/** A sign-in failure of DefaultAzureCredential (or any credential), wherever in the cause chain. */
+export function isNoCredential(error: unknown): error is Error {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (
+      e instanceof CredentialUnavailableError ||
+      e.name === "AggregateAuthenticationError" ||
+      e.name === "CredentialUnavailableError"
+    )
+      return true;
+  }
+  return false;
+}
+
+/** What a new user sees without an Azure sign-in: one line naming the three ways to give one. */
+export const NO_CREDENTIAL =
+  "error: no Azure credential found. Sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and " +
+  "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH), or run where a managed identity is available. " +
+  "Run again with --verbose for each credential's reason.";
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
+  const verbose = argv.includes("--verbose");
+  const [command, ...rest] = argv.filter((arg) => arg !== "--verbose");
   try {
     if (command === "scan") return await scanCommand(rest, io);
+    if (command === "doctor") return await doctorCommand(rest, io);
     if (command === "watch")
       return await watchCommand(rest, io, stderrLogger(io), (work) =>
         withStorage(io, loadConfig(io.env).CLI_STATE_DIR, work),
@@ -194,14 +221,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`error: ${terminalText(error.message, true)}\n`);
       return EXIT.usage;
     }
-    if (
-      error instanceof CredentialUnavailableError ||
-      (error instanceof Error && error.name === "AggregateAuthenticationError")
-    ) {
-      io.stderr(
-        `error: cannot sign in to Azure. Run 'az login' (or set AZURE_CLIENT_ID etc.) and try again.\n${errorMessage(error)}\n`,
-      );
-      return EXIT.incomplete;
+    if (isNoCredential(error)) {
+      io.stderr(`${NO_CREDENTIAL}\n`);
+      if (verbose) io.stderr(`${terminalText(errorMessage(error), true)}\n`);
+      return EXIT.usage;
     }
     io.stderr(`error: the scan failed: ${terminalText(errorMessage(error), true)}\n`);
     return EXIT.incomplete;

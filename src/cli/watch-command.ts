@@ -5,6 +5,7 @@ import type { Logger } from "../log";
 import { pollPeeringChanges } from "../scan/change-poll";
 import type { Storage } from "../store/storage";
 import { connectTo } from "./connect";
+import { homeTenantOf } from "../azure/connection";
 import { EXIT, type CliIo } from "./io";
 
 export const WATCH_USAGE = `Usage: cross-tenant-scanner watch [--estate FILE] [--interval SECONDS] [--polls N]`;
@@ -40,6 +41,14 @@ export async function watchCommand(
   const { connection, close, sandboxUrl } = await connectTo(values.estate, io, config);
   if (sandboxUrl)
     io.stderr(`Sandbox serving ${values.estate} at ${sandboxUrl} (ARM network writes there are watched)\n`);
+
+  // Signed in before the loop starts: a missing credential is said at once, in one line.
+  try {
+    await homeTenantOf(connection);
+  } catch (error) {
+    await close();
+    throw error;
+  }
 
   let stopping = false;
   const stop = () => {

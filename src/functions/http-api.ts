@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { allowlistApi } from "../api/allowlist";
 import type { ApiDeps } from "../api/deps";
 import { findingsApi } from "../api/findings";
+import { healthApi } from "../api/health";
 import { answer, MAX_BODY_BYTES, problem, serverFault, type ApiRequest, type ApiResponse } from "../api/http";
 import { scansApi } from "../api/scans";
 import { contextLogger, runtime } from "./runtime";
@@ -47,6 +48,7 @@ function httpHandler(route: Route) {
 export const scansHttp = httpHandler(scansApi);
 export const findingsHttp = httpHandler(findingsApi);
 export const allowlistHttp = httpHandler(allowlistApi);
+export const healthHttp = httpHandler((request, deps) => healthApi(request, deps));
 
 app.http("scans", {
   route: "scans/{id?}",
@@ -61,3 +63,4 @@ app.http("allowlist", {
   authLevel: "function",
   handler: allowlistHttp,
 });
+app.http("health", { route: "health", methods: ["GET"], authLevel: "function", handler: healthHttp });

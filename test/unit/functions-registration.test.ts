@@ -59,6 +59,7 @@ describe("what `func start` loads", () => {
       "alertDispatcher",
       "allowlist",
       "findings",
+      "health",
       "peeringChanges",
       "peeringEvents",
       "scanRequests",
@@ -100,6 +101,13 @@ describe("what `func start` loads", () => {
       route: "allowlist/{id?}",
       authLevel: "function",
       methods: ["GET", "PUT", "DELETE"],
+    });
+    // doctor's checks, live: behind the function key like every other route.
+    expect(trigger(byName("health"))).toMatchObject({
+      type: "httpTrigger",
+      route: "health",
+      authLevel: "function",
+      methods: ["GET"],
     });
   });
 

@@ -34,6 +34,7 @@ function allQueries(): [string, string][] {
   };
   walk(join(__dirname, "../../src/scanners"));
   walk(join(__dirname, "../../src/azure"));
+  walk(join(__dirname, "../../src/doctor"));
   return found;
 }
 
@@ -42,6 +43,7 @@ describe("Resource Graph queries", () => {
 
   it("are found", () => {
     expect(queries.map(([name]) => name).sort()).toEqual([
+      "BUILT_IN_ROLE_QUERY",
       "CONNECTION_SUMMARY_QUERY",
       "INBOUND_CANDIDATES_QUERY",
       "INBOUND_CANDIDATES_WINDOW_QUERY",
@@ -54,8 +56,10 @@ describe("Resource Graph queries", () => {
       "ROLE_DEFINITIONS_BY_GUID_QUERY",
       "ROLE_DEFINITIONS_QUERY",
       "ROLE_GUIDS_IN_USE_QUERY",
+      "SUBSCRIPTIONS_QUERY",
       "SUBSCRIPTION_COUNT_QUERY",
       "SUBSCRIPTION_COVERAGE_QUERY",
+      "SUBSCRIPTION_EVENTS_TOPICS_QUERY",
       "VNET_SUMMARY_QUERY",
     ]);
   });

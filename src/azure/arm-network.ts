@@ -20,6 +20,10 @@ export interface ArmPeering {
   allowGatewayTransit: boolean;
   useRemoteGateways: boolean;
   remoteAddressPrefixes: string[];
+  /** Subnet peering: false when only the named subnets are connected (network API 2025-01-01). */
+  peerCompleteVnets?: boolean;
+  localSubnetNames?: string[];
+  remoteSubnetNames?: string[];
 }
 
 /** A VNet's peerings as ARM has them now; `exists: false` when the VNet is gone (so are its peerings). */
@@ -91,6 +95,13 @@ export function toArmPeering(vnetId: string, p: VirtualNetworkPeering): ArmPeeri
     allowGatewayTransit: p.allowGatewayTransit ?? false,
     useRemoteGateways: p.useRemoteGateways ?? false,
     remoteAddressPrefixes: p.remoteAddressSpace?.addressPrefixes ?? [],
+    ...(p.peerCompleteVnets === false
+      ? {
+          peerCompleteVnets: false,
+          localSubnetNames: p.localSubnetNames ?? [],
+          remoteSubnetNames: p.remoteSubnetNames ?? [],
+        }
+      : {}),
   };
 }
 

@@ -69,6 +69,9 @@ export function rowOfArmPeering(
     allowGatewayTransit: peering.allowGatewayTransit,
     useRemoteGateways: peering.useRemoteGateways,
     remoteAddressPrefixes: peering.remoteAddressPrefixes,
+    peerCompleteVnets: peering.peerCompleteVnets ?? null,
+    localSubnetNames: peering.localSubnetNames ?? null,
+    remoteSubnetNames: peering.remoteSubnetNames ?? null,
   });
 }
 

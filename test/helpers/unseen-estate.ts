@@ -94,5 +94,36 @@ export async function unseenEstate(): Promise<Estate> {
       servicePrincipalType: "Application",
     },
   );
+  // A subnet peering to Tenant A: only two named subnets are connected.
+  const subnetVnet = `/subscriptions/${HUB_SUB}/resourceGroups/hub-rg/providers/Microsoft.Network/virtualNetworks/vnet-subnet-peered`;
+  (raw.resources as unknown[]).push({
+    id: subnetVnet,
+    name: "vnet-subnet-peered",
+    type: "microsoft.network/virtualnetworks",
+    subscriptionId: HUB_SUB,
+    resourceGroup: "hub-rg",
+    location: "westeurope",
+    tenantId: HOME,
+    properties: {
+      addressSpace: { addressPrefixes: ["10.40.0.0/16"] },
+      virtualNetworkPeerings: [
+        {
+          id: `${subnetVnet}/virtualNetworkPeerings/to-tenant-a-subnets`,
+          name: "to-tenant-a-subnets",
+          properties: {
+            remoteVirtualNetwork: {
+              id: "/subscriptions/8655f4d3-0bb1-4be0-b73c-6a8f3b304cf6/resourceGroups/demo-rg/providers/Microsoft.Network/virtualNetworks/demo-vnet",
+            },
+            peeringState: "Connected",
+            peeringSyncLevel: "FullyInSync",
+            peerCompleteVnets: false,
+            localSubnetNames: ["app"],
+            remoteSubnetNames: ["shared"],
+            remoteAddressSpace: { addressPrefixes: ["10.1.2.0/24"] },
+          },
+        },
+      ],
+    },
+  });
   return parseEstate(raw, "unseen estate");
 }

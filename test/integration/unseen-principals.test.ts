@@ -118,6 +118,21 @@ describe("foreign principals on Azure as it answers (issue 16)", () => {
     expect(counters.subscriptionListRequests).toBeGreaterThan(0);
   });
 
+  it("a subnet peering says which subnets it connects", async () => {
+    const { report } = await scanWith({});
+    expect(
+      report.findings
+        .filter(ofKind("vnet-peering"))
+        .find((f) => f.resourceId.endsWith("/to-tenant-a-subnets")),
+    ).toMatchObject({
+      relation: "cross-tenant",
+      peerCompleteVnets: false,
+      localSubnetNames: ["app"],
+      remoteSubnetNames: ["shared"],
+      summary: expect.stringContaining("subnets only: 'app' to 'shared'"),
+    });
+  });
+
   it("an allowlist entry by tenant covers that tenant's guests", async () => {
     const sandbox = await sandboxScan(estate);
     try {

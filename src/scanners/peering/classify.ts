@@ -84,6 +84,13 @@ export function classifyPeering(
     allowGatewayTransit: row.allowGatewayTransit ?? false,
     useRemoteGateways: row.useRemoteGateways ?? false,
     remoteAddressPrefixes: row.remoteAddressPrefixes ?? [],
+    ...(row.peerCompleteVnets === false
+      ? {
+          peerCompleteVnets: false,
+          localSubnetNames: row.localSubnetNames ?? [],
+          remoteSubnetNames: row.remoteSubnetNames ?? [],
+        }
+      : {}),
     status,
     allowlistEntryId: entry?.id ?? null,
     severity: severityOf(status, peeringState),
@@ -113,5 +120,14 @@ function summarize(
     : "";
   const state = finding.peeringState || "state not reported";
   const judgement = judgementText(finding.status, entry);
-  return `Peering '${peeringName}' (${state}) connects VNet '${local}' to '${remote}' ${where}${looksLike}, ${judgement}.`;
+  const subnets =
+    finding.peerCompleteVnets === false
+      ? ` (subnets only: ${subnetList(finding.localSubnetNames)} to ${subnetList(finding.remoteSubnetNames)})`
+      : "";
+  return `Peering '${peeringName}' (${state}) connects VNet '${local}' to '${remote}'${subnets} ${where}${looksLike}, ${judgement}.`;
+}
+
+/** Subnet names as a peering lists them; the other tenant's names are its own text (cleaned on entry). */
+function subnetList(names: string[] | undefined): string {
+  return names && names.length > 0 ? names.map((n) => `'${n}'`).join(", ") : "(none named)";
 }

@@ -25,6 +25,13 @@ export const peeringFindingSchema = z.object({
   allowGatewayTransit: z.boolean(),
   useRemoteGateways: z.boolean(),
   remoteAddressPrefixes: z.array(z.string()),
+  /**
+   * Present (false) on a subnet peering only: the subnets it connects on each side, as the network
+   * API (2025-01-01) names them in `localSubnetNames` / `remoteSubnetNames`.
+   */
+  peerCompleteVnets: z.boolean().optional(),
+  localSubnetNames: z.array(z.string()).optional(),
+  remoteSubnetNames: z.array(z.string()).optional(),
   status: z.enum(STATUSES),
   allowlistEntryId: z.string().nullable(),
   severity: z.enum(SEVERITIES),

@@ -1,6 +1,6 @@
 import type { PeeringFinding } from "./finding";
 import { nameOf, parseResourceId } from "../../azure/resource-id";
-import type { CheckMetadata } from "../finding";
+import type { CheckMetadata, FindingFact } from "../finding";
 
 /** What this check is, why it matters and how to fix what it finds (shown in docs, reports and alerts). */
 export const PEERING_CHECK: CheckMetadata<PeeringFinding> = {
@@ -28,6 +28,13 @@ export const PEERING_CHECK: CheckMetadata<PeeringFinding> = {
     ["Remote VNet", nameOf(f.remoteVnetId)],
     ["Peering state", f.peeringState],
     ["Remote prefixes", f.remoteAddressPrefixes],
+    ...(f.peerCompleteVnets === false
+      ? ([
+          ["Connects", "Only the named subnets, not the whole VNets (subnet peering)"],
+          ["Local subnets", f.localSubnetNames ?? []],
+          ["Remote subnets", f.remoteSubnetNames ?? []],
+        ] as FindingFact[])
+      : []),
   ],
   // The local VNet's Peerings blade, in the local tenant so the portal opens the right directory.
   portalLink: (f, portalUrl) => ({
@@ -45,6 +52,9 @@ export const PEERING_CHECK: CheckMetadata<PeeringFinding> = {
     f.localVnetId,
     f.remoteVnetId,
     f.createdBy?.principalId,
+    f.peerCompleteVnets,
+    f.localSubnetNames,
+    f.remoteSubnetNames,
   ],
   csvFields: [
     "peeringState",
@@ -55,6 +65,9 @@ export const PEERING_CHECK: CheckMetadata<PeeringFinding> = {
     "allowGatewayTransit",
     "useRemoteGateways",
     "remoteAddressPrefixes",
+    "peerCompleteVnets",
+    "localSubnetNames",
+    "remoteSubnetNames",
   ],
 };
 

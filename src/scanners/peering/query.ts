@@ -49,7 +49,10 @@ export function peeringCandidatesQuery(window: number): string {
     allowForwardedTraffic = tobool(peering.properties.allowForwardedTraffic),
     allowGatewayTransit = tobool(peering.properties.allowGatewayTransit),
     useRemoteGateways = tobool(peering.properties.useRemoteGateways),
-    remoteAddressPrefixes = peering.properties.remoteAddressSpace.addressPrefixes
+    remoteAddressPrefixes = peering.properties.remoteAddressSpace.addressPrefixes,
+    peerCompleteVnets = tobool(peering.properties.peerCompleteVnets),
+    localSubnetNames = peering.properties.localSubnetNames,
+    remoteSubnetNames = peering.properties.remoteSubnetNames
 | order by id asc`;
 }
 
@@ -84,6 +87,13 @@ export const peeringRowSchema = z.object({
   allowGatewayTransit: z.boolean().nullish(),
   useRemoteGateways: z.boolean().nullish(),
   remoteAddressPrefixes: z.array(z.string()).nullish(),
+  /**
+   * Subnet peering (network API 2025-01-01): `peerCompleteVnets` false connects only the named
+   * subnets (`localSubnetNames`, `remoteSubnetNames`), not the whole VNets. Absent means whole VNets.
+   */
+  peerCompleteVnets: z.boolean().nullish(),
+  localSubnetNames: z.array(z.string()).nullish(),
+  remoteSubnetNames: z.array(z.string()).nullish(),
 });
 
 export type PeeringRow = z.infer<typeof peeringRowSchema>;

@@ -267,21 +267,22 @@ export function findingAlertsOfEveryCheck(): Record<
     resourceId: `/subscriptions/${LOCAL_SUBSCRIPTION}/providers/Microsoft.Authorization/roleAssignments/1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0`,
     localSubscriptionId: LOCAL_SUBSCRIPTION,
     remoteSubscriptionId: "",
-    remoteTenantId: null,
-    remoteTenantName: null,
+    remoteTenantId: TENANT_A,
+    remoteTenantName: "Tenant A",
     severity: "high",
     riskFactors: ["subscription-scope"],
     principalId: "6a1f2e3d-4c5b-4a69-8877-1a2b3c4d5e6f",
     principalType: "User",
     principalKind: "guest-user",
     principalDisplayName: "Mallory (Tenant A)",
-    principalHomeTenantId: null,
+    principalHomeTenantId: TENANT_A,
+    principalHomeDomain: "tenanta.onmicrosoft.com",
     roleDefinitionId: `/subscriptions/${LOCAL_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`,
     roleName: "Network Contributor",
     scope: `/subscriptions/${LOCAL_SUBSCRIPTION}`,
     grantingActions: ["Microsoft.Network/*"],
     summary:
-      `Guest user 'Mallory (Tenant A)' holds 'Network Contributor' on subscription /subscriptions/${LOCAL_SUBSCRIPTION}, ` +
+      `Guest user 'Mallory (Tenant A)' (home tenant Tenant A, ${TENANT_A}) holds 'Network Contributor' on subscription /subscriptions/${LOCAL_SUBSCRIPTION}, ` +
       "which can create VNet peerings (Microsoft.Network/*), and no allowlist entry covers it.",
   };
   return {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
@@ -45,5 +45,12 @@ describe("npm run demo", () => {
     expect(Number(detected![1])).toBeLessThan(10);
     for (const file of ["teams-01.json", "teams-01.html", "teams-05.html"])
       expect(existsSync(join(out, file))).toBe(true);
+    // The guest's card says where the guest comes from (found by the domain of the #EXT# UPN).
+    const guestCard = readdirSync(out)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => readFileSync(join(out, f), "utf8"))
+      .find((card) => card.includes("Mallory (Tenant A)"));
+    expect(guestCard).toContain('"title": "Home tenant"');
+    expect(guestCard).toContain('"value": "Tenant A (31ca78c2-d833-433a-9977-88e160bd4ac0)"');
   });
 });

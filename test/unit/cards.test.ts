@@ -127,7 +127,8 @@ const CHECK_FACTS: Record<keyof ReturnType<typeof findingAlertsOfEveryCheck>, st
     "guest-user",
     "Network Contributor",
     "Microsoft.Network/*",
-    "unknown",
+    // The guest's home tenant, found from the domain of the #EXT# UPN.
+    "Tenant A (31ca78c2-d833-433a-9977-88e160bd4ac0)",
   ],
 };
 

@@ -1,5 +1,5 @@
 import { nameOf } from "../../azure/resource-id";
-import type { CheckMetadata } from "../finding";
+import type { CheckMetadata, FindingFact } from "../finding";
 import type { ForeignPrincipalFinding } from "./finding";
 
 const principalOf = (f: ForeignPrincipalFinding) => f.principalDisplayName ?? f.principalId;
@@ -9,7 +9,7 @@ export const FOREIGN_PRINCIPAL_CHECK: CheckMetadata<ForeignPrincipalFinding> = {
   title: "Principal from another Entra ID tenant holds the rights to create peerings",
   noun: "foreign principal who can peer",
   risk:
-    "A guest, a multi-tenant app or a foreign group with peering rights on your networks is half of a cross-tenant " +
+    "A guest or other external user (also one made a Member by cross-tenant sync, or holding the role through a group), a multi-tenant app or a foreign group with peering rights on your networks is half of a cross-tenant " +
     "peering: with Network Contributor on a network of their own, they can connect the two without anyone in your " +
     "tenant approving it.",
   remediation: {
@@ -28,7 +28,20 @@ export const FOREIGN_PRINCIPAL_CHECK: CheckMetadata<ForeignPrincipalFinding> = {
     ["Principal", principalOf(f)],
     ["Principal kind", f.principalKind],
     ["Principal id", f.principalId],
-    ["Home tenant", f.principalHomeTenantId ?? "unknown"],
+    [
+      "Home tenant",
+      f.principalHomeTenantId
+        ? f.remoteTenantName
+          ? `${f.remoteTenantName} (${f.principalHomeTenantId})`
+          : f.principalHomeTenantId
+        : "unknown",
+    ],
+    ...(f.principalHomeDomain ? ([["Home domain", f.principalHomeDomain]] as FindingFact[]) : []),
+    ...(f.viaGroupId
+      ? ([
+          ["Through group", f.viaGroupName ? `${f.viaGroupName} (${f.viaGroupId})` : f.viaGroupId],
+        ] as FindingFact[])
+      : []),
     ["Role", f.roleName],
     ["Scope", f.scope],
     ["Granting actions", f.grantingActions],
@@ -50,6 +63,8 @@ export const FOREIGN_PRINCIPAL_CHECK: CheckMetadata<ForeignPrincipalFinding> = {
     f.roleName,
     f.scope,
     f.grantingActions,
+    f.viaGroupId,
+    f.relation,
   ],
   csvFields: [
     "principalId",
@@ -61,5 +76,8 @@ export const FOREIGN_PRINCIPAL_CHECK: CheckMetadata<ForeignPrincipalFinding> = {
     "roleDefinitionId",
     "scope",
     "grantingActions",
+    "viaGroupId",
+    "viaGroupName",
+    "principalHomeDomain",
   ],
 };

@@ -208,6 +208,8 @@ export function resourceGraphQuery(
   // The quota is per identity, so a spent quota holds back the next request of any query.
   let quotaResetsAt = 0;
   let throttleBudget = options.throttleWaitBudgetMs ?? DEFAULT_THROTTLE_WAIT_BUDGET_MS;
+  // Set when Resource Graph refused the whole scope rather than cutting it off: said so in messages.
+  let refusedAsTooMany = false;
 
   /**
    * One request. A 429 that reached us carried no Retry-After (the SDK's pipeline retries those
@@ -280,7 +282,10 @@ export function resourceGraphQuery(
         );
       } catch (error) {
         // A scope too large to query at once is handled as the cut-off is: in subscription groups.
-        if (!params.subscriptions?.length && isTooManySubscriptions(error)) return { limitHit: true };
+        if (!params.subscriptions?.length && isTooManySubscriptions(error)) {
+          refusedAsTooMany = true;
+          return { limitHit: true };
+        }
         throw error;
       }
       page += 1;
@@ -346,7 +351,9 @@ export function resourceGraphQuery(
     const what = configured.managementGroups.length
       ? `management group(s) ${configured.managementGroups.join(", ")}`
       : "the tenant";
-    const missed = `Resource Graph covered only the first 10,000 subscriptions of ${what} in the ${name} query; the rest were not scanned`;
+    const missed = refusedAsTooMany
+      ? `Resource Graph refused ${what} as too large to query at once (${TOO_MANY_SUBSCRIPTIONS}) in the ${name} query; it was not scanned`
+      : `Resource Graph covered only the first 10,000 subscriptions of ${what} in the ${name} query; the rest were not scanned`;
     if (!options.listSubscriptions) throw new Error(`${missed}. Set SCAN_SUBSCRIPTIONS to scan them.`);
     let listed: string[];
     try {
@@ -373,7 +380,7 @@ export function resourceGraphQuery(
       groups = groupsOf(under, options.subscriptionGroupSize);
     }
     options.onScope?.({
-      reason: `${SUBSCRIPTION_LIMIT_HEADER} on the ${name} query`,
+      reason: `${refusedAsTooMany ? TOO_MANY_SUBSCRIPTIONS : SUBSCRIPTION_LIMIT_HEADER} on the ${name} query`,
       groups: groups.length,
       subscriptions: groups.reduce((n, g) => n + g.length, 0),
     });

@@ -81,6 +81,18 @@ describe("cross-tenant-scanner doctor (issue 16)", () => {
     expect(code).toBe(3);
   });
 
+  it("warns when Resource Graph cuts the tenant scope off or refuses it as too large", async () => {
+    for (const sandbox of [{ tenantSubscriptionLimit: 1 }, { maxSubscriptionsUnderScope: 1 }]) {
+      const { code, stdout } = await doctor(["--format", "json"], sandbox);
+      const check = byId((JSON.parse(stdout) as { checks: DoctorCheck[] }).checks).get("resource-graph")!;
+      expect(check).toMatchObject({
+        status: "warn",
+        detail: expect.stringMatching(/first 10,000 subscriptions/),
+      });
+      expect(code).toBe(0);
+    }
+  });
+
   it("prints a table: one line per check, the fix under what fails", async () => {
     const { code, stdout } = await doctor([], { graphAccess: false }, {});
     expect(stdout).toMatch(/^ok {4}identity +Signed in to tenant/m);

@@ -135,18 +135,33 @@ describe("GET /api/health runs the same checks", () => {
   });
   afterAll(() => sandbox.close());
 
-  it("answers 503 with doctor's JSON when a check fails", async () => {
+  const health = (running: RunningSandbox) => {
     const config = loadConfig({ ...WEBHOOK_ENV, AZURE_MAX_RETRIES: "1" });
-    const response = await healthApi(
+    return healthApi(
       { method: "GET", params: {}, query: new URLSearchParams(), header: () => null, body: "" },
       {
         config,
-        connection: sandboxConnection(sandbox, estate, config),
+        connection: sandboxConnection(running, estate, config),
         storage: {} as Storage,
         log: silentLogger,
       },
       WEBHOOK_ENV,
     );
+  };
+
+  it("answers 200 with doctor's JSON when nothing fails", async () => {
+    const healthy = await startSandbox({ estate });
+    try {
+      const response = await health(healthy);
+      expect(response.status).toBe(200);
+      expect((response.body as { checks: DoctorCheck[] }).checks.every((c) => c.status === "ok")).toBe(true);
+    } finally {
+      await healthy.close();
+    }
+  });
+
+  it("answers 503 with doctor's JSON when a check fails", async () => {
+    const response = await health(sandbox);
     expect(response.status).toBe(503);
     const checks = byId((response.body as { checks: DoctorCheck[] }).checks);
     expect(checks.get("graph-directory-read-all")!.status).toBe("fail");

@@ -112,6 +112,10 @@ describe("PEERING_CANDIDATES_QUERY", () => {
       allowGatewayTransit: false,
       useRemoteGateways: false,
       remoteAddressPrefixes: ["10.1.0.0/16"],
+      // A whole-VNet peering: no subnet peering settings.
+      peerCompleteVnets: null,
+      localSubnetNames: null,
+      remoteSubnetNames: null,
     });
     expect(rows[1].remoteTenantId).toBeNull();
   });

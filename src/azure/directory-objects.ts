@@ -33,6 +33,9 @@ export const USER_PROPERTIES = [
   "identities",
 ] as const;
 
+/** What decides whether a service principal comes from another tenant: its app's owner tenant. */
+export const SERVICE_PRINCIPAL_PROPERTIES = ["id", "displayName", "appId", "appOwnerOrganizationId"] as const;
+
 /** What a group's transitive members are read with: users' deciding fields and apps' owner tenant. */
 export const MEMBER_PROPERTIES = [...USER_PROPERTIES, "appOwnerOrganizationId", "appId"] as const;
 
@@ -67,6 +70,8 @@ export interface DirectoryObjects {
   getByIds(ids: string[]): Promise<DirectoryAnswer>;
   /** Users with the properties that decide whether they come from another tenant ($select). */
   getUsers(ids: string[]): Promise<DirectoryAnswer>;
+  /** Service principals with their app's owner tenant ($select). */
+  getServicePrincipals(ids: string[]): Promise<DirectoryAnswer>;
   /** A group's transitive members, at most `limit` of them. */
   transitiveMembers(groupId: string, limit: number): Promise<MembersAnswer>;
 }
@@ -116,6 +121,29 @@ export function graphDirectory(connection: AzureConnection, get: AzureGet): Dire
     }
   }
 
+  /** `GET /{collection}?$filter=id in (…)&$select=…`, 15 ids a request. */
+  async function listById(
+    ids: string[],
+    collection: string,
+    properties: readonly string[],
+    type: string,
+  ): Promise<DirectoryAnswer> {
+    const objects: DirectoryObject[] = [];
+    const unreadable: string[] = [];
+    for (let start = 0; start < ids.length; start += USERS_PER_FILTER) {
+      // Ids are GUIDs (checked by the caller); quotes are doubled as OData escapes them anyway.
+      const list = ids
+        .slice(start, start + USERS_PER_FILTER)
+        .map((id) => `'${id.replace(/'/g, "''")}'`)
+        .join(",");
+      const url = `${graph}/v1.0/${collection}?$filter=${encodeURIComponent(`id in (${list})`)}&$select=${properties.join(",")}`;
+      const body = await ask(url, `${collection} (list with $select)`);
+      if ("denied" in body) return body;
+      read(body.value, objects, unreadable, type);
+    }
+    return { objects, unreadable };
+  }
+
   return {
     async getByIds(ids) {
       const objects: DirectoryObject[] = [];
@@ -132,22 +160,9 @@ export function graphDirectory(connection: AzureConnection, get: AzureGet): Dire
       return { objects, unreadable };
     },
 
-    async getUsers(ids) {
-      const objects: DirectoryObject[] = [];
-      const unreadable: string[] = [];
-      for (let start = 0; start < ids.length; start += USERS_PER_FILTER) {
-        // Ids are GUIDs (checked by the caller); quotes are doubled as OData escapes them anyway.
-        const list = ids
-          .slice(start, start + USERS_PER_FILTER)
-          .map((id) => `'${id.replace(/'/g, "''")}'`)
-          .join(",");
-        const url = `${graph}/v1.0/users?$filter=${encodeURIComponent(`id in (${list})`)}&$select=${USER_PROPERTIES.join(",")}`;
-        const body = await ask(url, "users (list users with $select)");
-        if ("denied" in body) return body;
-        read(body.value, objects, unreadable, "#microsoft.graph.user");
-      }
-      return { objects, unreadable };
-    },
+    getUsers: (ids) => listById(ids, "users", USER_PROPERTIES, "#microsoft.graph.user"),
+    getServicePrincipals: (ids) =>
+      listById(ids, "servicePrincipals", SERVICE_PRINCIPAL_PROPERTIES, "#microsoft.graph.servicePrincipal"),
 
     async transitiveMembers(groupId, limit) {
       const members: DirectoryObject[] = [];

@@ -20,7 +20,7 @@ export interface GraphDirectoryOptions {
 export interface GraphDirectoryCounters {
   /** Graph `directoryObjects/getByIds` requests. */
   directoryLookups: number;
-  /** `GET /users` and `GET /users/{id}` requests. */
+  /** `GET /users`, `GET /users/{id}` and `GET /servicePrincipals` requests. */
   userReads: number;
   /** Pages of `GET /groups/{id}/transitiveMembers`. */
   groupMemberPages: number;
@@ -167,10 +167,11 @@ export class GraphDirectory {
       await this.getByIds(req, res);
       return true;
     }
-    if (method === "GET" && /^\/v1\.0\/users\/?$/i.test(path)) {
+    const list = method === "GET" && path.match(/^\/v1\.0\/(users|servicePrincipals)\/?$/i);
+    if (list) {
       this.counters.userReads += 1;
       if (this.refused(req, res, this.options.directoryAccess)) return true;
-      this.listUsers(res, url);
+      this.list(res, url, list[1]!.toLowerCase() === "users" ? "users" : "servicePrincipals");
       return true;
     }
     const user = method === "GET" && path.match(/^\/v1\.0\/users\/([^/]+)$/i);
@@ -262,10 +263,14 @@ export class GraphDirectory {
     });
   }
 
-  /** `GET /v1.0/users?$filter=id in ('…', …)&$select=…` (list users; `$filter` on id with `in`). */
-  private listUsers(res: ServerResponse, url: URL): void {
+  /**
+   * `GET /v1.0/users` or `/servicePrincipals`, `?$filter=id in ('…', …)&$select=…` (list users,
+   * list servicePrincipals: `id` supports `$filter` with `in`; `$select` honoured).
+   */
+  private list(res: ServerResponse, url: URL, collection: "users" | "servicePrincipals"): void {
     const filter = url.searchParams.get("$filter");
-    let users = this.estate.directoryObjects.filter(isUser);
+    const type = collection === "users" ? "#microsoft.graph.user" : "#microsoft.graph.serviceprincipal";
+    let users = this.estate.directoryObjects.filter((o) => o["@odata.type"].toLowerCase() === type);
     if (filter !== null) {
       const match = filter.match(/^\s*id\s+in\s+\(([^)]*)\)\s*$/i);
       if (!match)
@@ -286,7 +291,7 @@ export class GraphDirectory {
       users = users.filter((u) => values.includes(u.id.toLowerCase()));
     }
     send(res, 200, {
-      "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+      "@odata.context": `https://graph.microsoft.com/v1.0/$metadata#${collection}`,
       value: users.map((u) => shaped(u, selectOf(url), false, this.omit)),
     });
   }

@@ -239,8 +239,9 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
   const candidates = rows.filter((row) => scopeLevel(row.scope) !== null);
   const counts = { roleAssignments: candidates.length };
 
-  // Users are read where $select is documented (their deciding fields are not in the default set);
-  // apps and groups through getByIds, whose default answer carries their type and owner tenant.
+  // Users and apps are read where $select is documented (a user's deciding fields are not in v1.0's
+  // default set; an app's owner tenant is asked for by name too); groups through getByIds, whose
+  // default answer carries their type and name.
   const ofType = (type: string) => [
     ...new Set(
       candidates
@@ -260,9 +261,8 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
   try {
     const denied =
       (await readObjects(ofType("user"), (ids) => context.directory.getUsers(ids))) ??
-      (await readObjects([...ofType("serviceprincipal"), ...ofType("group")], (ids) =>
-        context.directory.getByIds(ids),
-      ));
+      (await readObjects(ofType("serviceprincipal"), (ids) => context.directory.getServicePrincipals(ids))) ??
+      (await readObjects(ofType("group"), (ids) => context.directory.getByIds(ids)));
     // Without directory rights the check cannot tell guests from members: skipped, not failed.
     if (denied) return { findings: [], counts, errors, skipped: denied };
   } catch (error) {

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { NetworkProvider, type NetworkOptions } from "./arm-network";
+import { servePolicies } from "./graph/policies";
 import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -521,6 +522,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const path = decodeURIComponent(url.pathname);
     if (await network.handle(req, res, path, url)) return;
+    if (servePolicies(estate, req, res, path)) return;
     if (req.method === "POST" && path.toLowerCase() === "/providers/microsoft.resourcegraph/resources") {
       return resourceGraph(req, res);
     }

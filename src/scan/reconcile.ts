@@ -1,4 +1,5 @@
 import type { AlertMessage } from "../alerts/message";
+import { TENANT_WIDE_KINDS } from "../scanners/finding";
 import { checkOf, type Finding } from "../scanners/findings";
 import type { CoverageFacts } from "./coverage";
 
@@ -198,7 +199,8 @@ export function reconcile(
     if (scan.checked && !scan.checked.has(before.finding.kind)) continue;
     if (scan.vnets && !withinVnets(before.finding, scan.vnets)) continue;
     const sub = before.finding.localSubscriptionId.toLowerCase();
-    const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
+    const covered =
+      TENANT_WIDE_KINDS.has(before.finding.kind) || (scan.coverage ? scan.coverage.covered.has(sub) : true);
     if (covered && scan.complete) {
       if (
         before.finding.kind === "vnet-peering" &&

@@ -69,7 +69,8 @@ function checkedKinds(report: ScanReport): ReadonlySet<string> | undefined {
 function unresolvedBySubscription(stored: readonly StoredFinding[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const s of stored) {
-    if (s.state === "resolved") continue;
+    // Tenant-wide findings (a policy, a management-group scope) lie in no subscription to lose sight of.
+    if (s.state === "resolved" || !s.finding.localSubscriptionId) continue;
     const id = s.finding.localSubscriptionId.toLowerCase();
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }

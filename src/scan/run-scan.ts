@@ -21,6 +21,7 @@ import {
 import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
 import { TenantResolver } from "../azure/tenants";
 import { graphDirectory } from "../azure/directory-objects";
+import { graphPolicies } from "../azure/entra-policies";
 import type { Finding } from "../scanners/findings";
 import type { CountName, ScanError } from "../scanners/scanner";
 import { needsAction, sortFindings, type CheckRun, type ScanReport } from "./report";
@@ -175,6 +176,8 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     config,
     now: startedAt,
     log,
+    homeTenantId,
+    policies: graphPolicies(connection, get),
   };
   const findings: Finding[] = [];
   const counts: Record<CountName, number> = {
@@ -183,6 +186,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     privateEndpoints: 0,
     privateEndpointConnections: 0,
     roleAssignments: 0,
+    crossTenantAccessPartners: 0,
   };
   const checks: CheckRun[] = [];
   for (const scanner of SCANNERS) {
@@ -205,7 +209,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   // Coverage is asked after the inventory, so a subscription seen by both is seen by this scan.
   // Subscriptions the inventory returned findings from are seen already; only the others are asked.
   const storedSubscriptions = [...(options.storedSubscriptions ?? [])];
-  const found = findings.map((f) => f.localSubscriptionId);
+  const found = findings.map((f) => f.localSubscriptionId).filter((id) => id !== "");
   const records = options.knownSubscriptions ?? new Map<string, SubscriptionRecord>();
   const seen = seenByInventory(found, scopeOf(config), records);
   const seenIds = new Set(seen.map((s) => s.subscriptionId));

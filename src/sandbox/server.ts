@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { NetworkProvider, type NetworkOptions } from "./arm-network";
 import { servePolicies } from "./graph/policies";
+import { serveLogAnalytics, type LogAnalyticsOptions } from "./log-analytics/query";
 import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -45,6 +46,8 @@ export interface SandboxOptions {
   subscriptionLookupFault?: (subscriptionId: string) => Fault | undefined;
   /** The network provider's delays and Event Grid target (see NetworkOptions). */
   network?: NetworkOptions;
+  /** The Log Analytics query API's partial results and query log (see LogAnalyticsOptions). */
+  logAnalytics?: LogAnalyticsOptions;
 }
 
 export interface SandboxCounters {
@@ -523,6 +526,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const path = decodeURIComponent(url.pathname);
     if (await network.handle(req, res, path, url)) return;
     if (servePolicies(estate, req, res, path)) return;
+    if (await serveLogAnalytics(estate, req, res, path, () => readBody(req), options.logAnalytics)) return;
     if (req.method === "POST" && path.toLowerCase() === "/providers/microsoft.resourcegraph/resources") {
       return resourceGraph(req, res);
     }

@@ -9,7 +9,7 @@ import type { Storage } from "../store/storage";
 import { SubscriptionCoverageStore } from "../store/subscription-coverage";
 import { TableTenantCache } from "../store/tenant-cache-table";
 import { nextRecords, withLatestVerification } from "./coverage";
-import { reconcile, type ScanFacts, type StoredFinding } from "./reconcile";
+import { keepCreator, reconcile, type ScanFacts, type StoredFinding } from "./reconcile";
 import { needsAction, sortFindings, type ScanReport } from "./report";
 import { confirmNewViolations, confirmResolutions } from "./confirm";
 import type { Finding } from "../scanners/findings";
@@ -115,16 +115,19 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     throw error;
   }
   const { facts, visible } = outcome;
+  const storedById = new Map(stored.map((s) => [s.finding.id, s]));
+  const confirmed = await confirmNewViolations(outcome.report.findings, storedById, {
+    connection: options.connection,
+    config,
+    allowlist,
+    tenantCache,
+    now: new Date(outcome.report.startedAt),
+    log,
+  });
+  // The report tells the creator the store keeps: Event Grid's record where it came first.
   const report = withFindings(
     outcome.report,
-    await confirmNewViolations(outcome.report.findings, new Map(stored.map((s) => [s.finding.id, s])), {
-      connection: options.connection,
-      config,
-      allowlist,
-      tenantCache,
-      now: new Date(outcome.report.startedAt),
-      log,
-    }),
+    confirmed.map((f) => keepCreator(f, storedById.get(f.id))),
   );
   const scanFacts: ScanFacts = {
     scanId: report.scanId,

@@ -3,12 +3,13 @@ import { FINDING_KINDS, type CommonFinding } from "../scanners/finding";
 import { findingSchema } from "../scanners/findings";
 
 /** Whether each check ran; a check skipped for a missing optional permission is not an error. */
-export const CHECK_STATUSES = ["ran", "skipped", "failed"] as const;
+/** `degraded`: it ran, but part of what it reads was missing or partial (named in `reason`). */
+export const CHECK_STATUSES = ["ran", "skipped", "failed", "degraded"] as const;
 export const checkRunSchema = z.object({
   id: z.string(),
   title: z.string(),
   status: z.enum(CHECK_STATUSES),
-  /** Why the check was skipped or failed. */
+  /** Why the check was skipped, failed or degraded. */
   reason: z.string().optional(),
 });
 export type CheckRun = z.infer<typeof checkRunSchema>;

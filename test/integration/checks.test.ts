@@ -50,6 +50,7 @@ describe("checks beyond peerings, on the example estate", () => {
       ["private-endpoint-inbound", "ran"],
       ["foreign-principal-network-access", "ran"],
       ["cross-tenant-access-policy", "skipped"],
+      ["log-analytics-evidence", "skipped"],
     ]);
   });
 

@@ -253,7 +253,8 @@ function judge(
             localResourceId: o.resourceId,
             remoteTenantId: tenantId,
             remoteSubscriptionId: "",
-            remoteResourceId: "",
+            // The policy path: an entry with remoteResourceId /policies/… accepts one setting's policy.
+            remoteResourceId: o.resourceId,
           },
           input.rules,
         );

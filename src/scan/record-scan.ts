@@ -124,10 +124,16 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     now: new Date(outcome.report.startedAt),
     log,
   });
+  // ARM's re-read of a peering knows nothing of the Log Analytics evidence: it is carried over.
+  const evidenceById = new Map(outcome.report.findings.map((f) => [f.id, f.evidence]));
+  const withEvidence = confirmed.map((f) => {
+    const evidence = evidenceById.get(f.id);
+    return f.evidence || !evidence ? f : { ...f, evidence };
+  });
   // The report tells the creator the store keeps: Event Grid's record where it came first.
   const report = withFindings(
     outcome.report,
-    confirmed.map((f) => keepCreator(f, storedById.get(f.id))),
+    withEvidence.map((f) => keepCreator(f, storedById.get(f.id))),
   );
   const scanFacts: ScanFacts = {
     scanId: report.scanId,

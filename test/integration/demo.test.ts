@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
@@ -25,8 +25,12 @@ describe("npm run demo", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(stdout).toContain("Delta: 12 new, 0 resolved, 0 reopened, 0 changed.");
-    expect(stdout).toContain("Teams received 8 card(s):");
+    // 12 findings of the network checks, 8 settings of the service-default cross-tenant access policy.
+    expect(stdout).toContain("Delta: 20 new, 0 resolved, 0 reopened, 0 changed.");
+    expect(stdout).toContain("Teams received 11 card(s):");
+    expect(stdout).toContain(
+      "HIGH · New cross-tenant access setting — The default cross-tenant access policy (every tenant without its own settings): Inbound B2B collaboration is open to everyone",
+    );
     expect(stdout).toContain("HIGH · New cross-tenant peering — Peering 'TenantB2TenantA'");
     // One case of each check beyond peerings.
     expect(stdout).toContain(
@@ -45,5 +49,20 @@ describe("npm run demo", () => {
     expect(Number(detected![1])).toBeLessThan(10);
     for (const file of ["teams-01.json", "teams-01.html", "teams-05.html"])
       expect(existsSync(join(out, file))).toBe(true);
+    // The write-up's peering card says who made it and who of Tenant A signs in (the estate's workspace).
+    const facts = readdirSync(out)
+      .filter((f) => /^teams-\d+\.json$/.test(f))
+      .map((f) => JSON.parse(readFileSync(join(out, f), "utf8")) as { body: Record<string, unknown>[] })
+      .map((card) =>
+        Object.fromEntries(
+          card.body
+            .flatMap((b) => (b.facts as { title: string; value: string }[] | undefined) ?? [])
+            .map((f) => [f.title, f.value]),
+        ),
+      );
+    expect(facts.find((f) => f.Peering === "TenantB2TenantA")).toMatchObject({
+      Created: "created by Mallory \\(Tenant A\\) on 2026-11-02",
+      "Sign-ins": "14 sign-ins from Tenant A in 30 days",
+    });
   });
 });

@@ -87,6 +87,8 @@ export function createdResourceOf(finding: Finding): string | null {
 export interface Looked {
   /** Null when the sign-ins could not be read: the finding then says nothing of them. */
   signIns: Map<string, SignInSummary> | null;
+  /** The tenants (lower-case) the sign-in queries asked about: only these may say "none". */
+  tenants: ReadonlySet<string>;
   /** Null when the Activity log could not be read. */
   creators: Map<string, Creator> | null;
   window: string;
@@ -100,7 +102,8 @@ export interface Looked {
  */
 export function withEvidence(findings: readonly Finding[], looked: Looked): Finding[] {
   return findings.map((finding) => {
-    const tenant = finding.remoteTenantId?.toLowerCase() ?? null;
+    const remote = finding.remoteTenantId?.toLowerCase() ?? null;
+    const tenant = remote !== null && looked.tenants.has(remote) ? remote : null;
     const resource = createdResourceOf(finding);
     const none = { window: looked.window, count: 0, first: null, last: null, users: [] };
     const signIns = looked.signIns && tenant ? (looked.signIns.get(`inbound|${tenant}`) ?? none) : null;

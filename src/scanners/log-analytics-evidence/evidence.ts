@@ -146,6 +146,7 @@ export async function gatherEvidence(
 
   const enriched = withEvidence(findings, {
     signIns: signInsRead ? signInSummaries(signInRows, options.signInWindow) : null,
+    tenants: new Set(tenants),
     creators,
     window: options.signInWindow,
   });

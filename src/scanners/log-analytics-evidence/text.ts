@@ -10,12 +10,12 @@ export function windowText(window: string): string {
 
 const day = (iso: string) => iso.slice(0, 10);
 
-/** The other tenant as the finding names it, or the id. */
-function tenantText(
-  finding: Pick<CommonFinding, "remoteTenantId" | "remoteTenantName">,
-  tenantId: string | null,
-) {
+type Named = Pick<CommonFinding, "evidence" | "remoteTenantId" | "remoteTenantName" | "localTenantId">;
+
+/** The other tenant as the finding names it, "this tenant", or the id. */
+function tenantText(finding: Named, tenantId: string | null) {
   if (tenantId === null) return "an unknown tenant";
+  if (tenantId.toLowerCase() === finding.localTenantId.toLowerCase()) return "this tenant";
   return finding.remoteTenantId?.toLowerCase() === tenantId.toLowerCase() && finding.remoteTenantName
     ? finding.remoteTenantName
     : tenantId;
@@ -30,9 +30,11 @@ function signInText(summary: SignInSummary, direction: string): string {
  * 2026-11-02", "14 sign-ins from Tenant A in 30 days", "2 sign-ins to Tenant A in 30 days".
  * Empty when the finding carries none.
  */
-export function evidencePhrases(
-  finding: Pick<CommonFinding, "evidence" | "remoteTenantId" | "remoteTenantName">,
-): { createdBy?: string; signIns?: string; outboundSignIns?: string } {
+export function evidencePhrases(finding: Named): {
+  createdBy?: string;
+  signIns?: string;
+  outboundSignIns?: string;
+} {
   const evidence = finding.evidence;
   if (!evidence) return {};
   const out: { createdBy?: string; signIns?: string; outboundSignIns?: string } = {};
@@ -48,9 +50,7 @@ export function evidencePhrases(
 }
 
 /** The phrases joined: "created by Mallory (Tenant A) on 2026-11-02; 14 sign-ins from Tenant A in 30 days". */
-export function evidenceSentence(
-  finding: Pick<CommonFinding, "evidence" | "remoteTenantId" | "remoteTenantName">,
-): string {
+export function evidenceSentence(finding: Named): string {
   const p = evidencePhrases(finding);
   return [p.createdBy, p.signIns, p.outboundSignIns].filter((x): x is string => Boolean(x)).join("; ");
 }

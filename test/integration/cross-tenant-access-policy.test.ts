@@ -13,13 +13,14 @@ import type { ScanReport } from "../../src/scan/report";
 import { ofKind } from "../../src/scanners/findings";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
-import { EstateBuilder, guid } from "../helpers/estate-builder";
+import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { sandboxScan } from "../helpers/sandbox";
 
 const HOME = guid(1, "e0");
 const OPEN_PARTNER = guid(2, "e0");
 const RESTRICTED_PARTNER = guid(3, "e0");
 const SUB = guid(1, "e1");
+const PARTNER_SUB = guid(2, "e1");
 
 const allowedAll = {
   usersAndGroups: { accessType: "allowed", targets: [{ target: "AllUsers", targetType: "user" }] },
@@ -42,6 +43,12 @@ function policyEstate(entra?: Record<string, unknown>): Estate {
     .tenant(OPEN_PARTNER, "Fabrikam")
     .tenant(RESTRICTED_PARTNER, "Litware")
     .subscription(SUB, HOME)
+    .subscription(PARTNER_SUB, OPEN_PARTNER)
+    // A peering into the open partner: a finding whose tenant the evidence step asks about.
+    .vnet(SUB, HOME, "net-rg", "hub", [
+      { name: "to-fabrikam", remote: vnetId(PARTNER_SUB, "f-rg", "f-vnet") },
+    ])
+    .vnet(PARTNER_SUB, OPEN_PARTNER, "f-rg", "f-vnet")
     .json() as Record<string, unknown>;
   return parseEstate(
     entra === undefined
@@ -189,7 +196,8 @@ describe("cross-tenant access settings, read from Microsoft Graph", () => {
 describe("drift of the settings between kept scans (Azurite)", () => {
   let azurite: RunningAzurite;
   let storage: Storage;
-  const config = loadConfig({ AZURE_MAX_RETRIES: "1" });
+  // A workspace is named, so the evidence step asks for it (and is refused where the estate has none).
+  const config = loadConfig({ AZURE_MAX_RETRIES: "1", LOG_ANALYTICS_WORKSPACE_ID: guid(9, "e9") });
   beforeAll(async () => {
     azurite = await startAzurite();
     storage = storageFromConnectionString(azurite.connectionString, "drift", {});
@@ -274,9 +282,16 @@ describe("drift of the settings between kept scans (Azurite)", () => {
     );
   });
 
-  it("a scan without Policy.Read.All leaves the stored settings as they were and raises no alert for them", async () => {
+  it("without entra and logAnalytics both parts are skipped, the scan complete, the settings kept, and no alert raised", async () => {
     const skipped = await scan(policyEstate(), "2026-12-04T00:00:00Z");
     expect(skipped.complete).toBe(true);
+    expect(
+      skipped.checks!.filter((c) => c.status !== "ran").map((c) => [c.id, c.status, c.reason?.slice(0, 40)]),
+    ).toEqual([
+      ["cross-tenant-access-policy", "skipped", "Microsoft Graph answered 403 to /policie"],
+      ["log-analytics-evidence", "skipped", "Log Analytics answered 403 to a query of"],
+    ]);
+    expect(skipped.errors).toEqual([]);
     expect(skipped.delta).toEqual({ new: [], resolved: [], reopened: [], changed: [] });
     expect(await alerts()).toEqual([]);
   });

@@ -150,7 +150,9 @@ export async function gatherEvidence(
     creators,
     window: options.signInWindow,
   });
-  const status = asked > 0 && failures === asked ? "failed" : problems.length > 0 ? "degraded" : "ran";
+  if (asked === 0) problems.push("no finding has another tenant or a created resource to ask about");
+  const status =
+    asked > 0 && failures === asked ? "failed" : asked > 0 && problems.length > 0 ? "degraded" : "ran";
   return {
     findings: enriched,
     check: { id, title, status, ...(problems.length > 0 ? { reason: problems.join("; ") } : {}) },

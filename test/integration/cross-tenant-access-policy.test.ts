@@ -295,4 +295,27 @@ describe("drift of the settings between kept scans (Azurite)", () => {
     expect(skipped.delta).toEqual({ new: [], resolved: [], reopened: [], changed: [] });
     expect(await alerts()).toEqual([]);
   });
+
+  it("a partner's settings that stop letting it in are resolved, once the check looked", async () => {
+    const stored = await scan(
+      policyEstate({ crossTenantAccessPolicy: { partners } }),
+      "2026-12-05T00:00:00Z",
+    );
+    const partnerIds = stored.findings
+      .filter((f) => f.remoteTenantId === OPEN_PARTNER && f.kind !== "vnet-peering")
+      .map((f) => f.id);
+    expect(partnerIds).toHaveLength(2);
+    await alerts();
+    const gone = await scan(
+      policyEstate({
+        crossTenantAccessPolicy: {
+          partners: [{ tenantId: OPEN_PARTNER, b2bCollaborationInbound: blockedAll }],
+        },
+      }),
+      "2026-12-06T00:00:00Z",
+    );
+    expect(gone.complete).toBe(true);
+    expect([...gone.delta!.resolved].sort()).toEqual([...partnerIds].sort());
+    expect((await alerts()).map((a) => a.kind)).toEqual(["finding-resolved", "finding-resolved"]);
+  });
 });

@@ -45,7 +45,9 @@ export function evidencePhrases(finding: Named): {
   }
   const other = tenantText(finding, finding.remoteTenantId);
   if (evidence.signIns) out.signIns = signInText(evidence.signIns, `from ${other}`);
-  if (evidence.outboundSignIns) out.outboundSignIns = signInText(evidence.outboundSignIns, `to ${other}`);
+  // Ours going out is told when it happened; "none" would only lengthen every line.
+  if (evidence.outboundSignIns && evidence.outboundSignIns.count > 0)
+    out.outboundSignIns = signInText(evidence.outboundSignIns, `to ${other}`);
   return out;
 }
 

@@ -27,11 +27,14 @@ export function alertKindOf(write: StoredFinding): AlertKind | undefined {
       // Coverage, not the finding, changed: the scan alerts once per subscription instead.
       return undefined;
     case "changed":
-      // A cross-tenant access setting that changed is news either way, unless an allowlist entry now covers it.
-      if (write.finding?.kind === "cross-tenant-access-policy")
-        return write.finding.status === "allowed" && write.finding.allowlistEntryId
-          ? undefined
-          : "setting-changed";
+      // A cross-tenant access setting that changed is news either way, unless an allowlist entry now
+      // covers it. A partner's setting is a finding only while open: allowed then open is an entry gone.
+      if (write.finding?.kind === "cross-tenant-access-policy") {
+        if (write.finding.status === "allowed" && write.finding.allowlistEntryId) return undefined;
+        if (write.finding.remoteTenantId !== null && previous === "allowed")
+          return last.state === "open" ? "violation-new" : undefined;
+        return "setting-changed";
+      }
       if (last.state === "expired-exception" && previous !== "expired-exception") return "exception-expired";
       return last.state === "open" && previous === "allowed" ? "violation-new" : undefined;
   }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
+import { alertKindOf } from "../../src/alerts/transitions";
+import type { StoredFinding } from "../../src/scan/reconcile";
 import { SERVICE_DEFAULT_POLICY, DEFAULT_AUTHORIZATION_POLICY } from "../../src/sandbox/graph/policies";
 import { classifyPolicies } from "../../src/scanners/cross-tenant-access-policy/classify";
 import { driftTitle } from "../../src/scanners/cross-tenant-access-policy/drift";
@@ -88,5 +90,29 @@ describe("classifying the policies", () => {
     expect(driftTitle(open, "allowed")).toMatch(/^Inbound B2B collaboration was opened in the default/);
     expect(driftTitle({ ...open, status: "allowed", severity: "info" }, "open")).toMatch(/was closed/);
     expect(driftTitle(open, "open")).toMatch(/^Inbound B2B collaboration changed in the default/);
+  });
+
+  it("which changes raise the drift alert", () => {
+    const open = classify().findings.find((f) => f.setting === "b2bCollaborationInbound.usersAndGroups")!;
+    const partner = classify({}, [
+      { tenantId: PARTNER, b2bCollaborationInbound: SERVICE_DEFAULT_POLICY.b2bCollaborationInbound },
+    ]).findings.find((f) => f.remoteTenantId === PARTNER)!;
+    const write = (finding: typeof open, from: string, to: string) =>
+      ({
+        finding,
+        history: [
+          { at: "1", scanId: "a", event: "new", state: from },
+          { at: "2", scanId: "b", event: "changed", state: to },
+        ],
+      }) as unknown as StoredFinding;
+    expect(alertKindOf(write(open, "allowed", "open"))).toBe("setting-changed");
+    expect(alertKindOf(write({ ...open, status: "allowed", severity: "info" }, "open", "allowed"))).toBe(
+      "setting-changed",
+    );
+    expect(
+      alertKindOf(write({ ...open, status: "allowed", allowlistEntryId: "accepted" }, "open", "allowed")),
+    ).toBe(undefined);
+    // A partner's allowlist entry removed: the partner was open all along, so it is a new violation.
+    expect(alertKindOf(write(partner, "allowed", "open"))).toBe("violation-new");
   });
 });

@@ -16,9 +16,12 @@ const all = (accessType: "allowed" | "blocked") => ({
 });
 
 /**
- * The service default (cross-tenant-access-overview.md, "Default settings"): inbound and outbound
- * B2B collaboration allowed for all users and applications, B2B direct connect blocked both ways,
- * no claims of other tenants trusted; tenant restrictions block.
+ * The service default, as the example response of crosstenantaccesspolicyconfigurationdefault-get
+ * (v1.0) shows it with `isServiceDefault: true`: inbound and outbound B2B collaboration allowed for
+ * all users and applications, B2B direct connect blocked both ways, no claims of other tenants
+ * trusted. That example is shortened and leaves `tenantRestrictions` out; the portal's default
+ * tenant restrictions block all external users and applications (tenant-restrictions-v2.md), taken
+ * here as Graph's default too.
  */
 export const SERVICE_DEFAULT_POLICY = {
   isServiceDefault: true,

@@ -54,6 +54,9 @@ param alertAllowedHosts string = '*.webhook.office.com,*.logic.azure.com,*.power
 @description('Set to true when redeploying after the resource group was deleted: the Key Vault is then soft-deleted (purge protection keeps its name for 90 days) and is recovered instead of created.')
 param recoverKeyVault bool = false
 
+@description('Optional: resource id of the Log Analytics workspace with Entra ID sign-in logs and the Activity log; the identity gets Log Analytics Reader on it (empty: none).')
+param logAnalyticsWorkspaceId string = ''
+
 // Storage and Key Vault names allow lower-case letters and digits only (Key Vault: also hyphens).
 var prefix = toLower(namePrefix)
 
@@ -94,9 +97,21 @@ module reader 'reader-assignment.bicep' = {
   }
 }
 
+// Log Analytics Reader on the evidence workspace, only when one is named.
+module logReader 'log-analytics-reader.bicep' = if (!empty(logAnalyticsWorkspaceId)) {
+  name: 'cts-log-analytics-reader-${location}'
+  scope: az.resourceGroup(split(logAnalyticsWorkspaceId, '/')[2], split(logAnalyticsWorkspaceId, '/')[4])
+  params: {
+    workspaceName: last(split(logAnalyticsWorkspaceId, '/'))
+    principalId: app.outputs.principalId
+  }
+}
+
 output functionAppName string = app.outputs.functionAppName
 @description('For infra/peering-events.bicep (optional Event Grid path).')
 output functionAppId string = app.outputs.functionAppId
 output keyVaultName string = app.outputs.keyVaultName
 output identityPrincipalId string = app.outputs.principalId
 output identityClientId string = app.outputs.clientId
+@description('Set LOG_ANALYTICS_WORKSPACE_ID to this (empty without logAnalyticsWorkspaceId).')
+output logAnalyticsWorkspaceCustomerId string = empty(logAnalyticsWorkspaceId) ? '' : logReader.outputs.workspaceCustomerId

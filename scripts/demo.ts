@@ -74,6 +74,10 @@ async function demo(outputDir: string): Promise<void> {
   let current: Estate | undefined;
   try {
     const storage = storageFromConnectionString(azurite.connectionString, "Azurite");
+    const estateJson = JSON.parse(await readFile(ESTATE, "utf8")) as {
+      resources: { name: string; properties: { virtualNetworkPeerings?: { name: string }[] } }[];
+      logAnalytics?: { workspaceId: string };
+    };
     const config = loadConfig({
       ...process.env,
       TEAMS_WEBHOOK_URL: `${sink.url}/teams`,
@@ -84,6 +88,8 @@ async function demo(outputDir: string): Promise<void> {
       ALERT_ALLOW_PRIVATE_ADDRESSES: "true",
       // The demo has no App Service Authentication in front of it: the function key guards writes.
       ALLOWLIST_WRITE_AUTH: "function-key",
+      // The estate's workspace holds sign-in logs and the Activity log: findings carry evidence.
+      LOG_ANALYTICS_WORKSPACE_ID: estateJson.logAnalytics?.workspaceId ?? "",
     });
     const serve = async (estate: Estate) => {
       await sandbox?.close();
@@ -95,9 +101,6 @@ async function demo(outputDir: string): Promise<void> {
         connection: sandboxConnection(sandbox, estate, config),
         agent: sink.agent,
       });
-    };
-    const estateJson = JSON.parse(await readFile(ESTATE, "utf8")) as {
-      resources: { name: string; properties: { virtualNetworkPeerings?: { name: string }[] } }[];
     };
     await serve(parseEstate(estateJson, ESTATE));
 

@@ -245,6 +245,28 @@ export const SETTINGS = {
       .string()
       .regex(/^\S+( \S+){5}$/, "must be an NCRONTAB expression of six fields, e.g. '0 * * * * *'"),
   },
+  LOG_ANALYTICS_WORKSPACE_ID: {
+    doc: "Workspace (its Workspace ID, a GUID) that receives Entra ID sign-in logs and the Activity log; the scan reads who created each peering and who of each finding's tenant signs in (needs Log Analytics Reader). Empty: no such evidence.",
+    default: "",
+    parse: z
+      .string()
+      .refine((s) => s === "" || GUID_PATTERN.test(s), { message: "must be a GUID (or empty)" }),
+  },
+  LOG_ANALYTICS_ENDPOINT: {
+    doc: "Log Analytics query endpoint (change for sovereign clouds).",
+    default: "https://api.loganalytics.io",
+    parse: httpsUrl,
+  },
+  SIGN_IN_WINDOW: {
+    doc: "How far back the sign-in evidence looks (ISO 8601 duration, e.g. P30D; sign-in logs are kept as long as the workspace keeps them).",
+    default: "P30D",
+    parse: z.string().regex(/^P(\d+D|T\d+H)$/, "must be an ISO 8601 duration such as P30D or PT12H"),
+  },
+  ACTIVITY_LOG_WINDOW: {
+    doc: "How far back the Activity log is read for who created a peering or private endpoint (ISO 8601 duration; the Activity log is kept 90 days).",
+    default: "P90D",
+    parse: z.string().regex(/^P(\d+D|T\d+H)$/, "must be an ISO 8601 duration such as P90D"),
+  },
   CHANGE_POLL_OVERLAP_SECONDS: {
     doc: "How far back each change poll reads before its watermark: Resource Graph records a change within about 5 minutes, so a late record is still read.",
     default: "300",

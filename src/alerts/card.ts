@@ -7,6 +7,7 @@ import {
 } from "./message";
 import type { Severity } from "../scanners/finding";
 import { checkOf } from "../scanners/findings";
+import { evidencePhrases } from "../scanners/log-analytics-evidence/text";
 import { escapeMarkdown, terminalText } from "../text";
 
 /** An Adaptive Card as Teams Workflows accept it; 1.4 is the newest version every Teams client renders. */
@@ -70,6 +71,7 @@ const KIND_LABEL: Record<AlertKind, string> = {
   "scan-failed": "Scan failed",
   "coverage-lost": "Subscription out of sight",
   digest: "Digest",
+  "setting-changed": "Setting changed",
 };
 
 /** The Adaptive Card that tells a Teams channel about one alert; always small enough to post. */
@@ -132,6 +134,8 @@ function labelOf(alert: Pick<AlertMessage, "kind" | "finding">): string {
       return `${capitalised(noun)} is back`;
     case "finding-resolved":
       return `${capitalised(noun)} resolved`;
+    case "setting-changed":
+      return `${capitalised(noun)} changed`;
     default:
       return KIND_LABEL[alert.kind];
   }
@@ -143,6 +147,7 @@ function buildCard(alert: AlertMessage, options: CardOptions, limits: Limits): A
     case "violation-reopened":
     case "finding-resolved":
     case "exception-expired":
+    case "setting-changed":
       return findingCard(alert, options, limits);
     case "exception-expiring":
       return card([...header(alert, limits), ...entrySection(alert, limits), footer(alert, limits)]);
@@ -286,9 +291,20 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
           ),
         ]
       : []),
+    ...evidenceFacts(finding, limits),
     ...(finding.kind === "vnet-peering" && finding.confirmation === "unconfirmed"
       ? [fact("ARM check", "unconfirmed: ARM could not be asked before this alert", limits)]
       : []),
+  ];
+}
+
+/** Who created the finding's resource and who of the other tenant signs in, where the scan found out. */
+function evidenceFacts(finding: FindingAlert, limits: Limits): Fact[] {
+  const phrases = evidencePhrases(finding);
+  return [
+    ...(phrases.createdBy ? [fact("Created", phrases.createdBy, limits)] : []),
+    ...(phrases.signIns ? [fact("Sign-ins", phrases.signIns, limits)] : []),
+    ...(phrases.outboundSignIns ? [fact("Outbound sign-ins", phrases.outboundSignIns, limits)] : []),
   ];
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SEVERITIES, type Severity } from "../scanners/finding";
+import { crossTenantAccessPolicyFindingSchema } from "../scanners/cross-tenant-access-policy/finding";
 import { foreignPrincipalFindingSchema } from "../scanners/foreign-principal-network-access/finding";
 import { peeringFindingSchema } from "../scanners/peering/finding";
 import { privateEndpointInboundFindingSchema } from "../scanners/private-endpoint-inbound/finding";
@@ -16,6 +17,7 @@ export const ALERT_KINDS = [
   "scan-failed",
   "coverage-lost",
   "digest",
+  "setting-changed",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -26,6 +28,7 @@ const findingAlertSchema = z.discriminatedUnion("kind", [
   privateEndpointOutboundFindingSchema.extend(seen),
   privateEndpointInboundFindingSchema.extend(seen),
   foreignPrincipalFindingSchema.extend(seen),
+  crossTenantAccessPolicyFindingSchema.extend(seen),
 ]);
 
 /** A subscription that held unresolved findings and went out of the scan's sight. */

@@ -1,4 +1,5 @@
 import { checkOf } from "../scanners/findings";
+import { driftTitle } from "../scanners/cross-tenant-access-policy/drift";
 import type { StoredFinding } from "../scan/reconcile";
 import type { AlertKind, AlertMessage } from "./message";
 
@@ -26,6 +27,14 @@ export function alertKindOf(write: StoredFinding): AlertKind | undefined {
       // Coverage, not the finding, changed: the scan alerts once per subscription instead.
       return undefined;
     case "changed":
+      // A cross-tenant access setting that changed is news either way, unless an allowlist entry now
+      // covers it. A partner's setting is a finding only while open: allowed then open is an entry gone.
+      if (write.finding?.kind === "cross-tenant-access-policy") {
+        if (write.finding.status === "allowed" && write.finding.allowlistEntryId) return undefined;
+        if (write.finding.remoteTenantId !== null && previous === "allowed")
+          return last.state === "open" ? "violation-new" : undefined;
+        return "setting-changed";
+      }
       if (last.state === "expired-exception" && previous !== "expired-exception") return "exception-expired";
       return last.state === "open" && previous === "allowed" ? "violation-new" : undefined;
   }
@@ -37,13 +46,20 @@ export function findingAlert(write: StoredFinding): AlertMessage | undefined {
   if (!kind) return undefined;
   const last = write.history[write.history.length - 1]!;
   const f = write.finding;
-  const title = kind === "finding-resolved" ? checkOf(f).resolvedTitle(f) : f.summary;
+  const previous = write.history[write.history.length - 2]?.state;
+  const title =
+    kind === "finding-resolved"
+      ? checkOf(f).resolvedTitle(f)
+      : kind === "setting-changed" && f.kind === "cross-tenant-access-policy"
+        ? driftTitle(f, previous)
+        : f.summary;
   return {
     schemaVersion: 1,
     kind,
     idempotencyKey: `${f.id}:${kind}:${last.scanId}`,
     scanId: last.scanId,
     createdAt: last.at,
+    // A setting closed to meet its baseline is good news, said as info like a resolution.
     severity: kind === "finding-resolved" ? "info" : f.severity,
     title,
     finding: { ...f, firstSeen: write.firstSeen },

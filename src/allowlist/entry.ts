@@ -5,6 +5,9 @@ import { PRINTABLE, PRINTABLE_MESSAGE, printableText } from "../text";
 import { GUID_PATTERN } from "../validation";
 
 const ARM_ID = /^\/subscriptions\/[^/]+(\/.+)?$/i;
+/** The Entra ID policies the cross-tenant-access-policy check judges, by their Graph path. */
+const POLICY_PATH =
+  /^\/policies\/(crossTenantAccessPolicy\/default|crossTenantAccessPolicy\/partners\/[0-9a-f-]{36}|authorizationPolicy)$/i;
 const VNET_ID =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+$/i;
 
@@ -44,7 +47,15 @@ export const allowlistEntryInputSchema = z
     /** Kept for files written before private endpoints: the remote VNet of a peering. */
     remoteVnetId: resourceId(VNET_ID, "must be a virtual network resource id").optional(),
     /** The other side of the finding: a remote VNet, or the resource or private endpoint of another tenant. */
-    remoteResourceId: resourceId(ARM_ID, "must be a resource id starting with /subscriptions/").optional(),
+    remoteResourceId: z
+      .string()
+      .max(ENTRY_LIMITS.resourceId, `must be at most ${ENTRY_LIMITS.resourceId} characters`)
+      .regex(PRINTABLE, PRINTABLE_MESSAGE)
+      .refine(
+        (s) => ARM_ID.test(s) || POLICY_PATH.test(s),
+        "must be a resource id starting with /subscriptions/, or an Entra ID policy path such as /policies/crossTenantAccessPolicy/default",
+      )
+      .optional(),
     /** The object id of a principal from another tenant (foreign-principal-network-access). */
     principalId: z.string().regex(GUID_PATTERN, "must be a GUID").optional(),
     /** The finding kinds the entry covers; without it, vnet-peering only (as before kinds existed). */

@@ -16,6 +16,8 @@ export interface AzureConnection {
   retryOptions: PipelineRetryOptions;
   /** How long one request may take; a hung page otherwise holds the scan (and its lease) until the host kills it. */
   requestTimeoutMs?: number;
+  /** Log Analytics query API (https://api.loganalytics.io in Azure's public cloud); also its token audience. */
+  logAnalyticsEndpoint?: string;
 }
 
 export function retryOptionsFrom(config: Config): PipelineRetryOptions {
@@ -40,6 +42,7 @@ export function liveConnection(config: Config): AzureConnection {
     graphEndpoint: config.GRAPH_ENDPOINT,
     retryOptions: retryOptionsFrom(config),
     requestTimeoutMs: config.AZURE_REQUEST_TIMEOUT_SECONDS * 1000,
+    logAnalyticsEndpoint: config.LOG_ANALYTICS_ENDPOINT,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ScanReport } from "../scan/report";
 import type { CommonFinding } from "../scanners/finding";
 import { CHECKS, checkOf, type Finding } from "../scanners/findings";
+import { evidenceSentence } from "../scanners/log-analytics-evidence/text";
 import { codeSpan, csvCell, escapeMarkdown, terminalText } from "../text";
 import { paint, renderTable, type Column, type Style } from "./table";
 
@@ -65,11 +66,21 @@ export function checkLines(report: ScanReport): string[] {
     .map((c) => `check ${c.id} ${c.status}${c.reason ? `: ${c.reason}` : ""}`);
 }
 
+/** "local -> remote: created by …; 14 sign-ins from …", for each finding that carries evidence. */
+function evidenceLines(report: ScanReport): string[] {
+  return report.findings
+    .map((f) => [f, evidenceSentence(f)] as const)
+    .filter(([, sentence]) => sentence !== "")
+    .map(([f, sentence]) => `${checkOf(f).local(f)} -> ${checkOf(f).remote(f)}: ${sentence}`);
+}
+
 function table(report: ScanReport, color: boolean): string {
   const out =
     report.findings.length > 0
       ? [...renderTable(report.findings, COLUMNS, color), ""]
       : ["No cross-tenant findings."];
+  const evidence = evidenceLines(report);
+  if (evidence.length > 0) out.push("Evidence:", ...evidence.map((l) => `  ${terminalText(l)}`), "");
   for (const error of report.errors)
     out.push(paint("red", terminalText(`error (${error.source}): ${error.message}`), color));
   for (const line of checkLines(report)) out.push(paint("yellow", terminalText(line), color));
@@ -94,6 +105,7 @@ const CSV_FIELDS: readonly string[] = [
   "riskFactors",
   "allowlistEntryId",
   "summary",
+  "evidence",
 ];
 
 const csvValue = (value: unknown) =>
@@ -104,7 +116,9 @@ const csvValue = (value: unknown) =>
 /** Every data cell quoted and defused against formulas (src/text.ts); the header is our own words. */
 function csv(report: ScanReport): string {
   const rows = report.findings.map((f) =>
-    CSV_FIELDS.map((k) => csvValue((f as Record<string, unknown>)[k])).join(","),
+    CSV_FIELDS.map((k) =>
+      csvValue(k === "evidence" ? evidenceSentence(f) : (f as Record<string, unknown>)[k]),
+    ).join(","),
   );
   return [CSV_FIELDS.join(","), ...rows].join("\r\n") + "\r\n";
 }
@@ -138,6 +152,9 @@ function markdown(report: ScanReport): string {
       ...report.findings.map((f) => `| ${COLUMNS.map((c) => escapeMarkdown(c.cell(f))).join(" | ")} |`),
       "",
     );
+    const evidence = evidenceLines(report);
+    if (evidence.length > 0)
+      out.push("## Evidence", "", ...evidence.map((l) => `- ${escapeMarkdown(l)}`), "");
     const toFix = report.findings.filter((f) => f.status !== "allowed");
     if (toFix.length > 0) {
       out.push("## What to do", "");

@@ -13,5 +13,6 @@ export function sandboxConnection(sandbox: RunningSandbox, estate: Estate, confi
     tlsCa: sandbox.ca,
     retryOptions: retryOptionsFrom(config),
     requestTimeoutMs: config.AZURE_REQUEST_TIMEOUT_SECONDS * 1000,
+    logAnalyticsEndpoint: sandbox.url,
   };
 }

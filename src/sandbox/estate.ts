@@ -71,6 +71,34 @@ const directoryObjectSchema = z.looseObject({
   members: z.array(guid).optional(),
 });
 
+/**
+ * Entra ID's policies as Graph v1.0 returns them (CONTRACTS §5). A policy left out is the service
+ * default; a partner needs its `tenantId` (a GUID, as Graph keys partners by it).
+ */
+const entraSchema = z.strictObject({
+  crossTenantAccessPolicy: z
+    .strictObject({
+      default: z.looseObject({}).optional(),
+      partners: z.array(z.looseObject({ tenantId: guid })).default([]),
+    })
+    .optional(),
+  authorizationPolicy: z.looseObject({}).optional(),
+});
+
+/**
+ * A Log Analytics workspace's tables, rows with the tables' own column names (CONTRACTS §5).
+ * `asOf` (sandbox extension) is the time the workspace answers at, so a bundled estate's rows stay
+ * inside the query's time range; without it, the wall clock.
+ */
+const logAnalyticsSchema = z.strictObject({
+  workspaceId: guid,
+  asOf: z.iso.datetime().optional(),
+  tables: z.record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a table name"),
+    z.array(z.looseObject({})),
+  ),
+});
+
 const estateSchema = z
   .strictObject({
     schemaVersion: z.literal(1, { message: "must be 1" }),
@@ -99,6 +127,8 @@ const estateSchema = z
     resources: z.array(resourceSchema),
     authorizationResources: z.array(authorizationResourceSchema).default([]),
     directoryObjects: z.array(directoryObjectSchema).default([]),
+    entra: entraSchema.optional(),
+    logAnalytics: logAnalyticsSchema.optional(),
   })
   .superRefine((estate, ctx) => {
     const subscriptions = new Map(estate.subscriptions.map((s) => [s.subscriptionId.toLowerCase(), s]));

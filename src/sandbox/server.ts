@@ -6,6 +6,8 @@ import { z } from "zod";
 import { NetworkProvider, type NetworkOptions } from "./arm-network";
 import { GraphDirectory, type GraphDirectoryCounters } from "./graph/directory";
 import { authorizationRowInScope, AUTHORIZATION_SCOPE_FILTERS } from "./resource-graph/authorization-scope";
+import { servePolicies } from "./graph/policies";
+import { serveLogAnalytics, type LogAnalyticsOptions } from "./log-analytics/query";
 import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -62,6 +64,8 @@ export interface SandboxOptions {
   memberPageSize?: number;
   /** Properties Graph's directory answers leave out (a fault mode: see GraphDirectoryOptions). */
   omitGraphProperties?: string[];
+  /** The Log Analytics query API's partial results and query log (see LogAnalyticsOptions). */
+  logAnalytics?: LogAnalyticsOptions;
 }
 
 export interface SandboxCounters {
@@ -539,6 +543,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const path = decodeURIComponent(url.pathname);
     if (await network.handle(req, res, path, url)) return;
     if (await graph.handle(req, res, path, url)) return;
+    if (servePolicies(estate, req, res, path)) return;
+    if (await serveLogAnalytics(estate, req, res, path, () => readBody(req), options.logAnalytics)) return;
     if (req.method === "POST" && path.toLowerCase() === "/providers/microsoft.resourcegraph/resources") {
       return resourceGraph(req, res);
     }

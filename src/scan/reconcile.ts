@@ -1,5 +1,7 @@
 import type { AlertMessage } from "../alerts/message";
+import { TENANT_WIDE_KINDS } from "../scanners/finding";
 import { checkOf, type Finding } from "../scanners/findings";
+import { earliestCreator } from "../scanners/log-analytics-evidence/attach";
 import type { CoverageFacts } from "./coverage";
 
 /** Where a stored finding stands. "new" is not stored: a finding is new in the scan that first saw it. */
@@ -135,11 +137,22 @@ export function deltaOf(writes: readonly StoredFinding[]): Delta {
  * Only an Event Grid event names a peering's creator, and every later write event names whoever
  * changed it: the first creator stored stays. A resolved peering seen again was created again.
  */
-function keepCreator(observed: Finding, before: StoredFinding | undefined): Finding {
+export function keepCreator(observed: Finding, before: StoredFinding | undefined): Finding {
   if (observed.kind !== "vnet-peering" || before?.finding.kind !== "vnet-peering") return observed;
   if (before.state === "resolved") return observed;
   const createdBy = before.finding.createdBy ?? observed.createdBy;
-  return createdBy ? { ...observed, createdBy } : observed;
+  if (!createdBy) return observed;
+  // The Activity log's first write and Event Grid's record of the creation: the earliest wins.
+  const evidence = observed.evidence && {
+    ...observed.evidence,
+    createdBy: earliestCreator(observed.evidence.createdBy, {
+      ...createdBy,
+      principalName: null,
+      homeTenantId: null,
+      source: "event-grid",
+    }),
+  };
+  return { ...observed, createdBy, ...(evidence ? { evidence } : {}) };
 }
 
 /** A scoped re-check of some VNets looked at their peerings and nothing else. */
@@ -198,7 +211,8 @@ export function reconcile(
     if (scan.checked && !scan.checked.has(before.finding.kind)) continue;
     if (scan.vnets && !withinVnets(before.finding, scan.vnets)) continue;
     const sub = before.finding.localSubscriptionId.toLowerCase();
-    const covered = scan.coverage ? scan.coverage.covered.has(sub) : true;
+    const covered =
+      TENANT_WIDE_KINDS.has(before.finding.kind) || (scan.coverage ? scan.coverage.covered.has(sub) : true);
     if (covered && scan.complete) {
       if (
         before.finding.kind === "vnet-peering" &&

@@ -9,7 +9,7 @@ import type { Storage } from "../store/storage";
 import { SubscriptionCoverageStore } from "../store/subscription-coverage";
 import { TableTenantCache } from "../store/tenant-cache-table";
 import { nextRecords, withLatestVerification } from "./coverage";
-import { reconcile, type ScanFacts, type StoredFinding } from "./reconcile";
+import { keepCreator, reconcile, type ScanFacts, type StoredFinding } from "./reconcile";
 import { needsAction, sortFindings, type ScanReport } from "./report";
 import { confirmNewViolations, confirmResolutions } from "./confirm";
 import type { Finding } from "../scanners/findings";
@@ -69,7 +69,8 @@ function checkedKinds(report: ScanReport): ReadonlySet<string> | undefined {
 function unresolvedBySubscription(stored: readonly StoredFinding[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const s of stored) {
-    if (s.state === "resolved") continue;
+    // Tenant-wide findings (a policy, a management-group scope) lie in no subscription to lose sight of.
+    if (s.state === "resolved" || !s.finding.localSubscriptionId) continue;
     const id = s.finding.localSubscriptionId.toLowerCase();
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
@@ -114,16 +115,25 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
     throw error;
   }
   const { facts, visible } = outcome;
+  const storedById = new Map(stored.map((s) => [s.finding.id, s]));
+  const confirmed = await confirmNewViolations(outcome.report.findings, storedById, {
+    connection: options.connection,
+    config,
+    allowlist,
+    tenantCache,
+    now: new Date(outcome.report.startedAt),
+    log,
+  });
+  // ARM's re-read of a peering knows nothing of the Log Analytics evidence: it is carried over.
+  const evidenceById = new Map(outcome.report.findings.map((f) => [f.id, f.evidence]));
+  const withEvidence = confirmed.map((f) => {
+    const evidence = evidenceById.get(f.id);
+    return f.evidence || !evidence ? f : { ...f, evidence };
+  });
+  // The report tells the creator the store keeps: Event Grid's record where it came first.
   const report = withFindings(
     outcome.report,
-    await confirmNewViolations(outcome.report.findings, new Map(stored.map((s) => [s.finding.id, s])), {
-      connection: options.connection,
-      config,
-      allowlist,
-      tenantCache,
-      now: new Date(outcome.report.startedAt),
-      log,
-    }),
+    withEvidence.map((f) => keepCreator(f, storedById.get(f.id))),
   );
   const scanFacts: ScanFacts = {
     scanId: report.scanId,

@@ -36,6 +36,8 @@ export const scanReportSchema = z.object({
     privateEndpointConnections: z.number().int().optional(),
     /** Role assignments of roles that grant peering, to principals that may be foreign. */
     roleAssignments: z.number().int().optional(),
+    /** Partners listed in the tenant's cross-tenant access policy. */
+    crossTenantAccessPartners: z.number().int().optional(),
     findings: z.number().int(),
     /** Findings that need action: `violation` and `expired-exception`. */
     violations: z.number().int(),

@@ -22,6 +22,9 @@ import {
 import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
 import { TenantResolver } from "../azure/tenants";
 import { graphDirectory } from "../azure/directory-objects";
+import { graphPolicies } from "../azure/entra-policies";
+import { workspaceQuery } from "../azure/log-analytics";
+import { gatherEvidence } from "../scanners/log-analytics-evidence/evidence";
 import type { Finding } from "../scanners/findings";
 import type { CountName, ScanError } from "../scanners/scanner";
 import { needsAction, sortFindings, type CheckRun, type ScanReport } from "./report";
@@ -198,6 +201,8 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     config,
     now: startedAt,
     log,
+    homeTenantId,
+    policies: graphPolicies(connection, get),
   };
   const findings: Finding[] = [];
   const counts: Record<CountName, number> = {
@@ -206,6 +211,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     privateEndpoints: 0,
     privateEndpointConnections: 0,
     roleAssignments: 0,
+    crossTenantAccessPartners: 0,
   };
   const checks: CheckRun[] = [];
   for (const scanner of SCANNERS) {
@@ -229,10 +235,25 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     if (result.skipped) log("warn", "check-skipped", { check: id, reason: result.skipped });
   }
 
+  // Evidence adds to what the checks found (who created it, who signs in); it never decides a finding.
+  const evidence = await gatherEvidence(findings, {
+    query: config.LOG_ANALYTICS_WORKSPACE_ID
+      ? workspaceQuery(connection, config.LOG_ANALYTICS_WORKSPACE_ID)
+      : null,
+    homeTenantId,
+    signInWindow: config.SIGN_IN_WINDOW,
+    activityWindow: config.ACTIVITY_LOG_WINDOW,
+    log,
+  });
+  findings.splice(0, findings.length, ...evidence.findings);
+  checks.push(evidence.check);
+  if (evidence.check.status !== "ran")
+    log("warn", "check-skipped", { check: evidence.check.id, reason: evidence.check.reason });
+
   // Coverage is asked after the inventory, so a subscription seen by both is seen by this scan.
   // Subscriptions the inventory returned findings from are seen already; only the others are asked.
   const storedSubscriptions = [...(options.storedSubscriptions ?? [])];
-  const found = findings.map((f) => f.localSubscriptionId);
+  const found = findings.map((f) => f.localSubscriptionId).filter((id) => id !== "");
   const records = options.knownSubscriptions ?? new Map<string, SubscriptionRecord>();
   const seen = seenByInventory(found, scopeOf(config), records);
   const seenIds = new Set(seen.map((s) => s.subscriptionId));

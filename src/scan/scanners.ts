@@ -1,3 +1,4 @@
+import { crossTenantAccessPolicyScanner } from "../scanners/cross-tenant-access-policy/scanner";
 import { foreignPrincipalScanner } from "../scanners/foreign-principal-network-access/scanner";
 import { peeringScanner } from "../scanners/peering/scanner";
 import { privateEndpointInboundScanner } from "../scanners/private-endpoint-inbound/scanner";
@@ -10,4 +11,5 @@ export const SCANNERS: Scanner[] = [
   privateEndpointOutboundScanner,
   privateEndpointInboundScanner,
   foreignPrincipalScanner,
+  crossTenantAccessPolicyScanner,
 ];

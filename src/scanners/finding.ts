@@ -7,12 +7,51 @@ export const FINDING_KINDS = [
   "private-endpoint-outbound",
   "private-endpoint-inbound",
   "foreign-principal-network-access",
+  "cross-tenant-access-policy",
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/**
+ * Kinds whose check reads the whole tenant at once (Entra ID policies from Microsoft Graph): their
+ * findings lie in no subscription, and a complete run of their check covers every one of them.
+ */
+export const TENANT_WIDE_KINDS: ReadonlySet<string> = new Set<FindingKind>(["cross-tenant-access-policy"]);
 
 export const RELATIONS = ["cross-tenant", "unresolved", "microsoft-managed"] as const;
 export const STATUSES = ["violation", "allowed", "expired-exception"] as const;
 export const SEVERITIES = ["high", "medium", "low", "info"] as const;
+
+/** Successful sign-ins over a window (ISO 8601 duration): how many, the first and last, and by whom. */
+export const signInSummarySchema = z.object({
+  window: z.string(),
+  count: z.number().int(),
+  first: z.string().nullable(),
+  last: z.string().nullable(),
+  /** User principal names, at most a few dozen. */
+  users: z.array(z.string()),
+});
+export type SignInSummary = z.infer<typeof signInSummarySchema>;
+
+/**
+ * Who made the resource of a finding and who of the other tenant signs in (CONTRACTS §5), from
+ * Event Grid or the Log Analytics workspace. Optional on every finding; absent when not asked.
+ */
+export const evidenceSchema = z.object({
+  createdBy: z
+    .object({
+      principalId: z.string(),
+      principalName: z.string().nullable(),
+      homeTenantId: z.string().nullable(),
+      at: z.string(),
+      source: z.enum(["event-grid", "activity-log"]),
+    })
+    .nullable(),
+  /** Successful sign-ins of the other tenant's users into this tenant's Azure Resource Manager. */
+  signIns: signInSummarySchema.nullable(),
+  /** This tenant's users signing in to the other tenant, over the same window. */
+  outboundSignIns: signInSummarySchema.nullable().optional(),
+});
+export type Evidence = z.infer<typeof evidenceSchema>;
 
 /**
  * What every finding has, whatever its kind (report v1, CONTRACTS §3). The store, reconcile,
@@ -37,6 +76,7 @@ export const findingCommonSchema = z.object({
   riskFactors: z.array(z.string()),
   /** One sentence saying why this is a finding and how it was judged. */
   summary: z.string(),
+  evidence: evidenceSchema.optional(),
 });
 
 export type CommonFinding = z.infer<typeof findingCommonSchema>;

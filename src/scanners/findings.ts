@@ -1,5 +1,7 @@
 import { z } from "zod";
 import type { CheckMetadata, CommonFinding, FindingKind } from "./finding";
+import { crossTenantAccessPolicyFindingSchema } from "./cross-tenant-access-policy/finding";
+import { CROSS_TENANT_ACCESS_POLICY_CHECK } from "./cross-tenant-access-policy/metadata";
 import { foreignPrincipalFindingSchema } from "./foreign-principal-network-access/finding";
 import { FOREIGN_PRINCIPAL_CHECK } from "./foreign-principal-network-access/metadata";
 import { peeringFindingSchema } from "./peering/finding";
@@ -15,6 +17,7 @@ export const findingSchema = z.discriminatedUnion("kind", [
   privateEndpointOutboundFindingSchema,
   privateEndpointInboundFindingSchema,
   foreignPrincipalFindingSchema,
+  crossTenantAccessPolicyFindingSchema,
 ]);
 export type Finding = z.infer<typeof findingSchema>;
 
@@ -26,6 +29,7 @@ export const CHECKS: { [K in FindingKind]: CheckMetadata<FindingOf<K>> } = {
   "private-endpoint-outbound": PRIVATE_ENDPOINT_OUTBOUND_CHECK,
   "private-endpoint-inbound": PRIVATE_ENDPOINT_INBOUND_CHECK,
   "foreign-principal-network-access": FOREIGN_PRINCIPAL_CHECK,
+  "cross-tenant-access-policy": CROSS_TENANT_ACCESS_POLICY_CHECK,
 };
 
 /** The metadata of the finding's own check, ready to render that finding. */

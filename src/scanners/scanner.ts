@@ -1,6 +1,7 @@
 import type { AllowlistEntry } from "../allowlist/entry";
 import type { QueryAll, QueryTenant } from "../azure/resource-graph";
 import type { DirectoryObjects } from "../azure/directory-objects";
+import type { PolicyReader } from "../azure/entra-policies";
 import type { TenantResolver } from "../azure/tenants";
 import type { Config } from "../config";
 import type { Logger } from "../log";
@@ -24,6 +25,10 @@ export interface ScanContext {
   config: Config;
   now: Date;
   log: Logger;
+  /** The scanner's own tenant (the `tid` of its token). */
+  homeTenantId?: string;
+  /** Microsoft Graph's cross-tenant access and authorization policies (Policy.Read.All). */
+  policies?: PolicyReader;
 }
 
 export interface ScannerResult {
@@ -50,6 +55,7 @@ export const COUNT_NAMES = [
   "privateEndpoints",
   "privateEndpointConnections",
   "roleAssignments",
+  "crossTenantAccessPartners",
 ] as const;
 export type CountName = (typeof COUNT_NAMES)[number];
 

@@ -72,6 +72,34 @@ const northwindEntry = {
   matches: "tenantId=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
 };
 
+/** The default policy's inbound B2B collaboration, open to every tenant (the service default). */
+export function openInboundSetting(): Extract<FindingAlert, { kind: "cross-tenant-access-policy" }> {
+  return {
+    id: "c0ffee00c0ffee00c0ffee00c0ffee00",
+    kind: "cross-tenant-access-policy",
+    resourceId: "/policies/crossTenantAccessPolicy/default",
+    localSubscriptionId: "",
+    localTenantId: CONTOSO_TENANT,
+    remoteSubscriptionId: "",
+    remoteTenantId: null,
+    remoteTenantName: null,
+    relation: "cross-tenant",
+    status: "violation",
+    allowlistEntryId: null,
+    severity: "high",
+    riskFactors: ["open-to-all"],
+    setting: "b2bCollaborationInbound.usersAndGroups",
+    accessType: "allowed",
+    targets: ["usersAndGroups:AllUsers", "applications:AllApplications"],
+    expected: "blocked for all users and groups and all applications; partners allowed one by one",
+    baseline: "CISA MS.AAD.8.3",
+    summary:
+      "The default cross-tenant access policy (every tenant without its own settings): Inbound B2B collaboration is " +
+      "open to everyone; CISA MS.AAD.8.3 expects it blocked, and no allowlist entry covers it.",
+    firstSeen: "2026-11-28T06:01:12.004Z",
+  };
+}
+
 /** One alert of every kind, as the scan would send it. */
 export function alertsOfEveryKind(): Record<AlertKind, AlertMessage> {
   const finding = demoFinding();
@@ -109,6 +137,15 @@ export function alertsOfEveryKind(): Record<AlertKind, AlertMessage> {
       severity: "low",
       title: "Allowlist entry 'northwind-migration' (netops@contoso.com) expires on 2026-12-06, in 7 day(s).",
       entry: northwindEntry,
+    },
+    "setting-changed": {
+      ...base("setting-changed"),
+      severity: "high",
+      title:
+        "Inbound B2B collaboration was opened in the default cross-tenant access policy: " +
+        "b2bCollaborationInbound.usersAndGroups is now allowed (usersAndGroups:AllUsers, applications:AllApplications); " +
+        "CISA MS.AAD.8.3 expects blocked for all users and groups and all applications.",
+      finding: openInboundSetting(),
     },
     "scan-incomplete": scanIncompleteAlert(2),
     "scan-failed": {
@@ -289,5 +326,6 @@ export function findingAlertsOfEveryCheck(): Record<
     "private-endpoint-outbound": violationAlert(outbound),
     "private-endpoint-inbound": violationAlert(inbound),
     "foreign-principal-network-access": violationAlert(principal),
+    "cross-tenant-access-policy": violationAlert(openInboundSetting()),
   };
 }

@@ -49,6 +49,8 @@ describe("checks beyond peerings, on the example estate", () => {
       ["private-endpoint-outbound", "ran"],
       ["private-endpoint-inbound", "ran"],
       ["foreign-principal-network-access", "ran"],
+      ["cross-tenant-access-policy", "ran"],
+      ["log-analytics-evidence", "skipped"],
     ]);
   });
 
@@ -329,6 +331,7 @@ describe("kept state with several checks (Azurite)", () => {
       "vnet-peering",
       "private-endpoint-outbound",
       "private-endpoint-inbound",
+      "cross-tenant-access-policy",
     ]);
     expect(report.findings.filter(ofKind("private-endpoint-inbound"))).toHaveLength(1);
     expect(report.findings.filter(ofKind("foreign-principal-network-access"))).toEqual([]);

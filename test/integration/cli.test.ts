@@ -85,7 +85,8 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     expect(lines[0]).toMatch(/^SEVERITY\s+STATUS\s+RELATION/);
     const column = lines[0]!.indexOf("LOCAL");
     expect(lines.find((l) => l.includes("vnet-demo-test"))!.indexOf("vnet-demo-test")).toBe(column);
-    expect(stdout).toMatch(/12 finding\(s\): 8 need action, 4 allowed/);
+    // 12 of the network checks, 8 of the service-default cross-tenant access settings (3 to act on).
+    expect(stdout).toMatch(/20 finding\(s\): 11 need action, 9 allowed/);
     expect(stderr).toMatch(/resource-graph-page/);
   });
 
@@ -93,7 +94,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     const csv = await cli(["scan", "--estate", ESTATE, "--format", "csv"]);
     const rows = csv.stdout.trimEnd().split("\r\n");
     expect(rows[0]).toMatch(/^id,status,severity,relation/);
-    expect(rows).toHaveLength(1 + 12);
+    expect(rows).toHaveLength(1 + 20);
     expect(csv.stdout).toMatch(
       /"Peering 'TenantB2TenantA' \(Connected\) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, Tenant A/,
     );
@@ -108,7 +109,11 @@ describe("npx cross-tenant-scanner scan --estate", () => {
   it("exits 0 when every cross-tenant finding is allowed", async () => {
     const estate = JSON.parse(readFileSync(ESTATE, "utf8"));
     const kinds =
-      "    kinds: [vnet-peering, private-endpoint-outbound, private-endpoint-inbound, foreign-principal-network-access]\n";
+      "    kinds: [vnet-peering, private-endpoint-outbound, private-endpoint-inbound, foreign-principal-network-access, cross-tenant-access-policy]\n";
+    // The tenant's own policies have no other tenant: each is accepted by its Graph path.
+    const policies = ["/policies/crossTenantAccessPolicy/default", "/policies/authorizationPolicy"]
+      .map((path) => `  - remoteResourceId: "${path}"\n${kinds}    owner: a@b.c\n    reason: test\n`)
+      .join("");
     // The guest's home tenant is not known: only its principal id can allow it.
     const guest = `  - principalId: "6a1f2e3d-4c5b-4a69-8877-1a2b3c4d5e6f"\n${kinds}    owner: a@b.c\n    reason: test\n`;
     const allowAll = `schemaVersion: 1\nentries:\n${estate.tenants
@@ -118,7 +123,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
       )
       .join(
         "",
-      )}  - subscriptionId: "99999999-8888-4777-a666-555555555555"\n    owner: a@b.c\n    reason: test\n${guest}`;
+      )}  - subscriptionId: "99999999-8888-4777-a666-555555555555"\n    owner: a@b.c\n    reason: test\n${guest}${policies}`;
     const { code, stdout } = await cli([
       "scan",
       "--estate",
@@ -149,7 +154,7 @@ describe("state between CLI runs", () => {
       env,
     );
     expect(first.stderr).toContain(`State: embedded Azurite in ${join(stateDir, "azurite")}`);
-    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(12);
+    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(20);
     const second = await cli(
       ["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
       undefined,
@@ -162,7 +167,7 @@ describe("state between CLI runs", () => {
       changed: [],
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
-    expect(findings.stdout).toMatch(/7 finding\(s\)/);
+    expect(findings.stdout).toMatch(/10 finding\(s\)/);
 
     // The scanner loses Reader on the home subscriptions: their findings stay, marked stale.
     const estate = JSON.parse(readFileSync(ESTATE, "utf8")) as {
@@ -179,7 +184,8 @@ describe("state between CLI runs", () => {
     expect(blind.stderr).toMatch(/kept as they were \(stale\), not resolved/);
     const stale = await cli(["findings", "--status", "open"], undefined, env);
     expect(stale.stdout).toMatch(/open \(stale\)/);
-    expect(stale.stdout).toMatch(/7 finding\(s\)/);
+    // The tenant's policy settings lie in no subscription: they stay open, never stale.
+    expect(stale.stdout).toMatch(/10 finding\(s\)/);
   });
 });
 

@@ -25,8 +25,12 @@ describe("npm run demo", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(stdout).toContain("Delta: 12 new, 0 resolved, 0 reopened, 0 changed.");
-    expect(stdout).toContain("Teams received 8 card(s):");
+    // 12 findings of the network checks, 8 settings of the service-default cross-tenant access policy.
+    expect(stdout).toContain("Delta: 20 new, 0 resolved, 0 reopened, 0 changed.");
+    expect(stdout).toContain("Teams received 11 card(s):");
+    expect(stdout).toContain(
+      "HIGH · New cross-tenant access setting — The default cross-tenant access policy (every tenant without its own settings): Inbound B2B collaboration is open to everyone",
+    );
     expect(stdout).toContain("HIGH · New cross-tenant peering — Peering 'TenantB2TenantA'");
     // One case of each check beyond peerings.
     expect(stdout).toContain(
@@ -52,5 +56,20 @@ describe("npm run demo", () => {
       .find((card) => card.includes("Mallory (Tenant A)"));
     expect(guestCard).toContain('"title": "Home tenant"');
     expect(guestCard).toContain('"value": "Tenant A (31ca78c2-d833-433a-9977-88e160bd4ac0)"');
+    // The write-up's peering card says who made it and who of Tenant A signs in (the estate's workspace).
+    const facts = readdirSync(out)
+      .filter((f) => /^teams-\d+\.json$/.test(f))
+      .map((f) => JSON.parse(readFileSync(join(out, f), "utf8")) as { body: Record<string, unknown>[] })
+      .map((card) =>
+        Object.fromEntries(
+          card.body
+            .flatMap((b) => (b.facts as { title: string; value: string }[] | undefined) ?? [])
+            .map((f) => [f.title, f.value]),
+        ),
+      );
+    expect(facts.find((f) => f.Peering === "TenantB2TenantA")).toMatchObject({
+      Created: "created by Mallory \\(Tenant A\\) on 2026-11-02",
+      "Sign-ins": "14 sign-ins from Tenant A in 30 days",
+    });
   });
 });

@@ -203,9 +203,15 @@ function hostileCards(): AdaptiveCard[] {
     config,
   );
   const alerts: AlertMessage[] = [
-    ...(["violation-new", "violation-reopened", "finding-resolved", "exception-expired"] as const).map(
-      findingAlert,
-    ),
+    ...(
+      [
+        "violation-new",
+        "violation-reopened",
+        "finding-resolved",
+        "exception-expired",
+        "setting-changed",
+      ] as const
+    ).map(findingAlert),
     ...expiring,
     ...incomplete,
     scanFailedAlert(report.scanId, new Date(), HOSTILE_TENANT),

@@ -100,6 +100,12 @@ const KEY_FACTS: Record<AlertKind, string[]> = {
     "contoso-landing-zones",
   ],
   digest: [`200 alerts from scan ${SCAN_ID}`, "spoke001-vnet", "… and 190 more"],
+  "setting-changed": [
+    "HIGH · Cross-tenant access setting changed",
+    "Inbound B2B collaboration was opened",
+    "CISA MS.AAD.8.3",
+    "usersAndGroups:AllUsers",
+  ],
 };
 
 /** What each check's card must show: its heading, its own facts, and the other tenant. */
@@ -130,6 +136,13 @@ const CHECK_FACTS: Record<keyof ReturnType<typeof findingAlertsOfEveryCheck>, st
     // The guest's home tenant, found from the domain of the #EXT# UPN.
     "Tenant A (31ca78c2-d833-433a-9977-88e160bd4ac0)",
   ],
+  "cross-tenant-access-policy": [
+    "HIGH · New cross-tenant access setting",
+    "Inbound B2B collaboration (b2bCollaborationInbound.usersAndGroups)",
+    "every other tenant",
+    "usersAndGroups:AllUsers",
+    "CISA MS.AAD.8.3",
+  ],
 };
 
 describe("cards of every check", () => {
@@ -153,7 +166,12 @@ describe("cards of every check", () => {
         "How to remediate",
       ]);
       expect(actions(cards[i]!)[1]!.url).toBe(check.relatedUrl);
-      expect(actions(cards[i]!)[0]!.url).toMatch(new RegExp(`^${PORTAL_URL}/#@${CONTOSO_TENANT}/resource/`));
+      // Entra ID settings live on a blade of their own, not under a resource.
+      expect(actions(cards[i]!)[0]!.url).toMatch(
+        kind === "cross-tenant-access-policy"
+          ? new RegExp(`^${PORTAL_URL}/#view/Microsoft_AAD_IAM/`)
+          : new RegExp(`^${PORTAL_URL}/#@${CONTOSO_TENANT}/resource/`),
+      );
       expect(payloadBytes(cards[i]!)).toBeLessThan(TEAMS_MAX_BYTES);
     },
   );

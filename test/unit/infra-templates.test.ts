@@ -75,6 +75,7 @@ describe("infra/*.bicep resource types and API versions", () => {
     expect(Object.keys(templates).sort()).toEqual([
       "app.bicep",
       "key-vault.bicep",
+      "log-analytics-reader.bicep",
       "main.bicep",
       "peering-events-topic.bicep",
       "peering-events.bicep",
@@ -114,6 +115,7 @@ describe("role definition ids", () => {
         .sort(),
     ).toEqual([
       "Key Vault Secrets User",
+      "Log Analytics Reader",
       "Monitoring Metrics Publisher",
       "Reader",
       "Storage Blob Data Owner",

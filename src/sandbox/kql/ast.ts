@@ -15,6 +15,14 @@ export interface Assignment {
   pos: number;
 }
 
+/** One aggregation of `summarize`: `name = fn(args)`. */
+export interface Aggregate {
+  name: string;
+  fn: "count" | "min" | "max" | "make_set";
+  args: Expr[];
+  pos: number;
+}
+
 export interface SortKey {
   expr: Expr;
   desc: boolean;
@@ -30,7 +38,7 @@ export type TabularOp =
   | { kind: "sort"; keys: SortKey[]; pos: number }
   | { kind: "take"; count: number; pos: number }
   | { kind: "count"; pos: number }
-  | { kind: "summarize"; countName: string; by: { name: string; pos: number }[]; pos: number }
+  | { kind: "summarize"; aggregates: Aggregate[]; by: { name: string; pos: number }[]; pos: number }
   | { kind: "join"; flavor: string; right: Query; on: { name: string; pos: number }[]; pos: number };
 
 export interface Query {

@@ -1,4 +1,4 @@
-import type { Assignment, Query, SortKey, TabularOp } from "./ast";
+import type { Aggregate, Assignment, Query, SortKey, TabularOp } from "./ast";
 import { KqlError, at } from "./errors";
 import { checkColumn, compileExpr, type Schema } from "./expressions";
 import type { QueryResult, Row } from "./types";
@@ -229,7 +229,7 @@ function compileOperator(op: TabularOp, schema: Schema): Compiled {
     case "count":
       return { stage: (rows) => [{ Count: rows.length }], schema: new Set(["Count"]) };
     case "summarize":
-      return compileSummarize(op.countName, op.by, op.pos, schema);
+      return compileSummarize(op.aggregates, op.by, op.pos, schema);
     case "join":
       throw new KqlError(`join needs the query's tables ${at(op.pos)}`);
   }
@@ -338,31 +338,68 @@ function compileSort(keys: SortKey[], schema: Schema): Compiled {
   return { stage, schema };
 }
 
+/** Default size of make_set()'s result (learn.microsoft.com/kusto/query/make-set-aggregation-function). */
+const MAKE_SET_DEFAULT_MAX = 1_048_576;
+
+/**
+ * Groups rows by the `by` columns and aggregates each group: count(), min()/max() over non-null
+ * values (null when there is none), make_set() of distinct non-null values up to its size. Without
+ * `by`, one row even for no input.
+ */
 function compileSummarize(
-  countName: string,
+  aggregates: Aggregate[],
   by: { name: string; pos: number }[],
   pos: number,
   schema: Schema,
 ): Compiled {
   for (const col of by) checkColumn(col.name, col.pos, schema);
   const names = by.map((c) => c.name);
-  if (names.includes(countName))
-    throw new KqlError(`summarize output column '${countName}' is also a by column ${at(pos)}`);
+  const outputs = new Set<string>(names);
+  for (const a of aggregates) {
+    if (outputs.has(a.name))
+      throw new KqlError(`summarize output column '${a.name}' is named twice ${at(pos)}`);
+    outputs.add(a.name);
+  }
+  const compiled = aggregates.map((a) => {
+    const value = a.args[0] ? compileExpr(a.args[0], schema) : () => null;
+    const limitArg = a.args[1];
+    if (limitArg && !(limitArg.kind === "literal" && typeof limitArg.value === "number"))
+      throw new KqlError(`make_set()'s size must be a number ${at(a.pos)}`);
+    const max = limitArg ? (limitArg.value as number) : MAKE_SET_DEFAULT_MAX;
+    return { ...a, value, max };
+  });
   const stage: Stage = (rows) => {
-    if (names.length === 0) return [{ [countName]: rows.length }];
-    const groups = new Map<string, Row>();
+    const groups = new Map<string, { keys: unknown[]; acc: unknown[] }>();
+    const start = () => compiled.map((a) => (a.fn === "count" ? 0 : a.fn === "make_set" ? [] : null));
+    if (names.length === 0) groups.set("", { keys: [], acc: start() });
     for (const row of rows) {
-      const values = names.map((n) => (Object.hasOwn(row, n) ? (row[n] ?? null) : null));
-      const key = JSON.stringify(values);
-      let group = groups.get(key);
+      const keys = names.map((n) => (Object.hasOwn(row, n) ? (row[n] ?? null) : null));
+      const key = JSON.stringify(keys);
+      let group = groups.get(names.length === 0 ? "" : key);
       if (group === undefined) {
-        group = Object.fromEntries(names.map((n, i) => [n, values[i]]));
-        group[countName] = 0;
+        group = { keys, acc: start() };
         groups.set(key, group);
       }
-      group[countName] = (group[countName] as number) + 1;
+      compiled.forEach((a, i) => {
+        if (a.fn === "count") return void (group.acc[i] = (group.acc[i] as number) + 1);
+        const v = a.value(row);
+        if (v === null || v === undefined) return;
+        if (a.fn === "make_set") {
+          const set = group.acc[i] as unknown[];
+          if (set.length < a.max && !set.some((s) => JSON.stringify(s) === JSON.stringify(v))) set.push(v);
+          return;
+        }
+        if (typeof v === "object")
+          throw new KqlError(`${a.fn}() needs numbers, strings or booleans ${at(a.pos)}`);
+        const current = group.acc[i];
+        const c = current === null ? 0 : compareScalars(v, current);
+        if (current === null || (a.fn === "min" ? c < 0 : c > 0)) group.acc[i] = v;
+      });
     }
-    return [...groups.values()];
+    return [...groups.values()].map(({ keys, acc }) => ({
+      ...Object.fromEntries(names.map((n, i) => [n, keys[i]])),
+      ...Object.fromEntries(compiled.map((a, i) => [a.name, acc[i]])),
+    }));
   };
-  return { stage, schema: new Set([...names, countName]) };
+  return { stage, schema: outputs };
 }

@@ -1,4 +1,4 @@
-import type { Assignment, Expr, Query, SortKey, TabularOp } from "./ast";
+import type { Aggregate, Assignment, Expr, Query, SortKey, TabularOp } from "./ast";
 import { KqlError, at } from "./errors";
 import { tokenize, type Token } from "./lexer";
 
@@ -19,6 +19,8 @@ const UNSUPPORTED_INFIX = new Set(
     `!${op}_cs`,
   ]),
 );
+
+const AGGREGATIONS = new Set(["count", "min", "max", "make_set"]);
 
 const MV_EXPAND_PARAMS = new Set(["kind", "bagexpansion", "with_itemindex", "itemindex"]);
 
@@ -195,19 +197,7 @@ class Parser {
   }
 
   private parseSummarize(pos: number): TabularOp {
-    let countName = "count_";
-    if (this.peek().kind === "ident" && this.isPunct("=", 1)) {
-      countName = this.next().text;
-      this.next();
-    }
-    const fn = this.next();
-    if (fn.kind !== "ident" || !this.isPunct("(")) {
-      throw new KqlError(`summarize needs an aggregation such as count() ${at(fn.pos)}`);
-    }
-    if (fn.text !== "count") throw new KqlError(`Unsupported aggregation '${fn.text}' ${at(fn.pos)}`);
-    this.next();
-    this.expectPunct(")");
-    if (this.isPunct(",")) throw new KqlError(`summarize supports a single count() ${at(this.peek().pos)}`);
+    const aggregates = this.commaList(() => this.parseAggregate());
     let by: { name: string; pos: number }[] = [];
     if (this.isIdent("by")) {
       this.next();
@@ -219,7 +209,43 @@ class Parser {
         return col;
       });
     }
-    return { kind: "summarize", countName, by, pos };
+    return { kind: "summarize", aggregates, by, pos };
+  }
+
+  /**
+   * `[name =] count()`, `min(x)`, `max(x)` or `make_set(x[, max])`; without a name Kusto calls
+   * them count_, min_x, max_x and set_x (learn.microsoft.com/kusto/query/summarize-operator).
+   */
+  private parseAggregate(): Aggregate {
+    let name: string | null = null;
+    if (this.peek().kind === "ident" && this.isPunct("=", 1)) {
+      name = this.next().text;
+      this.next();
+    }
+    const fn = this.next();
+    if (fn.kind !== "ident" || !this.isPunct("(")) {
+      throw new KqlError(`summarize needs an aggregation such as count() ${at(fn.pos)}`);
+    }
+    if (!AGGREGATIONS.has(fn.text)) throw new KqlError(`Unsupported aggregation '${fn.text}' ${at(fn.pos)}`);
+    this.next();
+    const args = this.parseArgs();
+    const arity = fn.text === "count" ? [0, 0] : fn.text === "make_set" ? [1, 2] : [1, 1];
+    if (args.length < arity[0]! || args.length > arity[1]!)
+      throw new KqlError(`${fn.text}() takes ${arity.join(" to ")} arguments ${at(fn.pos)}`);
+    const column = args[0]?.kind === "column" ? args[0].name : null;
+    if (name === null && fn.text !== "count" && column === null)
+      throw new KqlError(
+        `Name the result of ${fn.text}() of an expression: 'name = ${fn.text}(…)' ${at(fn.pos)}`,
+      );
+    const prefix = { count: "count_", min: "min_", max: "max_", make_set: "set_" }[
+      fn.text as Aggregate["fn"]
+    ];
+    return {
+      name: name ?? (fn.text === "count" ? prefix : `${prefix}${column}`),
+      fn: fn.text as Aggregate["fn"],
+      args,
+      pos: fn.pos,
+    };
   }
 
   // ---- scalar expressions, lowest precedence first ----

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RELATIONS, SEVERITIES, STATUSES } from "../finding";
+import { evidenceSchema, RELATIONS, SEVERITIES, STATUSES } from "../finding";
 
 /** The peering states Azure documents; others can appear (an extensible enum) and are kept as given. */
 export const PEERING_STATES = ["Connected", "Initiated", "Disconnected"] as const;
@@ -40,6 +40,8 @@ export const peeringFindingSchema = z.object({
   summary: z.string(),
   /** Who created the peering and when, where a subscription event said so (Event Grid). */
   createdBy: z.object({ principalId: z.string(), at: z.string() }).optional(),
+  /** Who created it and who signs in from the other tenant (Log Analytics, Event Grid). */
+  evidence: evidenceSchema.optional(),
   /** Set when ARM could not be asked before the alert: the alert still went out, unconfirmed. */
   confirmation: z.literal("unconfirmed").optional(),
 });

@@ -8,14 +8,14 @@
 import { z } from "zod";
 
 /**
- * What changes how text is shown rather than what it says: C0 and C1 control characters (ESC
- * starts terminal sequences, 0x9B is a one-byte CSI), bidi embeddings, overrides and isolates
- * (they reorder what a reader sees), invisible separators and marks, and lone surrogates (not
- * text at all).
+ * What changes how text is shown rather than what it says, by Unicode's own classes rather than a
+ * hand-made list (UAX #44): control characters (`Cc`: C0 and C1, ESC starts terminal sequences and
+ * 0x9B is a one-byte CSI), format characters (`Cf`: bidi embeddings, overrides and isolates, zero
+ * width joiners, the soft hyphen, tag characters U+E0000–U+E007F), every `Default_Ignorable_Code_Point`
+ * (what renderers draw as nothing: Hangul fillers, variation selectors, …), the line and paragraph
+ * separators, and lone surrogates (`Cs`, not text at all).
  */
-const UNSAFE_CLASS =
-  "\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E" +
-  "\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB\\uD800-\\uDFFF";
+const UNSAFE_CLASS = "\\p{Cc}\\p{Cf}\\p{Default_Ignorable_Code_Point}\\u2028\\u2029\\p{Cs}";
 // With the `u` flag a surrogate pair is one code point, so the surrogate range only meets lone halves.
 const UNSAFE = new RegExp(`[${UNSAFE_CLASS}]`, "gu");
 
@@ -82,10 +82,12 @@ export const terminalText = (text: string, keepNewlines = false): string =>
  * and Adaptive Card TextBlocks and facts in Teams (a CommonMark subset). Backslash escapes
  * (CommonMark 2.4) defuse emphasis, links, images, code, HTML and table cells; a leading list
  * or heading marker is escaped too; `://`, `//`, `www.` and `@` are broken so no autolink
- * (web, protocol-relative or e-mail) forms.
+ * (web, protocol-relative or e-mail) forms, and bare domains are defanged as security tools do
+ * (`contoso-verify[.]com/login`), since renderers with linkify (markdown-it's, Teams') turn
+ * `name.tld` into a link.
  */
 export function escapeMarkdown(text: string): string {
-  return terminalText(text)
+  return defangDomains(terminalText(text))
     .replace(/[\\`*_{}[\]()<>|~&]/g, "\\$&")
     .replace(/^([-+#])/, "\\$1")
     .replace(/^(\d{1,9})([.)])(?=\s|$)/, "$1\\$2")
@@ -94,6 +96,14 @@ export function escapeMarkdown(text: string): string {
     .replace(/\b(www)\./gi, "$1\\.")
     .replace(/@/g, "\\@");
 }
+
+/**
+ * Every dot between a name's label and a following letter label written `[.]`: `evil.example/x`
+ * becomes `evil[.]example/x`, which no linkify rule reads as a domain. Digits-only labels (an
+ * address such as 10.0.0.1) are left alone; linkify does not link bare IPs.
+ */
+export const defangDomains = (text: string): string =>
+  text.replace(/(?<=[\p{L}\p{N}_-])\.(?=\p{L}[\p{L}\p{N}-]*)/gu, "[.]");
 
 /**
  * One CSV cell (RFC 4180) that no spreadsheet runs as a formula: OWASP's CSV-injection guidance

@@ -15,11 +15,16 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** The most of a receiver's answer read: only its status counts, the body is dropped. */
+export const MAX_ANSWER_BYTES = 4096;
+
 /**
  * POSTs JSON over https and reports the answer. The host and the address it resolves to are
  * checked first (`guard`, see webhook-guard.ts) and the connection goes to that checked address.
  * Redirects are not followed (a 3xx is just an answer); the URL never appears in errors, since
- * webhook URLs carry their own credentials.
+ * webhook URLs carry their own credentials. `timeoutMs` is a deadline for the whole exchange
+ * (connect, send, answer), not an idle timeout: a receiver that answers a byte at a time cannot
+ * hold a dispatch longer, and no more than MAX_ANSWER_BYTES of its answer are read.
  */
 export async function postJson(
   url: string,
@@ -36,6 +41,13 @@ export async function postJson(
     callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
   ) => (lookupOptions.all ? callback(null, [{ address, family }]) : callback(null, address, family));
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      outcome();
+    };
     const req = request(
       target,
       {
@@ -45,28 +57,37 @@ export async function postJson(
           "content-length": Buffer.byteLength(body),
           ...options.headers,
         },
-        timeout: options.timeoutMs,
         lookup: pinned as never,
         ...(options.agent ? { agent: options.agent } : {}),
       },
       (res) => {
-        // Only the status counts; the body is read and dropped, never kept or logged.
-        res.resume();
-        res.on("end", () => {
-          const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
-          resolve({
-            status: res.statusCode ?? 0,
-            ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-          });
+        const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
+        const answer = () =>
+          finish(() =>
+            resolve({ status: res.statusCode ?? 0, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }),
+          );
+        let read = 0;
+        res.on("data", (chunk: Buffer) => {
+          read += chunk.length;
+          // Enough read: the status is all that counts, so stop reading and let go of the socket.
+          if (read >= MAX_ANSWER_BYTES) {
+            answer();
+            res.destroy();
+          }
         });
-        res.on("error", () => reject(new Error(`The webhook at ${target.host} broke off its answer.`)));
+        res.on("end", answer);
+        res.on("error", () =>
+          finish(() => reject(new Error(`The webhook at ${target.host} broke off its answer.`))),
+        );
       },
     );
-    req.on("timeout", () =>
-      req.destroy(new Error(`The webhook at ${target.host} did not answer within ${options.timeoutMs} ms.`)),
-    );
+    const deadline = setTimeout(() => {
+      const error = new Error(`The webhook at ${target.host} did not answer within ${options.timeoutMs} ms.`);
+      finish(() => reject(error));
+      req.destroy(error);
+    }, options.timeoutMs);
     // Node's network errors name host and port, never the path that holds the webhook's key.
-    req.on("error", (error) => reject(new Error(`${error.message} (${target.host})`)));
+    req.on("error", (error) => finish(() => reject(new Error(`${error.message} (${target.host})`))));
     req.end(body);
   });
 }

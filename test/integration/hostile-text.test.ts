@@ -25,9 +25,11 @@ import { testStorage, type TestStorage } from "../helpers/azurite";
  * approver can put in a reason: spreadsheet formulas, markdown links, HTML, terminal escape
  * sequences (clear screen, window title, colour), a bidi override, NUL and a lone surrogate.
  */
-const MARKUP = `=HYPERLINK("https://127.0.0.1/p","x")[click](https://127.0.0.1/p) <img src=x onerror=alert(1)> **bold** _it_ a|b \`code\` www.evil.example //127.0.0.1/x mail@evil.example`;
+const MARKUP = `=HYPERLINK("https://127.0.0.1/p","x")[click](https://127.0.0.1/p) <img src=x onerror=alert(1)> **bold** _it_ a|b \`code\` www.evil.example //127.0.0.1/x mail@evil.example contoso-verify.com/login`;
 const CONTROLS = "\u001b[2J\u001b]0;pwned\u0007\u001b[31mRED\u009b31m\u202Eevil\u0000\uD800";
-const HOSTILE_TENANT = `${MARKUP}${CONTROLS}`;
+/** Characters that draw as nothing: joiners, the soft hyphen, a Hangul filler, tag characters. */
+const INVISIBLE = "a\u200Cb\u200Dc\u00ADd\u3164e\u{E0041}\u{E007F}f";
+const HOSTILE_TENANT = `${MARKUP}${CONTROLS}${INVISIBLE}`;
 /** ARM names have no slash; everything else can come back from a lenient service. */
 const HOSTILE_VNET = `+cmd|' -C calc'!A0[x](javascript:alert(1))${CONTROLS}`;
 /** An approver's reason passes the printable rule, and must still come out inert. */
@@ -100,6 +102,9 @@ describe("hostile names enter a finding cleaned", () => {
     expect(hostileFinding.remoteTenantName).toContain(REPLACEMENT);
     expect(hostileFinding.remoteVnetId).toContain("[x](javascript:alert(1))");
     expect(JSON.stringify(report)).not.toMatch(/\\u001b|\\u0000|\\ud800/i);
+    for (const invisible of ["\u200C", "\u200D", "\u00AD", "\u3164", "\u{E0041}", "\u{E007F}"])
+      expect(JSON.stringify(report)).not.toContain(invisible);
+    expect(hostileFinding.remoteTenantName).toContain(`a${REPLACEMENT}b${REPLACEMENT}c`);
     for (const f of report.findings) expectPrintable(JSON.stringify(f));
     expect(scanLogs.length).toBeGreaterThan(0);
     for (const line of scanLogs) expectPrintable(line);

@@ -1,3 +1,5 @@
+import { Agent, createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import { dispatchAlert, type DispatchDeps } from "../../src/alerts/dispatch";
 import { POISON_QUEUE } from "../../src/alerts/emit";
@@ -5,6 +7,7 @@ import { postJson } from "../../src/alerts/post";
 import { isPrivateAddress } from "../../src/alerts/webhook-guard";
 import { loadConfig } from "../../src/config";
 import { InputError } from "../../src/errors";
+import { loopbackTlsIdentity } from "../../src/sandbox/tls";
 import { startWebhookSink, type RunningSink } from "../../src/sandbox/webhook-sink";
 import { testStorage, type TestStorage } from "../helpers/azurite";
 import { violationAlert } from "../helpers/alert-samples";
@@ -158,5 +161,62 @@ describe("ALERT_ALLOWED_HOSTS patterns", () => {
     expect(
       loadConfig({ ALERT_ALLOWED_HOSTS: "*.example.com,*.webhook.office.com" }).ALERT_ALLOWED_HOSTS,
     ).toHaveLength(2);
+  });
+});
+
+describe("a slow receiver", () => {
+  /**
+   * A receiver that answers 202 with a long body: `first` bytes at once, then a byte every
+   * `everyMs`, and never the end, for as long as the client listens.
+   */
+  async function dribbler(first: number, everyMs: number) {
+    const tls = await loopbackTlsIdentity();
+    const timers = new Set<NodeJS.Timeout>();
+    const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(202, { "content-length": String(10_000_000) });
+        res.write("x".repeat(first));
+        const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write("x")), everyMs);
+        timers.add(timer);
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const port = (server.address() as AddressInfo).port;
+    return {
+      url: `https://127.0.0.1:${port}/webhook`,
+      agent: new Agent({ ca: tls.cert }),
+      close: async () => {
+        for (const t of timers) clearInterval(t);
+        server.closeAllConnections();
+        await new Promise((done) => server.close(done));
+      },
+    };
+  }
+  const guard = { allowedHosts: ["127.0.0.1"], allowPrivateAddresses: true };
+
+  it("is cut off at the deadline for the whole exchange, not after each idle gap", async () => {
+    const slow = await dribbler(1, 20);
+    try {
+      const started = Date.now();
+      await expect(postJson(slow.url, "{}", { timeoutMs: 300, agent: slow.agent, guard })).rejects.toThrow(
+        /did not answer within 300 ms/,
+      );
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("reads only a few KiB of a long answer, then lets go", async () => {
+    const chatty = await dribbler(64 * 1024, 1000);
+    try {
+      const started = Date.now();
+      const result = await postJson(chatty.url, "{}", { timeoutMs: 5000, agent: chatty.agent, guard });
+      expect(result.status).toBe(202);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await chatty.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type { Agent } from "node:https";
 import type { Config } from "../config";
 import { errorMessage } from "../errors";
@@ -58,6 +58,14 @@ export const SIGNATURE_TIMESTAMP_HEADER = "x-signature-timestamp";
 export const signature = (secret: string, timestamp: string, body: string) =>
   `sha256=${createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")}`;
 
+/**
+ * The key as an HTTP header value: as it is when it is plain visible ASCII (every key we make),
+ * else its SHA-256, so a key that a queued message carries with a control character or non-ASCII
+ * text cannot make Node refuse the header (and the alert end in poison after every retry).
+ */
+export const idempotencyHeader = (key: string): string =>
+  /^[\x21-\x7E]+$/.test(key) ? key : `sha256-${createHash("sha256").update(key).digest("hex")}`;
+
 export function requestFor(
   alert: AlertMessage,
   destination: Destination,
@@ -76,7 +84,7 @@ export function requestFor(
     body,
     headers: {
       "x-alert-kind": alert.kind,
-      "x-idempotency-key": alert.idempotencyKey,
+      "x-idempotency-key": idempotencyHeader(alert.idempotencyKey),
       ...(destination.secret
         ? {
             [SIGNATURE_TIMESTAMP_HEADER]: timestamp,

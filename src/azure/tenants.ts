@@ -52,7 +52,8 @@ export class TenantResolver {
    * administrator writes it: it is cleaned here, where it enters, also when it comes from the cache.
    */
   async tenantName(tenantId: string): Promise<string | null> {
-    if (!this.options.namesFromGraph || this.graphDenied) return null;
+    // A tenant id that is not a GUID (a crafted appOwnerOrganizationId, say) goes into no URL and no key.
+    if (!this.options.namesFromGraph || this.graphDenied || !GUID_PATTERN.test(tenantId)) return null;
     const name = await this.cached(`tenant-name:${tenantId.toLowerCase()}`, () => this.askGraph(tenantId));
     return name === null ? null : cleanText(name, MAX_NAME_LENGTH);
   }
@@ -137,7 +138,8 @@ export class TenantResolver {
         const body: unknown = JSON.parse(response.bodyAsText ?? "{}");
         const name =
           typeof body === "object" && body !== null && "displayName" in body ? body.displayName : null;
-        return typeof name === "string" && name.length > 0 ? name : null;
+        // That tenant's administrator writes the name: cleaned and bounded before it is cached.
+        return typeof name === "string" && name.length > 0 ? cleanText(name, MAX_NAME_LENGTH) : null;
       }
       if (response.status === 404) return null;
       if (response.status === 401 || response.status === 403) {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { vnetIdOf } from "../azure/arm-network";
 import { cleanText, MAX_NAME_LENGTH } from "../text";
@@ -72,6 +73,13 @@ export function peeringEventOf(raw: unknown): PeeringEvent | null {
 }
 
 /**
+ * The run id of an event's re-check. It goes into alert keys and logs, so it is derived by hashing
+ * the event's id (outside text: any character, any length), never copied from it.
+ */
+export const eventScanId = (eventId: string): string =>
+  `event-${createHash("sha256").update(eventId).digest("hex").slice(0, 32)}`;
+
+/**
  * Handles one subscription event by re-reading its VNet from ARM, never by trusting the event's
  * order or count: a duplicate reconciles to no change, and a late event reads the present state.
  * A VNet that could not be read throws (after what was read is saved), so Event Grid delivers the
@@ -91,7 +99,7 @@ export async function handlePeeringEvent(
     });
   const result = await checkVnets([event.vnetId], {
     ...options,
-    scanId: `event-${event.eventId.slice(0, 100)}`,
+    scanId: eventScanId(event.eventId),
     creators,
   });
   if (result.failed.length > 0)

@@ -1,10 +1,13 @@
+import { createHash } from "node:crypto";
 import type { TenantCache } from "../azure/tenant-cache";
 import type { Storage } from "./storage";
 import { statusOf } from "./tables";
 
 /**
  * The tenant cache in Table Storage, shared by every scan and instance. Keys are `kind:id`
- * (kind becomes the partition); a null value records that nobody knew.
+ * (kind becomes the partition); a null value records that nobody knew. The id part comes from
+ * outside (a subscription, tenant or domain named by Azure or Graph), so it is hashed into the row
+ * key: no character of it can make the key invalid or name another entry.
  */
 export class TableTenantCache implements TenantCache {
   constructor(
@@ -16,7 +19,12 @@ export class TableTenantCache implements TenantCache {
 
   private keys(key: string): { partitionKey: string; rowKey: string } {
     const at = key.indexOf(":");
-    return { partitionKey: key.slice(0, at), rowKey: key.slice(at + 1) };
+    return {
+      partitionKey: key.slice(0, at),
+      rowKey: createHash("sha256")
+        .update(key.slice(at + 1))
+        .digest("hex"),
+    };
   }
 
   async get(key: string): Promise<{ value: string | null } | undefined> {

@@ -87,6 +87,12 @@ entries:
       [{ ticket: "T-1\u202e" }, "$.entries[0].ticket: must be printable text on one line"],
       [{ reason: "lone \ud800 half" }, "$.entries[0].reason: must be printable text on one line"],
       [{ localScope: `${scope}\n/x` }, "$.entries[0].localScope: must be printable text on one line"],
+      // Invisible by Unicode's classes (Cf, Default_Ignorable_Code_Point), not by a hand-made list.
+      [{ owner: "ev\u200De" }, "$.entries[0].owner: must be printable text on one line"],
+      [{ owner: "ev\u200Ce" }, "$.entries[0].owner: must be printable text on one line"],
+      [{ reason: "soft\u00ADhyphen" }, "$.entries[0].reason: must be printable text on one line"],
+      [{ reason: "filler\u3164" }, "$.entries[0].reason: must be printable text on one line"],
+      [{ ticket: "T-1\u{E0041}" }, "$.entries[0].ticket: must be printable text on one line"],
     ];
     for (const [fields, message] of cases) {
       expect(problems(entry(fields)).join("\n")).toContain(message);

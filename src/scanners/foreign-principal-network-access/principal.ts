@@ -1,3 +1,4 @@
+import { GUID_PATTERN } from "../../validation";
 import type { DirectoryObject } from "../../azure/directory-objects";
 import type { ForeignPrincipalFinding } from "./finding";
 
@@ -119,6 +120,16 @@ export function servicePrincipalVerdict(
       homeDomain: null,
       microsoftApp: false,
       missing: `Microsoft Graph returned no appOwnerOrganizationId for service principal ${sp.id}`,
+      signals: [],
+    };
+  // Graph's answer is outside text: an owner that is not a GUID names no tenant we could judge.
+  if (!GUID_PATTERN.test(owner))
+    return {
+      kind: "unknown",
+      homeTenantId: null,
+      homeDomain: null,
+      microsoftApp: false,
+      missing: `Microsoft Graph returned an appOwnerOrganizationId that is not a tenant id for service principal ${sp.id}`,
       signals: [],
     };
   if (owner === localTenantId.toLowerCase()) return null;

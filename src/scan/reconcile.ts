@@ -134,25 +134,36 @@ export function deltaOf(writes: readonly StoredFinding[]): Delta {
 }
 
 /**
- * Only an Event Grid event names a peering's creator, and every later write event names whoever
- * changed it: the first creator stored stays. A resolved peering seen again was created again.
+ * Only an Event Grid event names who wrote a peering, and only a create may set its creator: a
+ * write event for a peering with no earlier record (or one resolved, so created again) names its
+ * creator; any later write event names whoever changed it, kept as `lastChangedBy`, and the first
+ * creator stored stays.
  */
 export function keepCreator(observed: Finding, before: StoredFinding | undefined): Finding {
   if (observed.kind !== "vnet-peering" || before?.finding.kind !== "vnet-peering") return observed;
   if (before.state === "resolved") return observed;
-  const createdBy = before.finding.createdBy ?? observed.createdBy;
-  if (!createdBy) return observed;
-  // The Activity log's first write and Event Grid's record of the creation: the earliest wins.
-  const evidence = observed.evidence && {
-    ...observed.evidence,
-    createdBy: earliestCreator(observed.evidence.createdBy, {
-      ...createdBy,
-      principalName: null,
-      homeTenantId: null,
-      source: "event-grid",
-    }),
+  const { createdBy: writer, ...rest } = observed;
+  const createdBy = before.finding.createdBy;
+  const lastChangedBy = writer ?? before.finding.lastChangedBy;
+  const kept: Finding = {
+    ...rest,
+    ...(createdBy ? { createdBy } : {}),
+    ...(lastChangedBy ? { lastChangedBy } : {}),
   };
-  return { ...observed, createdBy, ...(evidence ? { evidence } : {}) };
+  if (!createdBy || !kept.evidence) return kept;
+  // The Activity log's first write and Event Grid's record of the creation: the earliest wins.
+  return {
+    ...kept,
+    evidence: {
+      ...kept.evidence,
+      createdBy: earliestCreator(kept.evidence.createdBy, {
+        ...createdBy,
+        principalName: null,
+        homeTenantId: null,
+        source: "event-grid",
+      }),
+    },
+  };
 }
 
 /** A scoped re-check of some VNets looked at their peerings and nothing else. */

@@ -171,7 +171,7 @@ describe("reconcile scoped to some VNets (change poller, Event Grid)", () => {
       scan("s2"),
     );
     expect(deltaOf(writes).changed).toEqual(["a"]);
-    expect(writes[0]!.finding).toMatchObject({ createdBy });
+    expect(writes[0]!.finding).toMatchObject({ createdBy, lastChangedBy: changedBy });
     apply(stored, writes);
 
     // Deleted, then created again by someone else: that is its creator now.
@@ -179,5 +179,18 @@ describe("reconcile scoped to some VNets (change poller, Event Grid)", () => {
     const again = reconcile(stored, [finding("a", { createdBy: changedBy })], scan("s4"));
     expect(deltaOf(again).reopened).toEqual(["a"]);
     expect(again[0]!.finding).toMatchObject({ createdBy: changedBy });
+  });
+
+  it("never names as creator whoever updated a peering a scan found first", () => {
+    const stored = new Map<string, StoredFinding>();
+    apply(stored, reconcile(stored, [finding("a")], scan("s1")));
+    const updatedBy = { principalId: "updater", at: "2026-11-03T00:00:00Z" };
+    const writes = reconcile(
+      stored,
+      [finding("a", { remoteAddressPrefixes: ["10.9.0.0/16"], createdBy: updatedBy })],
+      scan("event-1"),
+    );
+    expect(writes[0]!.finding).toMatchObject({ lastChangedBy: updatedBy });
+    expect(writes[0]!.finding).not.toHaveProperty("createdBy");
   });
 });

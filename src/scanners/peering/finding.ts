@@ -40,6 +40,8 @@ export const peeringFindingSchema = z.object({
   summary: z.string(),
   /** Who created the peering and when, where a subscription event said so (Event Grid). */
   createdBy: z.object({ principalId: z.string(), at: z.string() }).optional(),
+  /** Who last changed the peering after it was first recorded, where a write event said so. */
+  lastChangedBy: z.object({ principalId: z.string(), at: z.string() }).optional(),
   /** Who created it and who signs in from the other tenant (Log Analytics, Event Grid). */
   evidence: evidenceSchema.optional(),
   /** Set when ARM could not be asked before the alert: the alert still went out, unconfirmed. */

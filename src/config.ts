@@ -164,6 +164,11 @@ export const SETTINGS = {
     default: "100",
     parse: z.coerce.number().positive().max(220),
   },
+  SCAN_REQUESTS_MAX_WAITING: {
+    doc: "At most this many scans requested through POST /api/scans wait at once; more are answered 429 with Retry-After. A request whose scope a waiting one covers is folded into it.",
+    default: "5",
+    parse: z.coerce.number().int().min(1).max(50),
+  },
   TEAMS_WEBHOOK_URL: {
     doc: "Teams Workflows webhook ('Post to a channel when a webhook request is received') that receives alert cards. Empty: no Teams alerts.",
     default: "",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { requestScan } from "../scan/queued-scan";
+import { requestScan, ScanQueueFullError } from "../scan/queued-scan";
 import { ScanLease } from "../store/scan-lease";
 import { ScanRunsStore, type ScanRunRecord } from "../store/scan-runs";
 import { GUID_PATTERN } from "../validation";
@@ -60,7 +60,13 @@ async function startScan(request: ApiRequest, deps: ApiDeps): Promise<ApiRespons
         },
     dryRun: dryRun ?? false,
   };
-  const { run, existing } = await requestScan(deps, asked);
+  const { run, existing } = await requestScan(deps, asked).catch((error: unknown) => {
+    if (error instanceof ScanQueueFullError)
+      throw new ApiError(429, "Too many requests", error.message, {
+        "retry-after": String(error.retryAfterSeconds),
+      });
+    throw error;
+  });
   if (existing) deps.log("info", "scan-already-requested", { scanId: run.scanId, status: run.status });
 
   if (wait) {

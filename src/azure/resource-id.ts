@@ -1,4 +1,15 @@
-/** The parts of an ARM resource id that the scanner needs. Ids keep their casing; compare them lower-cased. */
+/**
+ * The key by which Azure ids (resource ids, subscription, tenant and management group ids) are
+ * compared and stored: ordinal and case-insensitive on ASCII letters only, as ARM compares them.
+ * JavaScript's toLowerCase() also folds non-ASCII letters (KELVIN SIGN U+212A to `k`, `İ` to
+ * `i̇`), which would make a look-alike id that ARM treats as another resource equal to a real one.
+ */
+export const idKey = (id: string): string => id.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+
+/** Two Azure ids name the same thing (see idKey). */
+export const sameId = (a: string, b: string): boolean => idKey(a) === idKey(b);
+
+/** The parts of an ARM resource id that the scanner needs. Ids keep their casing; compare them with idKey. */
 export interface ResourceIdParts {
   subscriptionId: string;
   resourceGroup: string | null;

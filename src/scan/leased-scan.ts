@@ -3,6 +3,7 @@ import { scanFailedAlert } from "../alerts/emit";
 import { AlertOutbox } from "../store/alert-outbox";
 import { ScanLease, type LeaseHolder } from "../store/scan-lease";
 import { ScanRunsStore } from "../store/scan-runs";
+import { ScheduledScanOwed } from "../store/scheduled-scan-owed";
 import type { Storage } from "../store/storage";
 import { silentLogger, type Logger } from "../log";
 import { dryScan, runRecordedScan, type RecordedScanOptions } from "./record-scan";
@@ -47,6 +48,9 @@ export async function runLeasedScan(options: LeasedScanOptions): Promise<LeasedS
   const scanId = options.scanId ?? newScanId(now());
   const lease = await new ScanLease(options.storage, () => now().getTime()).acquire(scanId, options.trigger);
   if (!lease.acquired) {
+    // A timer scan kept out by a requested one is owed: the next requested scan runs it first.
+    if (options.trigger === "timer" && lease.holder.trigger === "http")
+      await new ScheduledScanOwed(options.storage).owe(now());
     log("warn", "scan-skipped", {
       reason: "another scan is running",
       runningScanId: lease.holder.scanId,
@@ -56,6 +60,7 @@ export async function runLeasedScan(options: LeasedScanOptions): Promise<LeasedS
   }
   try {
     await reportAbandoned(options.storage, lease.takenOver, now(), log);
+    if (options.trigger === "timer") await new ScheduledScanOwed(options.storage).clear();
     const report = options.dryRun
       ? await dryScan({ ...options, scanId })
       : await runRecordedScan({ ...options, scanId });

@@ -1,10 +1,12 @@
 import { z } from "zod";
 import type { ScanScope } from "../azure/resource-graph";
 import { errorMessage, InputError } from "../errors";
-import { silentLogger } from "../log";
+import { silentLogger, type Logger } from "../log";
 import { LEASE_MS, ScanLease } from "../store/scan-lease";
 import { ScanRunsStore, type PendingRun } from "../store/scan-runs";
 import { describeIssues } from "../validation";
+import { idKey } from "../azure/resource-id";
+import { ScheduledScanOwed } from "../store/scheduled-scan-owed";
 import { reportAbandoned } from "./leased-scan";
 import { dryScan, runRecordedScan, type RecordedScanOptions } from "./record-scan";
 import { newScanId } from "./run-scan";
@@ -44,20 +46,44 @@ export function parseScanRequest(message: unknown): ScanRequest {
   return parsed.data;
 }
 
-const sameScope = (a: ScanScope, b: ScanScope) => {
-  const key = (s: ScanScope) =>
-    JSON.stringify([
-      s.managementGroups.map((g) => g.toLowerCase()).sort(),
-      s.subscriptions.map((x) => x.toLowerCase()).sort(),
-    ]);
-  return key(a) === key(b);
-};
+/**
+ * A waiting scan of `waiting` scope also answers a request for `asked`: the whole estate covers
+ * everything; otherwise every management group and subscription asked for is among its own (a
+ * subscription inside an asked management group is not known here, so that is not folded).
+ */
+export function coversScope(waiting: ScanScope, asked: ScanScope): boolean {
+  const whole = (s: ScanScope) => s.managementGroups.length === 0 && s.subscriptions.length === 0;
+  if (whole(waiting)) return true;
+  if (whole(asked)) return false;
+  const within = (mine: string[], theirs: string[]) => {
+    const have = new Set(mine.map(idKey));
+    return theirs.every((id) => have.has(idKey(id)));
+  };
+  return (
+    within(waiting.managementGroups, asked.managementGroups) &&
+    within(waiting.subscriptions, asked.subscriptions)
+  );
+}
+
+/** Too many scans are waiting: the caller should ask again later (HTTP 429 with Retry-After). */
+export class ScanQueueFullError extends Error {
+  override name = "ScanQueueFullError";
+  constructor(
+    readonly waiting: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      `${waiting} requested scans are already waiting, the most SCAN_REQUESTS_MAX_WAITING allows; ask again later or widen a waiting scan's scope.`,
+    );
+  }
+}
 
 type Deps = Pick<RecordedScanOptions, "storage" | "config" | "connection" | "log">;
 
 /**
  * Records a queued scan run and puts its request on the queue. A scan already queued or running
- * for the same scope (and dry-run choice) is answered instead of queuing another.
+ * whose scope covers the one asked for (and with the same dry-run choice) is answered instead of
+ * queuing another; past SCAN_REQUESTS_MAX_WAITING waiting scans, ScanQueueFullError.
  */
 export async function requestScan(
   deps: Deps,
@@ -66,14 +92,14 @@ export async function requestScan(
 ): Promise<{ run: PendingRun; existing: boolean }> {
   const runs = new ScanRunsStore(deps.storage);
   const horizon = now.getTime() - 2 * LEASE_MS;
-  const pending = (await runs.recent(50)).find(
+  const live = (await runs.recent(50)).filter(
     (r): r is PendingRun =>
-      (r.status === "queued" || r.status === "running") &&
-      Date.parse(r.requestedAt) > horizon &&
-      r.dryRun === ask.dryRun &&
-      sameScope(r.scope, ask.scope),
+      (r.status === "queued" || r.status === "running") && Date.parse(r.requestedAt) > horizon,
   );
+  const pending = live.find((r) => r.dryRun === ask.dryRun && coversScope(r.scope, ask.scope));
   if (pending) return { run: pending, existing: true };
+  const waiting = live.filter((r) => r.status === "queued").length;
+  if (waiting >= deps.config.SCAN_REQUESTS_MAX_WAITING) throw new ScanQueueFullError(waiting, DEFER_SECONDS);
 
   const request: ScanRequest = {
     schemaVersion: 1,
@@ -93,6 +119,24 @@ export async function requestScan(
   await runs.queued(run);
   await (await deps.storage.queue(SCAN_REQUESTS_QUEUE)).sendMessage(encodeScanRequest(request));
   return { run: { ...run, status: "queued" }, existing: false };
+}
+
+/**
+ * A timer scan that found the lease held by requested scans is owed: the next requested scan to
+ * take the lease runs it first, under the same lease, so requests can never starve the schedule
+ * for more than one interval. Its failure is recorded as any scan's and does not stop the request.
+ */
+async function runOwedScheduledScan(options: RunRequestOptions, now: () => Date, log: Logger): Promise<void> {
+  const owed = new ScheduledScanOwed(options.storage);
+  const since = await owed.since();
+  if (!since) return;
+  log("info", "scheduled-scan-owed", { since });
+  try {
+    await runRecordedScan({ ...options, trigger: "timer", scanId: newScanId(now()), now });
+  } catch (error) {
+    log("error", "scan-failed", { trigger: "timer", error: errorMessage(error) });
+  }
+  await owed.clear();
 }
 
 export type RequestOutcome = "finished" | "failed" | "deferred" | "done-before";
@@ -139,6 +183,7 @@ export async function runRequestedScan(
     if (lease.takenOver?.scanId !== request.scanId) {
       await reportAbandoned(options.storage, lease.takenOver, now(), log);
     }
+    await runOwedScheduledScan(options, now, log);
     if (!before) {
       // The queued record was lost (or the message came from elsewhere): record it now.
       await runs.queued({

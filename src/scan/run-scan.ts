@@ -110,18 +110,15 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
 
   const get = azureGetter(connection);
   const known = new Map<string, string>();
-  const { queryAll: readAll, stats: resourceGraph } = resourceGraphQuery(
-    createResourceGraphClient(connection),
-    scopeOf(config),
-    {
-      pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
-      subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
-      listSubscriptions: subscriptionLister(connection, { get, tenants: known }),
-      onPage: (page) => log("info", "resource-graph-page", { ...page }),
-      onScope: (event) => log("info", "resource-graph-scope", { ...event }),
-      ...(options.sleep ? { sleep: options.sleep } : {}),
-    },
-  );
+  const runner = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
+    pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
+    subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
+    listSubscriptions: subscriptionLister(connection, { get, tenants: known }),
+    onPage: (page) => log("info", "resource-graph-page", { ...page }),
+    onScope: (event) => log("info", "resource-graph-scope", { ...event }),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  const { queryAll: readAll, stats: resourceGraph } = runner;
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
   // A query two checks share (the private endpoint connection summary) is read once per scan.
   const asked = new Map<string, { schema: unknown; result: Promise<QueryRows<unknown>> }>();
@@ -144,13 +141,22 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   const errors: ScanError[] = [];
   let subscriptions = 0;
   try {
-    const counted = await queryAll(
+    // Where the scan decides to go by subscription groups: the first query over the whole scope
+    // meets Resource Graph's 10,000-subscription cut-off, and ARM's subscription list (streamed into
+    // `known`, subscription -> tenant) makes the groups. Past it, the groups are the count, and each
+    // check runs its census of remote subscriptions per group (scanners/census.ts).
+    const counted = await runner.wholeOrGroups(
       "subscription count",
       SUBSCRIPTION_COUNT_QUERY,
       subscriptionCountRowSchema,
     );
-    subscriptions = counted.rows.reduce((n, row) => n + row.Count, 0);
-    for (const bad of counted.unreadable) errors.push({ source: "subscriptions", message: bad.message });
+    if ("groups" in counted) {
+      subscriptions = counted.groups.reduce((n, group) => n + group.length, 0);
+    } else {
+      const rows = cleanDeep(counted.rows);
+      subscriptions = rows.rows.reduce((n, row) => n + row.Count, 0);
+      for (const bad of rows.unreadable) errors.push({ source: "subscriptions", message: bad.message });
+    }
   } catch (error) {
     errors.push({
       source: "subscriptions",
@@ -169,6 +175,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
 
   const context = {
     queryAll,
+    subscriptionGroups: runner.subscriptionGroups,
     tenants,
     directory: graphDirectory(connection, get),
     allowlist: options.allowlist,

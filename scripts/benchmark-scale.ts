@@ -134,6 +134,7 @@ async function benchmark(): Promise<void> {
       const before = await countersOf(child);
       const started = performance.now();
       let censusRows = 0;
+      const requestsByQuery: Record<string, number> = {};
       const report = await runRecordedScan({
         connection,
         config,
@@ -142,8 +143,10 @@ async function benchmark(): Promise<void> {
         allowlist: [],
         // Census pages are told by the query's name; their rows are what the census costs.
         log: (_level, event, fields) => {
-          if (event === "resource-graph-page" && String(fields?.query).startsWith("peering census"))
-            censusRows += Number(fields?.pageRows ?? 0);
+          if (event !== "resource-graph-page") return;
+          const query = String(fields?.query).replace(/ \(window.*$/, "");
+          requestsByQuery[query] = (requestsByQuery[query] ?? 0) + 1;
+          if (query.startsWith("peering census")) censusRows += Number(fields?.pageRows ?? 0);
         },
       });
       const wallMs = performance.now() - started;
@@ -170,6 +173,7 @@ async function benchmark(): Promise<void> {
         graphLookups: after.tenantLookups - before.tenantLookups,
         crossTenantFound: found,
         censusRows,
+        requestsByQuery,
         tableWrites: tableRequests.writes,
         tableReads: tableRequests.reads,
       };

@@ -55,34 +55,86 @@ function slices<T>(items: T[], parts: number): T[][] {
   return out;
 }
 
+/** A subscription counted as one of a group's fan-outs: above this many census rows on its own. */
+export const FAN_OUT_ROWS = 10;
+
+export const fanOutRowSchema = z.object({ subscriptionId: z.string().min(1), censusRows: z.number().int() });
+
+/** The census query of a check, and its count of census rows per subscription (the fan-outs). */
+export interface CensusQueries {
+  name: string;
+  census: string;
+  /** Subscriptions giving more than FAN_OUT_ROWS census rows each, with how many. */
+  fanOut: string;
+}
+
 /**
- * The census of one group, split where Resource Graph cut it at its first page. Unreadable rows
- * are returned as messages.
+ * Cuts a group whose census outgrew a page: its fan-outs (hubs) packed into parts of at most
+ * `rows` census rows by their own counts, and the rest of the group as one part.
+ */
+export function packByFanOut(group: string[], fanOuts: Map<string, number>, rows: number): string[][] {
+  const parts: string[][] = [];
+  let part: string[] = [];
+  let filled = 0;
+  const rest: string[] = [];
+  for (const subscription of group) {
+    const count = fanOuts.get(subscription.toLowerCase());
+    if (count === undefined) {
+      rest.push(subscription);
+      continue;
+    }
+    if (part.length > 0 && filled + count > rows) {
+      parts.push(part);
+      part = [];
+      filled = 0;
+    }
+    part.push(subscription);
+    filled += count;
+  }
+  if (part.length > 0) parts.push(part);
+  if (rest.length > 0) parts.push(rest);
+  return parts;
+}
+
+/**
+ * The census of one group, cut where Resource Graph cut it at its first page: first by the
+ * group's fan-outs (one more request), then, where a part is still cut, into parts sized by the
+ * total Resource Graph reported. Unreadable rows are returned as messages.
  */
 export async function censusOf(
   context: Pick<ScanContext, "queryAll" | "config">,
-  name: string,
-  query: string,
+  queries: CensusQueries,
   group: string[],
   unreadable: string[],
+  fanOutsAsked = false,
 ): Promise<GroupCensus> {
+  const pageRows = CENSUS_PAGE_SHARE * context.config.RESOURCE_GRAPH_PAGE_SIZE;
   try {
-    const result = await context.queryAll(name, query, censusRowSchema, group);
+    const result = await context.queryAll(queries.name, queries.census, censusRowSchema, group);
     unreadable.push(...result.unreadable.map((u) => u.message));
     return { group, rows: result.rows, unfiltered: [] };
   } catch (error) {
     if (!(error instanceof TruncatedResult)) throw error;
     if (group.length < 2) return { group, rows: [], unfiltered: group };
-    const parts = Math.min(
-      group.length,
-      Math.max(
-        2,
-        Math.ceil(error.totalRecords / (CENSUS_PAGE_SHARE * context.config.RESOURCE_GRAPH_PAGE_SIZE)),
-      ),
-    );
+    let parts: string[][] | null = null;
+    if (!fanOutsAsked) {
+      try {
+        const counted = await context.queryAll(
+          `${queries.name} fan-out`,
+          queries.fanOut,
+          fanOutRowSchema,
+          group,
+        );
+        const fanOuts = new Map(counted.rows.map((r) => [r.subscriptionId.toLowerCase(), r.censusRows]));
+        if (fanOuts.size > 0) parts = packByFanOut(group, fanOuts, pageRows);
+      } catch (countError) {
+        if (!(countError instanceof TruncatedResult)) throw countError;
+      }
+    }
+    parts ??= slices(group, Math.min(group.length, Math.max(2, Math.ceil(error.totalRecords / pageRows))));
     const census: GroupCensus = { group, rows: [], unfiltered: [] };
-    for (const part of slices(group, parts)) {
-      const read = await censusOf(context, name, query, part, unreadable);
+    for (const part of parts) {
+      const read = await censusOf(context, queries, part, unreadable, true);
       census.rows.push(...read.rows);
       census.unfiltered.push(...read.unfiltered);
     }

@@ -61,21 +61,39 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
  * whether a VNet has peerings past this window (`beyond`: another window to read).
  */
 export function peeringCensusQuery(window: number): string {
+  return `${censusRows(window)}
+| summarize items = count() by remoteSubscriptionId, localTenantId, opensVnet, beyond`;
+}
+
+/** The census's pairs before they are summarized (each peering, with its local subscription). */
+function censusRows(window: number): string {
   const start = window * PEERING_WINDOW;
   return `resources
 | where type =~ 'microsoft.network/virtualnetworks'
 | extend peeringCount = array_length(properties.virtualNetworkPeerings)
 | where peeringCount > ${start}
-| project tenantId, peeringCount, peerings = properties.virtualNetworkPeerings
+| project subscriptionId, tenantId, peeringCount, peerings = properties.virtualNetworkPeerings
 | mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
 | extend remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2])),
     localTenantId = tolower(tenantId),
     opensVnet = tostring(peering.id) == tostring(peerings[${start}].id),
-    beyond = peeringCount > ${start + PEERING_WINDOW}
-| summarize items = count() by remoteSubscriptionId, localTenantId, opensVnet, beyond`;
+    beyond = peeringCount > ${start + PEERING_WINDOW}`;
+}
+
+/**
+ * How many census rows each subscription of a group would give on its own, for those giving more
+ * than `over` (hubs, which point at many spoke subscriptions): asked only when a group's census
+ * outgrew its page, to cut the group where the rows are.
+ */
+export function peeringFanOutQuery(window: number, over: number): string {
+  return `${censusRows(window)}
+| summarize items = count() by subscriptionId, remoteSubscriptionId, localTenantId, opensVnet, beyond
+| summarize censusRows = count() by subscriptionId
+| where censusRows > ${over}`;
 }
 
 export const PEERING_CENSUS_QUERY = peeringCensusQuery(0);
+export const PEERING_FAN_OUT_QUERY = peeringFanOutQuery(0, 10);
 /** A first-window candidate query filtered to two remote subscriptions (for the query syntax test). */
 export const PEERING_FILTERED_CANDIDATES_QUERY = peeringCandidatesQuery(
   0,

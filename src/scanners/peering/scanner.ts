@@ -3,7 +3,7 @@ import { parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindows } from "../windows";
-import { candidateRemotes, censusOf, filterLists } from "../census";
+import { FAN_OUT_ROWS, candidateRemotes, censusOf, filterLists } from "../census";
 import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
@@ -12,6 +12,7 @@ import {
   VNET_SUMMARY_QUERY,
   peeringCandidatesQuery,
   peeringCensusQuery,
+  peeringFanOutQuery,
   peeringRowSchema,
   vnetSummaryRowSchema,
   type PeeringRow,
@@ -62,8 +63,11 @@ async function readByGroup(
         const unreadable: string[] = [];
         const census = await censusOf(
           context,
-          window === 0 ? "peering census" : `peering census (window ${window + 1})`,
-          peeringCensusQuery(window),
+          {
+            name: window === 0 ? "peering census" : `peering census (window ${window + 1})`,
+            census: peeringCensusQuery(window),
+            fanOut: peeringFanOutQuery(window, FAN_OUT_ROWS),
+          },
           group,
           unreadable,
         );

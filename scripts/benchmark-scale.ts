@@ -14,6 +14,7 @@ import type { SandboxCounters } from "../src/sandbox/server";
 import { runRecordedScan } from "../src/scan/record-scan";
 import { startAzurite } from "../src/store/azurite";
 import { storageFromConnectionString } from "../src/store/storage";
+import { governanceVisualizerMethod, THROTTLE_LIMIT } from "./peer-method";
 import { FOREIGN_TENANTS, SPOKES_PER_HUB, SPOKES_PER_SUBSCRIPTION } from "./scale-estate";
 
 /**
@@ -73,7 +74,7 @@ function startSandboxProcess(landingZones: number): Promise<{ child: ChildProces
 }
 
 /** The sandbox's counters, with ARM's peering reads (scripts/scale-sandbox.ts adds them). */
-type Counters = SandboxCounters & { peeringReads: number };
+type Counters = SandboxCounters & { peeringReads: number; vnetListRequests: number };
 
 function countersOf(child: ChildProcess): Promise<Counters> {
   return new Promise((resolve) => {
@@ -91,7 +92,11 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 async function benchmark(): Promise<void> {
   const { values } = parseArgs({
-    options: { subscriptions: { type: "string", default: "9500" }, "skip-baseline": { type: "boolean" } },
+    options: {
+      subscriptions: { type: "string", default: "9500" },
+      "skip-baseline": { type: "boolean" },
+      "skip-peer": { type: "boolean" },
+    },
   });
   const landingZones = Number(values.subscriptions);
   if (!Number.isInteger(landingZones) || landingZones < 1)
@@ -144,7 +149,7 @@ async function benchmark(): Promise<void> {
         // Census pages are told by the query's name; their rows are what the census costs.
         log: (_level, event, fields) => {
           if (event !== "resource-graph-page") return;
-          const query = String(fields?.query).replace(/ \(window.*$/, "");
+          const query = String(fields?.query).replace(/ \(window [^)]*\)/, "");
           requestsByQuery[query] = (requestsByQuery[query] ?? 0) + 1;
           if (query.startsWith("peering census")) censusRows += Number(fields?.pageRows ?? 0);
         },
@@ -189,6 +194,28 @@ async function benchmark(): Promise<void> {
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     out(`scanning process peak RSS: ${peakRssMb} MB`);
 
+    // The peer's method (Azure Governance Visualizer) against the same sandbox, under ARM's read limits.
+    let peer = null;
+    if (!values["skip-peer"]) {
+      const before = await countersOf(child);
+      const run = await governanceVisualizerMethod(connection);
+      const after = await countersOf(child);
+      peer = {
+        ...run,
+        armRequests:
+          after.vnetListRequests -
+          before.vnetListRequests +
+          (after.subscriptionLookups - before.subscriptionLookups) +
+          (after.subscriptionListRequests - before.subscriptionListRequests),
+        armThrottled: after.armThrottled - before.armThrottled,
+      };
+      out(
+        `peer's method (AzGovViz: VNets over ARM per subscription, ${THROTTLE_LIMIT} in parallel): ${peer.wallSeconds} s, ` +
+          `${peer.armRequests} ARM requests (${peer.armThrottled} throttled), ${peer.lookups} subscription lookups, ` +
+          `${peer.crossTenantFound} of ${ready.estate.crossTenant} cross-tenant peerings found`,
+      );
+    }
+
     const candidates = ready.estate.crossTenant;
     const minRequests = Math.ceil(candidates / PAGE_ROWS);
     const first = scans[0]!;
@@ -232,11 +259,17 @@ async function benchmark(): Promise<void> {
       scans,
       peakRssMb,
       baseline,
+      peer,
       ratios: {
         rowsPerCandidate: Math.round((first.resourceGraphRows / candidates) * 100) / 100,
         /** The scan proper against the full-inventory queries: both without storing anything. */
         wallTimeVsFullInventory: baseline
           ? Math.round((baseline.wallSeconds / first.scanSeconds) * 10) / 10
+          : null,
+        /** The peer's wall time and ARM requests against our scan proper and its Resource Graph requests. */
+        wallTimeVsPeer: peer ? Math.round((peer.wallSeconds / first.scanSeconds) * 10) / 10 : null,
+        requestsVsPeer: peer
+          ? Math.round((peer.armRequests / (first.resourceGraphRequests + first.armLookups)) * 10) / 10
           : null,
         rowsVsFullInventory: baseline
           ? Math.round((baseline.resourceGraphRows / first.resourceGraphRows) * 10) / 10
@@ -269,6 +302,7 @@ async function benchmark(): Promise<void> {
     };
     out(
       `ratios: ${results.ratios.wallTimeVsFullInventory ?? "-"}x less wall time and ${results.ratios.rowsVsFullInventory ?? "-"}x fewer rows than the full inventory; ` +
+        `${results.ratios.wallTimeVsPeer ?? "-"}x less wall time and ${results.ratios.requestsVsPeer ?? "-"}x fewer requests than the peer's method; ` +
         `${first.resourceGraphRequests} requests against a quota bound of ${minRequests} (${results.ratios.quotaBound.seconds} s at 15 per 5 s), ` +
         `${results.ratios.quotaBound.requestsVsBound}x the bound`,
     );

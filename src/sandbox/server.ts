@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { NetworkProvider, type NetworkOptions } from "./arm-network";
+import { ArmReadLimits } from "./arm/read-limits";
 import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -53,6 +54,8 @@ export interface SandboxCounters {
   subscriptionLookups: number;
   /** Pages of ARM's `GET /subscriptions`. */
   subscriptionListRequests: number;
+  /** ARM reads refused with 429 under ARM's read limits (sandbox/arm/read-limits.ts). */
+  armThrottled: number;
   tenantLookups: number;
   /** Graph `directoryObjects/getByIds` requests. */
   directoryLookups: number;
@@ -174,11 +177,13 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     throttledRequests: 0,
     subscriptionLookups: 0,
     subscriptionListRequests: 0,
+    armThrottled: 0,
     tenantLookups: 0,
     directoryLookups: 0,
     resourceGraphQueries: new Map(),
   };
   const tenantLimit = options.tenantSubscriptionLimit ?? TENANT_SUBSCRIPTION_LIMIT;
+  const armReads = new ArmReadLimits();
   /** In volatile mode the estate may have changed since the last request. */
   const tablesNow = (): GraphTables => (options.volatile ? graphTables(estate) : network.graphView());
   const pagings = new Map<string, Paging>();
@@ -390,12 +395,27 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
       );
     }
-    if (!bearer(req))
+    const token = bearer(req);
+    if (!token)
       return send(
         res,
         401,
         armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
       );
+    // A tenant-level read: ARM's bucket per principal (sandbox/arm/read-limits.ts).
+    const read = armReads.take("tenant", identityOf(token));
+    if ("retryAfterSeconds" in read) {
+      counters.armThrottled += 1;
+      return send(
+        res,
+        429,
+        armError(
+          "TooManyRequests",
+          "The request is being throttled as the limit has been reached for operation type - Read.",
+        ),
+        { "retry-after": String(read.retryAfterSeconds) },
+      );
+    }
     const pageSize = options.subscriptionListPageSize ?? ARM_SUBSCRIPTION_PAGE;
     const start = Number(url.searchParams.get("$skiptoken") ?? "0") || 0;
     const visible = estate.subscriptions.filter((s) => isVisible(estate, s));

@@ -126,7 +126,8 @@ export async function censusOf(
           group,
         );
         const fanOuts = new Map(counted.rows.map((r) => [r.subscriptionId.toLowerCase(), r.censusRows]));
-        if (fanOuts.size > 0) parts = packByFanOut(group, fanOuts, pageRows);
+        // Each subscription's own count bounds what it adds to a part: parts may fill a page.
+        if (fanOuts.size > 0) parts = packByFanOut(group, fanOuts, context.config.RESOURCE_GRAPH_PAGE_SIZE);
       } catch (countError) {
         if (!(countError instanceof TruncatedResult)) throw countError;
       }

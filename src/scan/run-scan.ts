@@ -82,10 +82,13 @@ export function subscriptionLister(
 ): () => Promise<string[]> {
   const get = options.get ?? azureGetter(connection);
   return async () => {
-    const listed = await listSubscriptions(connection, get);
-    for (const s of listed)
+    // Streamed page by page into the ids and the subscription -> tenant map: held once each.
+    const ids: string[] = [];
+    await listSubscriptions(connection, get, (s) => {
+      ids.push(s.subscriptionId);
       if (s.tenantId) options.tenants?.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
-    return listed.map((s) => s.subscriptionId);
+    });
+    return ids;
   };
 }
 

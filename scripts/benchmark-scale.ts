@@ -21,9 +21,10 @@ import { FOREIGN_TENANTS, SPOKES_PER_HUB, SPOKES_PER_SUBSCRIPTION } from "./scal
  * `npm run benchmark:scale [-- --subscriptions N]`: what a scan costs on a large estate (default
  * 9,500 landing-zone subscriptions, with the hubs' just under Resource Graph's 10,000 cut-off).
  * The sandbox runs in its own process under the default quota (15 requests per 5 s); this process
- * scans it twice (first scan, unchanged rescan, with state in in-memory Azurite), then reads the
- * same estate with the previous full-inventory queries for comparison. Prints the figures and
- * writes them to bench/results.json under the subscription count.
+ * scans it twice (first scan, unchanged rescan, with state in in-memory Azurite), runs the peer's
+ * method (scripts/peer-method.ts: VNets over ARM per subscription, under ARM's read limits), then
+ * reads the same estate with the previous full-inventory queries for comparison. Prints the
+ * figures and writes them to bench/results.json under the subscription count.
  */
 
 /** The previous scanner's inventory: every subscription, and every peering (mv-expand at its 400 maximum). */

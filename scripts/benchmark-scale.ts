@@ -97,6 +97,7 @@ async function benchmark(): Promise<void> {
       subscriptions: { type: "string", default: "9500" },
       "skip-baseline": { type: "boolean" },
       "skip-peer": { type: "boolean" },
+      "group-size": { type: "string", default: "1000" },
     },
   });
   const landingZones = Number(values.subscriptions);
@@ -118,7 +119,7 @@ async function benchmark(): Promise<void> {
   try {
     // Past the cut-off the scan goes by subscription groups: 1000 a request, Resource Graph's most
     // (a bigger group costs no more requests: each group's census is one request per page of rows).
-    const config = loadConfig({ SUBSCRIPTION_GROUP_SIZE: "1000" });
+    const config = loadConfig({ SUBSCRIPTION_GROUP_SIZE: values["group-size"] });
     const connection: AzureConnection = {
       credential: new SandboxCredential(ready.homeTenantId),
       armEndpoint: ready.url,

@@ -14,15 +14,17 @@ import type { SandboxCounters } from "../src/sandbox/server";
 import { runRecordedScan } from "../src/scan/record-scan";
 import { startAzurite } from "../src/store/azurite";
 import { storageFromConnectionString } from "../src/store/storage";
+import { governanceVisualizerMethod, THROTTLE_LIMIT } from "./peer-method";
 import { FOREIGN_TENANTS, SPOKES_PER_HUB, SPOKES_PER_SUBSCRIPTION } from "./scale-estate";
 
 /**
  * `npm run benchmark:scale [-- --subscriptions N]`: what a scan costs on a large estate (default
  * 9,500 landing-zone subscriptions, with the hubs' just under Resource Graph's 10,000 cut-off).
  * The sandbox runs in its own process under the default quota (15 requests per 5 s); this process
- * scans it twice (first scan, unchanged rescan, with state in in-memory Azurite), then reads the
- * same estate with the previous full-inventory queries for comparison. Prints the figures and
- * writes them to bench/results.json under the subscription count.
+ * scans it twice (first scan, unchanged rescan, with state in in-memory Azurite), runs the peer's
+ * method (scripts/peer-method.ts: VNets over ARM per subscription, under ARM's read limits), then
+ * reads the same estate with the previous full-inventory queries for comparison. Prints the
+ * figures and writes them to bench/results.json under the subscription count.
  */
 
 /** The previous scanner's inventory: every subscription, and every peering (mv-expand at its 400 maximum). */
@@ -73,7 +75,7 @@ function startSandboxProcess(landingZones: number): Promise<{ child: ChildProces
 }
 
 /** The sandbox's counters, with ARM's peering reads (scripts/scale-sandbox.ts adds them). */
-type Counters = SandboxCounters & { peeringReads: number };
+type Counters = SandboxCounters & { peeringReads: number; vnetListRequests: number };
 
 function countersOf(child: ChildProcess): Promise<Counters> {
   return new Promise((resolve) => {
@@ -91,7 +93,12 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 async function benchmark(): Promise<void> {
   const { values } = parseArgs({
-    options: { subscriptions: { type: "string", default: "9500" }, "skip-baseline": { type: "boolean" } },
+    options: {
+      subscriptions: { type: "string", default: "9500" },
+      "skip-baseline": { type: "boolean" },
+      "skip-peer": { type: "boolean" },
+      "group-size": { type: "string", default: "1000" },
+    },
   });
   const landingZones = Number(values.subscriptions);
   if (!Number.isInteger(landingZones) || landingZones < 1)
@@ -110,7 +117,9 @@ async function benchmark(): Promise<void> {
     },
   };
   try {
-    const config = loadConfig({});
+    // Past the cut-off the scan goes by subscription groups: 1000 a request, Resource Graph's most
+    // (a bigger group costs no more requests: each group's census is one request per page of rows).
+    const config = loadConfig({ SUBSCRIPTION_GROUP_SIZE: values["group-size"] });
     const connection: AzureConnection = {
       credential: new SandboxCredential(ready.homeTenantId),
       armEndpoint: ready.url,
@@ -131,7 +140,22 @@ async function benchmark(): Promise<void> {
       tableRequests.writes = tableRequests.reads = 0;
       const before = await countersOf(child);
       const started = performance.now();
-      const report = await runRecordedScan({ connection, config, storage, trigger: "cli", allowlist: [] });
+      let censusRows = 0;
+      const requestsByQuery: Record<string, number> = {};
+      const report = await runRecordedScan({
+        connection,
+        config,
+        storage,
+        trigger: "cli",
+        allowlist: [],
+        // Census pages are told by the query's name; their rows are what the census costs.
+        log: (_level, event, fields) => {
+          if (event !== "resource-graph-page") return;
+          const query = String(fields?.query).replace(/ \(window [^)]*\)/, "");
+          requestsByQuery[query] = (requestsByQuery[query] ?? 0) + 1;
+          if (query.startsWith("peering census")) censusRows += Number(fields?.pageRows ?? 0);
+        },
+      });
       const wallMs = performance.now() - started;
       // The scan proper (inventory, tenant resolution, classification), without storing it: what
       // the full-inventory comparison below also measures.
@@ -155,6 +179,8 @@ async function benchmark(): Promise<void> {
         armPeeringReads: after.peeringReads - before.peeringReads,
         graphLookups: after.tenantLookups - before.tenantLookups,
         crossTenantFound: found,
+        censusRows,
+        requestsByQuery,
         tableWrites: tableRequests.writes,
         tableReads: tableRequests.reads,
       };
@@ -169,6 +195,28 @@ async function benchmark(): Promise<void> {
     // Before the comparison run, which holds the whole inventory in this process.
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     out(`scanning process peak RSS: ${peakRssMb} MB`);
+
+    // The peer's method (Azure Governance Visualizer) against the same sandbox, under ARM's read limits.
+    let peer = null;
+    if (!values["skip-peer"]) {
+      const before = await countersOf(child);
+      const run = await governanceVisualizerMethod(connection);
+      const after = await countersOf(child);
+      peer = {
+        ...run,
+        armRequests:
+          after.vnetListRequests -
+          before.vnetListRequests +
+          (after.subscriptionLookups - before.subscriptionLookups) +
+          (after.subscriptionListRequests - before.subscriptionListRequests),
+        armThrottled: after.armThrottled - before.armThrottled,
+      };
+      out(
+        `peer's method (AzGovViz: VNets over ARM per subscription, ${THROTTLE_LIMIT} in parallel): ${peer.wallSeconds} s, ` +
+          `${peer.armRequests} ARM requests (${peer.armThrottled} throttled), ${peer.lookups} subscription lookups, ` +
+          `${peer.crossTenantFound} of ${ready.estate.crossTenant} cross-tenant peerings found`,
+      );
+    }
 
     const candidates = ready.estate.crossTenant;
     const minRequests = Math.ceil(candidates / PAGE_ROWS);
@@ -213,11 +261,17 @@ async function benchmark(): Promise<void> {
       scans,
       peakRssMb,
       baseline,
+      peer,
       ratios: {
         rowsPerCandidate: Math.round((first.resourceGraphRows / candidates) * 100) / 100,
         /** The scan proper against the full-inventory queries: both without storing anything. */
         wallTimeVsFullInventory: baseline
           ? Math.round((baseline.wallSeconds / first.scanSeconds) * 10) / 10
+          : null,
+        /** The peer's wall time and ARM requests against our scan proper and its Resource Graph requests. */
+        wallTimeVsPeer: peer ? Math.round((peer.wallSeconds / first.scanSeconds) * 10) / 10 : null,
+        requestsVsPeer: peer
+          ? Math.round((peer.armRequests / (first.resourceGraphRequests + first.armLookups)) * 10) / 10
           : null,
         rowsVsFullInventory: baseline
           ? Math.round((baseline.resourceGraphRows / first.resourceGraphRows) * 10) / 10
@@ -229,10 +283,16 @@ async function benchmark(): Promise<void> {
         },
       },
       checks: {
-        rowsWithinBudget: first.resourceGraphRows <= 1.1 * candidates + 1000,
-        requestsAtMost20: first.resourceGraphRequests <= 20,
+        rowsWithinBudget: first.resourceGraphRows <= 1.1 * candidates + first.censusRows + 1000,
+        requestsWithinBudget:
+          ready.estate.subscriptions <= 10_000
+            ? first.resourceGraphRequests <= 20
+            : first.resourceGraphRequests <=
+              2 * Math.ceil(ready.estate.subscriptions / 1000) + Math.ceil(first.censusRows / 1000) + 10,
+        rescanSameRequests:
+          scans[1]!.resourceGraphRequests === first.resourceGraphRequests && scans[1]!.tableWrites === 1,
         tenTimesFaster: baseline ? baseline.wallSeconds >= 10 * first.scanSeconds : null,
-        peakRssAtMost300Mb: peakRssMb <= 300,
+        peakRssWithinBudget: peakRssMb <= (ready.estate.subscriptions > 40_000 ? 400 : 300),
         complete: scans.every((s) => s.complete) && first.crossTenantFound === candidates,
       },
       machine: {
@@ -244,6 +304,7 @@ async function benchmark(): Promise<void> {
     };
     out(
       `ratios: ${results.ratios.wallTimeVsFullInventory ?? "-"}x less wall time and ${results.ratios.rowsVsFullInventory ?? "-"}x fewer rows than the full inventory; ` +
+        `${results.ratios.wallTimeVsPeer ?? "-"}x less wall time and ${results.ratios.requestsVsPeer ?? "-"}x fewer requests than the peer's method; ` +
         `${first.resourceGraphRequests} requests against a quota bound of ${minRequests} (${results.ratios.quotaBound.seconds} s at 15 per 5 s), ` +
         `${results.ratios.quotaBound.requestsVsBound}x the bound`,
     );

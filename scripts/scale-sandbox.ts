@@ -14,7 +14,12 @@ async function main(): Promise<void> {
     if (message.type === "counters")
       process.send!({
         type: "counters",
-        counters: { ...sandbox.counters, peeringReads: sandbox.network.counters.peeringReads },
+        counters: {
+          ...sandbox.counters,
+          peeringReads: sandbox.network.counters.peeringReads,
+          vnetListRequests: sandbox.network.counters.vnetListRequests,
+          armThrottled: sandbox.network.counters.armThrottled + sandbox.counters.armThrottled,
+        },
       });
     if (message.type === "close") void sandbox.close().then(() => process.exit(0));
   });

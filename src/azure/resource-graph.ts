@@ -19,6 +19,8 @@ export interface PageEvent {
   page: number;
   rows: number;
   totalRecords: number;
+  /** Rows in this page alone (a page cut short by Resource Graph included). */
+  pageRows?: number;
 }
 
 export interface ResourceGraphOptions {
@@ -88,6 +90,36 @@ export interface ResourceGraphRunner {
   queryAll: QueryAll;
   queryTenant: QueryTenant;
   stats: ResourceGraphStats;
+  /**
+   * The subscription groups the scan's queries go out in, once they go by groups (an explicit list
+   * longer than one group, or Resource Graph's 10,000-subscription cut-off); null while one request
+   * covers the whole scope.
+   */
+  subscriptionGroups(): string[][] | null;
+  /**
+   * Runs a query over the whole scope, or, when the scope is or turns out to be cut off, returns the
+   * subscription groups instead of running the query once per group: for what the groups answer
+   * themselves (how many subscriptions there are).
+   */
+  wholeOrGroups<T>(
+    name: string,
+    query: string,
+    rowSchema: z.ZodType<T>,
+  ): Promise<{ rows: QueryRows<T> } | { groups: string[][] }>;
+}
+
+/**
+ * A result Resource Graph cut at its first page and offered no way to page: `take`/`limit`, or
+ * `summarize`, whose results are "simplified, first page only" (query-language.md, supported
+ * operators). The caller may ask again over a smaller scope.
+ */
+export class TruncatedResult extends Error {
+  constructor(
+    message: string,
+    readonly totalRecords: number,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -292,8 +324,17 @@ export function resourceGraphQuery(
       if (!Array.isArray(response.data))
         throw new Error(`Resource Graph answered the ${name} query without a row array.`);
       if (response.resultTruncated === "true" && !response.skipToken) {
-        throw new Error(
+        stats.rows += response.data.length;
+        options.onPage?.({
+          query: name,
+          page,
+          rows: received,
+          totalRecords: response.totalRecords,
+          pageRows: response.data.length,
+        });
+        throw new TruncatedResult(
           `Resource Graph truncated the ${name} query (${response.count} of ${response.totalRecords} rows) and offered no way to page.`,
+          response.totalRecords,
         );
       }
       stats.rows += response.data.length;
@@ -310,7 +351,13 @@ export function resourceGraphQuery(
         else ids.add(id);
         onItem(item, page, index);
       });
-      options.onPage?.({ query: name, page, rows: received, totalRecords: response.totalRecords });
+      options.onPage?.({
+        query: name,
+        page,
+        rows: received,
+        totalRecords: response.totalRecords,
+        pageRows: response.data.length,
+      });
       skipToken = response.skipToken;
     } while (skipToken);
     if (totalRecords !== undefined && ids.size + withoutId !== totalRecords) throw new InconsistentPages();
@@ -398,37 +445,15 @@ export function resourceGraphQuery(
     );
   }
 
-  type RowEntry<T> = { id: string | undefined; row?: T; error?: RowError };
-  const readerFor =
-    <T>(name: string, rowSchema: z.ZodType<T>) =>
-    (item: unknown, where: string): RowEntry<T> => {
-      const id = idOf(item) ?? undefined;
-      const parsed = rowSchema.safeParse(item);
-      if (parsed.success) return { id, row: parsed.data };
-      const issue = parsed.error.issues[0];
-      const named = id ?? namedBy(item) ?? `(no id; ${where})`;
-      const message = `Resource Graph returned a ${name} row that cannot be read, ${named}: ${jsonPath(issue?.path ?? [])} ${issue?.message ?? ""}`;
-      return { id, error: { id: named, message: message.trim() } };
-    };
-  const split = <T>(collected: RowEntry<T>[]): QueryRows<T> => {
-    const rows: T[] = [];
-    const unreadable: RowError[] = [];
-    for (const entry of collected) {
-      if (entry.error) unreadable.push(entry.error);
-      else rows.push(entry.row as T);
-    }
-    return { rows, unreadable };
-  };
-
   const queryTenant: QueryTenant = async (name, query, rowSchema) => {
     // A cut-off or a refused scope only touches rows of subscriptions, which the scoped queries read.
     const { entries } = await consistent(
       name,
       query,
       { allowPartialScopes: true },
-      readerFor(name, rowSchema),
+      readerOf(name, rowSchema),
     );
-    return split(entries);
+    return splitEntries(entries);
   };
 
   const queryAll: QueryAll = async <T>(
@@ -437,10 +462,8 @@ export function resourceGraphQuery(
     rowSchema: z.ZodType<T>,
     about?: readonly string[],
   ) => {
-    type Entry = RowEntry<T>;
-    const read = readerFor(name, rowSchema);
-
-    let collected: Entry[] = [];
+    const read = readerOf(name, rowSchema);
+    let collected: Entry<T>[] = [];
     const narrowed = about ? scopesAbout(about) : null;
     if (narrowed) {
       for (const group of narrowed)
@@ -465,10 +488,54 @@ export function resourceGraphQuery(
       }
     }
 
-    return split(collected);
+    return splitEntries(collected);
   };
 
-  return { queryAll, queryTenant, stats };
+  async function wholeOrGroups<T>(
+    name: string,
+    query: string,
+    rowSchema: z.ZodType<T>,
+  ): Promise<{ rows: QueryRows<T> } | { groups: string[][] }> {
+    if (scope.kind === "whole") {
+      const { entries, limitHit } = await consistent(name, query, scope.params, readerOf(name, rowSchema));
+      if (!limitHit) return { rows: splitEntries(entries) };
+      scope = { kind: "groups", groups: await groupsAfterCutOff(name) };
+    }
+    return { groups: scope.groups };
+  }
+
+  return {
+    queryAll,
+    queryTenant,
+    stats,
+    subscriptionGroups: () => (scope.kind === "groups" && scope.groups.length > 1 ? scope.groups : null),
+    wholeOrGroups,
+  };
+}
+
+type Entry<T> = { id: string | undefined; row?: T; error?: RowError };
+
+/** Reads one item with the row schema; a row it cannot read becomes a named error. */
+function readerOf<T>(name: string, rowSchema: z.ZodType<T>) {
+  return (item: unknown, where: string): Entry<T> => {
+    const id = idOf(item) ?? undefined;
+    const parsed = rowSchema.safeParse(item);
+    if (parsed.success) return { id, row: parsed.data };
+    const issue = parsed.error.issues[0];
+    const named = id ?? namedBy(item) ?? `(no id; ${where})`;
+    const message = `Resource Graph returned a ${name} row that cannot be read, ${named}: ${jsonPath(issue?.path ?? [])} ${issue?.message ?? ""}`;
+    return { id, error: { id: named, message: message.trim() } };
+  };
+}
+
+function splitEntries<T>(collected: Entry<T>[]): QueryRows<T> {
+  const rows: T[] = [];
+  const unreadable: RowError[] = [];
+  for (const entry of collected) {
+    if (entry.error) unreadable.push(entry.error);
+    else rows.push(entry.row as T);
+  }
+  return { rows, unreadable };
 }
 
 /** Rows without an id of their own may still say whose they are (a peering row names its VNet). */

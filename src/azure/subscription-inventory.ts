@@ -23,13 +23,17 @@ export interface ListedSubscription {
 /**
  * Every subscription the identity can read, through ARM's `GET /subscriptions` and its `nextLink`
  * pages. Resource Graph's own list is cut at 10,000 subscriptions too, so this is the fallback.
+ * With `each`, every subscription is handed over as its page arrives and none is kept here (the
+ * scan keeps one compact map of them), and the returned list is empty.
  */
 export async function listSubscriptions(
   connection: AzureConnection,
   get: AzureGet,
+  each?: (subscription: ListedSubscription) => void,
 ): Promise<ListedSubscription[]> {
   const scope = { scope: `${connection.armEndpoint}/.default` };
   const listed: ListedSubscription[] = [];
+  const take = each ?? ((s: ListedSubscription) => listed.push(s));
   let url: string | null | undefined = `${connection.armEndpoint}/subscriptions?api-version=2022-12-01`;
   for (let page = 1; url; page++) {
     const response = await get(url, scope);
@@ -47,8 +51,7 @@ export async function listSubscriptions(
         { cause: error },
       );
     }
-    for (const s of body.value)
-      listed.push({ subscriptionId: s.subscriptionId, tenantId: s.tenantId ?? null });
+    for (const s of body.value) take({ subscriptionId: s.subscriptionId, tenantId: s.tenantId ?? null });
     url = body.nextLink;
     // Follow nextLink only on the endpoint we were given: the token must not go elsewhere.
     if (url && !url.startsWith(`${connection.armEndpoint}/`)) {

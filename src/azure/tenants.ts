@@ -39,6 +39,18 @@ export class TenantResolver {
     this.options.known.set(subscriptionId.toLowerCase(), tenantId.toLowerCase());
   }
 
+  /**
+   * The tenant of a subscription where the scan already knows it (ARM's subscription list, Resource
+   * Graph's join) or the tenant cache holds it, without asking Azure; undefined when neither does.
+   */
+  async tenantIfKnown(subscriptionId: string): Promise<string | null | undefined> {
+    const key = subscriptionId.toLowerCase();
+    const known = this.options.known.get(key);
+    if (known) return known;
+    if (!GUID_PATTERN.test(subscriptionId)) return undefined;
+    return (await this.options.cache.get(`subscription:${key}`))?.value;
+  }
+
   async tenantOfSubscription(subscriptionId: string): Promise<string | null> {
     const key = subscriptionId.toLowerCase();
     const known = this.options.known.get(key);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { ArmReadLimits } from "./arm/read-limits";
 import { isVisible, type Estate } from "./estate";
 import type { Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -28,6 +29,10 @@ export interface NetworkCounters {
   peeringReads: number;
   peeringWrites: number;
   eventsPosted: number;
+  /** ARM lists of a subscription's VNets (`GET /subscriptions/{id}/providers/Microsoft.Network/virtualNetworks`). */
+  vnetListRequests: number;
+  /** ARM reads refused with 429 under ARM's read limits. */
+  armThrottled: number;
 }
 
 const PEERING_TYPE = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings";
@@ -36,6 +41,8 @@ const NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 
 const PEERINGS_PATH =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\/virtualNetworkPeerings(?:\/([^/]+))?\/?$/i;
+/** ARM's list of a subscription's VNets (`virtualNetworks.listAll`), peerings included. */
+const VNET_LIST_PATH = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/?$/i;
 const OPERATION_PATH =
   /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Network\/locations\/([^/]+)\/(operations|operationResults)\/([^/]+)\/?$/i;
 
@@ -87,7 +94,16 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export class NetworkProvider {
-  readonly counters: NetworkCounters = { peeringReads: 0, peeringWrites: 0, eventsPosted: 0 };
+  readonly counters: NetworkCounters = {
+    peeringReads: 0,
+    peeringWrites: 0,
+    eventsPosted: 0,
+    vnetListRequests: 0,
+    armThrottled: 0,
+  };
+  private readonly readLimits = new ArmReadLimits();
+  /** A subscription's VNets, indexed on the first list (VNets are not created through the sandbox). */
+  private vnetsBySubscription: Map<string, Resource[]> | undefined;
   private readonly changes: ChangeRecord[] = [];
   /** Resource Graph's views of the estate, oldest first; a lagging Graph serves an older one. */
   private readonly views: { at: number; tables: GraphTables }[];
@@ -119,6 +135,11 @@ export class NetworkProvider {
 
   /** Answers a request if it is the network provider's; returns false otherwise. */
   async handle(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<boolean> {
+    const vnetList = req.method === "GET" ? path.match(VNET_LIST_PATH) : null;
+    if (vnetList) {
+      this.listVnets(req, res, vnetList[1]!);
+      return true;
+    }
     const operation = path.match(OPERATION_PATH);
     const peerings = path.match(PEERINGS_PATH);
     if (!operation && !peerings) return false;
@@ -284,6 +305,78 @@ export class NetworkProvider {
       "azure-asyncoperation": `${base}/operations/${op}${version}`,
       location: `${base}/operationResults/${op}${version}`,
     };
+  }
+
+  /** A subscription's VNets as ARM lists them, under ARM's read limits (one page: ARM's page size is not documented). */
+  private listVnets(req: IncomingMessage, res: ServerResponse, subscriptionId: string): void {
+    this.counters.vnetListRequests += 1;
+    const principal = principalOf(req);
+    if (!principal && !req.headers.authorization?.startsWith("Bearer ")) {
+      send(
+        res,
+        401,
+        armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+      );
+      return;
+    }
+    const read = this.readLimits.take(subscriptionId, principal ?? "caller");
+    if ("retryAfterSeconds" in read) {
+      this.counters.armThrottled += 1;
+      send(
+        res,
+        429,
+        armError(
+          "TooManyRequests",
+          "The request is being throttled as the limit has been reached for operation type - Read.",
+        ),
+        { "retry-after": String(read.retryAfterSeconds) },
+      );
+      return;
+    }
+    const subscription = this.estate.subscriptions.find(
+      (s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase(),
+    );
+    if (!subscription || !isVisible(this.estate, subscription)) {
+      send(
+        res,
+        403,
+        armError(
+          "AuthorizationFailed",
+          `The client does not have authorization to perform action 'Microsoft.Network/virtualNetworks/read' over scope '/subscriptions/${subscriptionId}'.`,
+        ),
+      );
+      return;
+    }
+    if (!this.vnetsBySubscription) {
+      this.vnetsBySubscription = new Map();
+      for (const r of this.estate.resources) {
+        if (r.type.toLowerCase() !== "microsoft.network/virtualnetworks") continue;
+        const key = r.subscriptionId.toLowerCase();
+        const list = this.vnetsBySubscription.get(key) ?? [];
+        list.push(r);
+        this.vnetsBySubscription.set(key, list);
+      }
+    }
+    const vnets = this.vnetsBySubscription.get(subscriptionId.toLowerCase()) ?? [];
+    send(
+      res,
+      200,
+      {
+        value: vnets.map((vnet) => ({
+          id: vnet.id,
+          name: vnet.name,
+          type: "Microsoft.Network/virtualNetworks",
+          location: vnet.location,
+          properties: {
+            ...vnet.properties,
+            virtualNetworkPeerings: (vnet.properties.virtualNetworkPeerings ?? []).map((p) =>
+              this.shape(vnet, p),
+            ),
+          },
+        })),
+      },
+      { "x-ms-ratelimit-remaining-subscription-reads": String(read.remaining) },
+    );
   }
 
   private findVnet(subscriptionId: string, resourceGroup: string, name: string): Resource | undefined {

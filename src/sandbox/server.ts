@@ -8,6 +8,7 @@ import { GraphDirectory, type GraphDirectoryCounters } from "./graph/directory";
 import { authorizationRowInScope, AUTHORIZATION_SCOPE_FILTERS } from "./resource-graph/authorization-scope";
 import { servePolicies } from "./graph/policies";
 import { serveLogAnalytics, type LogAnalyticsOptions } from "./log-analytics/query";
+import { ArmReadLimits } from "./arm/read-limits";
 import { isVisible, type Estate } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -75,6 +76,8 @@ export interface SandboxCounters {
   subscriptionLookups: number;
   /** Pages of ARM's `GET /subscriptions`. */
   subscriptionListRequests: number;
+  /** ARM reads refused with 429 under ARM's read limits (sandbox/arm/read-limits.ts). */
+  armThrottled: number;
   tenantLookups: number;
   /** Graph `directoryObjects/getByIds` requests. */
   directoryLookups: number;
@@ -208,6 +211,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     throttledRequests: 0,
     subscriptionLookups: 0,
     subscriptionListRequests: 0,
+    armThrottled: 0,
     tenantLookups: 0,
     get directoryLookups() {
       return graph.counters.directoryLookups;
@@ -216,6 +220,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     resourceGraphQueries: new Map(),
   };
   const tenantLimit = options.tenantSubscriptionLimit ?? TENANT_SUBSCRIPTION_LIMIT;
+  const armReads = new ArmReadLimits();
   /** In volatile mode the estate may have changed since the last request. */
   const tablesNow = (): GraphTables => (options.volatile ? graphTables(estate) : network.graphView());
   const pagings = new Map<string, Paging>();
@@ -453,12 +458,27 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
       );
     }
-    if (!bearer(req))
+    const token = bearer(req);
+    if (!token)
       return send(
         res,
         401,
         armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
       );
+    // A tenant-level read: ARM's bucket per principal (sandbox/arm/read-limits.ts).
+    const read = armReads.take("tenant", identityOf(token));
+    if ("retryAfterSeconds" in read) {
+      counters.armThrottled += 1;
+      return send(
+        res,
+        429,
+        armError(
+          "TooManyRequests",
+          "The request is being throttled as the limit has been reached for operation type - Read.",
+        ),
+        { "retry-after": String(read.retryAfterSeconds) },
+      );
+    }
     const pageSize = options.subscriptionListPageSize ?? ARM_SUBSCRIPTION_PAGE;
     const start = Number(url.searchParams.get("$skiptoken") ?? "0") || 0;
     const visible = estate.subscriptions.filter((s) => isVisible(estate, s));

@@ -92,10 +92,13 @@ export function subscriptionLister(
 ): () => Promise<string[]> {
   const get = options.get ?? azureGetter(connection);
   return async () => {
-    const listed = await listSubscriptions(connection, get);
-    for (const s of listed)
+    // Streamed page by page into the ids and the subscription -> tenant map: held once each.
+    const ids: string[] = [];
+    await listSubscriptions(connection, get, (s) => {
+      ids.push(s.subscriptionId);
       if (s.tenantId) options.tenants?.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
-    return listed.map((s) => s.subscriptionId);
+    });
+    return ids;
   };
 }
 
@@ -120,11 +123,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
 
   const get = azureGetter(connection);
   const known = new Map<string, string>();
-  const {
-    queryAll: readAll,
-    queryTenant: readTenant,
-    stats: resourceGraph,
-  } = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
+  const runner = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
     pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
     subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
     listSubscriptions: subscriptionLister(connection, { get, tenants: known }),
@@ -133,6 +132,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     ...(options.sleep ? { sleep: options.sleep } : {}),
     throttleWaitBudgetMs: config.RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS * 1000,
   });
+  const { queryAll: readAll, queryTenant: readTenant, stats: resourceGraph } = runner;
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
   // A query two checks share (the private endpoint connection summary) is read once per scan.
   const asked = new Map<string, { schema: unknown; result: Promise<QueryRows<unknown>> }>();
@@ -169,13 +169,22 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   const errors: ScanError[] = [];
   let subscriptions = 0;
   try {
-    const counted = await queryAll(
+    // Where the scan decides to go by subscription groups: the first query over the whole scope
+    // meets Resource Graph's 10,000-subscription cut-off, and ARM's subscription list (streamed into
+    // `known`, subscription -> tenant) makes the groups. Past it, the groups are the count, and each
+    // check runs its census of remote subscriptions per group (scanners/census.ts).
+    const counted = await runner.wholeOrGroups(
       "subscription count",
       SUBSCRIPTION_COUNT_QUERY,
       subscriptionCountRowSchema,
     );
-    subscriptions = counted.rows.reduce((n, row) => n + row.Count, 0);
-    for (const bad of counted.unreadable) errors.push({ source: "subscriptions", message: bad.message });
+    if ("groups" in counted) {
+      subscriptions = counted.groups.reduce((n, group) => n + group.length, 0);
+    } else {
+      const rows = cleanDeep(counted.rows);
+      subscriptions = rows.rows.reduce((n, row) => n + row.Count, 0);
+      for (const bad of rows.unreadable) errors.push({ source: "subscriptions", message: bad.message });
+    }
   } catch (error) {
     errors.push({
       source: "subscriptions",
@@ -195,6 +204,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   const context = {
     queryAll,
     queryTenant,
+    subscriptionGroups: runner.subscriptionGroups,
     tenants,
     directory: graphDirectory(connection, get),
     allowlist: options.allowlist,

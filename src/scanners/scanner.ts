@@ -18,6 +18,12 @@ export interface ScanContext {
   queryAll: QueryAll;
   /** The same over the whole tenant, for what no subscription holds (built-in role definitions). */
   queryTenant?: QueryTenant;
+  /**
+   * The subscription groups queries go out in, when they do (past Resource Graph's 10,000-subscription
+   * cut-off, or a long SCAN_SUBSCRIPTIONS list); null while one request covers the scope. Each group
+   * is then its own request scope, so a join on `resourcecontainers` sees only that group.
+   */
+  subscriptionGroups?: () => string[][] | null;
   tenants: TenantResolver;
   /** Microsoft Graph's directory objects, for checks that judge principals. */
   directory: DirectoryObjects;

@@ -459,6 +459,8 @@ describe("take, count and summarize", () => {
     expect(taken.pageable).toBe(false);
     expect(runQuery("t | limit 2", { t }).pageable).toBe(false);
     expect(runQuery("t | where i > 4", { t }).pageable).toBe(true);
+    // summarize: "simplified results, first page only" (query-language.md).
+    expect(runQuery("t | summarize n = count() by i", { t }).pageable).toBe(false);
   });
 
   it("count returns a single Count row", () => {

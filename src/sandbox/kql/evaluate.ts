@@ -43,7 +43,12 @@ interface Compiled {
 export function evaluate(query: Query, tables: Record<string, Row[]>): QueryResult {
   checkResourceGraphLimits(query);
   const compiled = compileQuery(query, tables);
-  return { rows: compiled.run(), pageable: !query.ops.some((op) => op.kind === "take") };
+  // take/limit defeat paging, and summarize gives "Simplified results first page only"
+  // (query-language.md, "Supported tabular/top level operators"): neither offers a skip token.
+  return {
+    rows: compiled.run(),
+    pageable: !query.ops.some((op) => op.kind === "take" || op.kind === "summarize"),
+  };
 }
 
 /** Compiles a table and its operators; `run` evaluates them. A join's right side is one such query. */

@@ -3,6 +3,6 @@ export type Row = Record<string, unknown>;
 
 export interface QueryResult {
   rows: Row[];
-  /** False when the query uses take/limit: Resource Graph then returns no skip token, so it cannot page. */
+  /** False when the query uses take/limit or summarize: Resource Graph then returns no skip token, so it cannot page. */
   pageable: boolean;
 }

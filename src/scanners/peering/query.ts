@@ -24,8 +24,9 @@ export const vnetSummaryRowSchema = z.object({
  * subscription, one the scanner cannot see, or a Lighthouse-delegated one of another tenant).
  * Same-tenant peerings are dropped inside Resource Graph, so the cost follows the candidates.
  */
-export function peeringCandidatesQuery(window: number): string {
+export function peeringCandidatesQuery(window: number, remoteFilter?: string): string {
   const start = window * PEERING_WINDOW;
+  const only = remoteFilter === undefined ? "" : `\n| where remoteSubscriptionId in (${remoteFilter})`;
   return `resources
 | where type =~ 'microsoft.network/virtualnetworks'
 | extend peeringCount = array_length(properties.virtualNetworkPeerings)
@@ -33,7 +34,7 @@ export function peeringCandidatesQuery(window: number): string {
 | project vnetId = id, vnetName = name, subscriptionId, tenantId, peeringCount, peerings = properties.virtualNetworkPeerings
 | mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
 | extend remoteVnetId = tostring(peering.properties.remoteVirtualNetwork.id),
-    remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2]))
+    remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2]))${only}
 | join kind=leftouter (
     resourcecontainers
     | where type =~ 'microsoft.resources/subscriptions'
@@ -55,6 +56,52 @@ export function peeringCandidatesQuery(window: number): string {
     remoteSubnetNames = peering.properties.remoteSubnetNames
 | order by id asc`;
 }
+
+/**
+ * Past the cut-off, per subscription group: which remote subscriptions the group's peerings in
+ * positions [start, start + 400) point at, from which local tenant; one row per pair, with how many
+ * peerings (`items`), whether they hold a VNet's first peering (`opensVnet`: counts the VNets) and
+ * whether a VNet has peerings past this window (`beyond`: another window to read).
+ */
+export function peeringCensusQuery(window: number): string {
+  return `${censusRows(window)}
+| summarize items = count() by remoteSubscriptionId, localTenantId, opensVnet, beyond`;
+}
+
+/** The census's pairs before they are summarized (each peering, with its local subscription). */
+function censusRows(window: number): string {
+  const start = window * PEERING_WINDOW;
+  return `resources
+| where type =~ 'microsoft.network/virtualnetworks'
+| extend peeringCount = array_length(properties.virtualNetworkPeerings)
+| where peeringCount > ${start}
+| project subscriptionId, tenantId, peeringCount, peerings = properties.virtualNetworkPeerings
+| mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
+| extend remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2])),
+    localTenantId = tolower(tenantId),
+    opensVnet = tostring(peering.id) == tostring(peerings[${start}].id),
+    beyond = peeringCount > ${start + PEERING_WINDOW}`;
+}
+
+/**
+ * How many census rows each subscription of a group would give on its own, for those giving more
+ * than `over` (hubs, which point at many spoke subscriptions): asked only when a group's census
+ * outgrew its page, to cut the group where the rows are.
+ */
+export function peeringFanOutQuery(window: number, over: number): string {
+  return `${censusRows(window)}
+| summarize items = count() by subscriptionId, remoteSubscriptionId, localTenantId, opensVnet, beyond
+| summarize censusRows = count() by subscriptionId
+| where censusRows > ${over}`;
+}
+
+export const PEERING_CENSUS_QUERY = peeringCensusQuery(0);
+export const PEERING_FAN_OUT_QUERY = peeringFanOutQuery(0, 10);
+/** A first-window candidate query filtered to two remote subscriptions (for the query syntax test). */
+export const PEERING_FILTERED_CANDIDATES_QUERY = peeringCandidatesQuery(
+  0,
+  "'00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002'",
+);
 
 /** The first window, which every peered VNet has (exported so the query syntax test checks it). */
 export const PEERING_CANDIDATES_QUERY = peeringCandidatesQuery(0);

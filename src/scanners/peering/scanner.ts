@@ -3,6 +3,7 @@ import { parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindows } from "../windows";
+import { FAN_OUT_ROWS, candidateRemotes, censusOf, filterLists } from "../census";
 import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
@@ -10,6 +11,8 @@ import {
   PEERING_WINDOW,
   VNET_SUMMARY_QUERY,
   peeringCandidatesQuery,
+  peeringCensusQuery,
+  peeringFanOutQuery,
   peeringRowSchema,
   vnetSummaryRowSchema,
   type PeeringRow,
@@ -32,6 +35,67 @@ export function truncatedVnets(rows: PeeringRow[], windows: number): string[] {
 const remoteSubscriptionOf = (row: PeeringRow) =>
   (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
 
+/** A VNet holds at most 1000 peerings (with Virtual Network Manager): three windows of 400. */
+const MOST_WINDOWS = Math.ceil(1000 / PEERING_WINDOW);
+
+/**
+ * Past the cut-off (or over a long SCAN_SUBSCRIPTIONS list): per subscription group, the census
+ * of remote subscriptions, then the candidate peerings of the foreign or unknown ones only.
+ * Returns null when a query failed (the error is recorded).
+ */
+async function readByGroup(
+  context: ScanContext,
+  groups: string[][],
+  errors: ScanError[],
+): Promise<{ rows: PeeringRow[]; virtualNetworks: number; peerings: number } | null> {
+  const source = PEERING_CHECK.id;
+  const rows: PeeringRow[] = [];
+  let virtualNetworks = 0;
+  let peerings = 0;
+  const read = async (name: string, query: string, about: string[]) => {
+    const result = await context.queryAll(name, query, peeringRowSchema, about);
+    rows.push(...result.rows);
+    for (const bad of result.unreadable) errors.push({ source, message: bad.message });
+  };
+  try {
+    for (const group of groups) {
+      for (let window = 0; ; window++) {
+        const unreadable: string[] = [];
+        const census = await censusOf(
+          context,
+          {
+            name: window === 0 ? "peering census" : `peering census (window ${window + 1})`,
+            census: peeringCensusQuery(window),
+            fanOut: peeringFanOutQuery(window, FAN_OUT_ROWS),
+          },
+          group,
+          unreadable,
+        );
+        for (const message of unreadable) errors.push({ source, message });
+        for (const row of census.rows) {
+          peerings += row.items;
+          if (row.opensVnet && window === 0) virtualNetworks += row.items;
+        }
+        for (const list of filterLists(await candidateRemotes(census.rows, context)))
+          await read("peering", peeringCandidatesQuery(window, list), group);
+        // One subscription alone outgrew a census page: its peerings are read unfiltered.
+        if (window === 0 && census.unfiltered.length > 0) {
+          for (let w = 0; w < MOST_WINDOWS; w++)
+            await read("peering (unfiltered)", peeringCandidatesQuery(w), census.unfiltered);
+        }
+        if (!census.rows.some((row) => row.beyond)) break;
+      }
+    }
+  } catch (error) {
+    errors.push({
+      source,
+      message: `Reading VNet peerings from Resource Graph failed: ${errorMessage(error)}`,
+    });
+    return null;
+  }
+  return { rows, virtualNetworks, peerings };
+}
+
 async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
   const errors: ScanError[] = [];
   const source = PEERING_CHECK.id;
@@ -40,6 +104,18 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
     counts: { virtualNetworks, peerings },
     errors,
   });
+
+  const groups = context.subscriptionGroups?.() ?? null;
+  if (groups) {
+    const read = await readByGroup(context, groups, errors);
+    if (read === null) return empty();
+    return judge(
+      context,
+      read.rows,
+      { virtualNetworks: read.virtualNetworks, peerings: read.peerings },
+      errors,
+    );
+  }
 
   let virtualNetworks = 0;
   let peerings = 0;
@@ -81,6 +157,17 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
   if (cut.length > 0) {
     errors.push({ source, message: `Resource Graph returned only some peerings of: ${cut.join(", ")}` });
   }
+  return judge(context, rows, { virtualNetworks, peerings }, errors);
+}
+
+/** Resolves the candidates' remote tenants and classifies each peering. */
+async function judge(
+  context: ScanContext,
+  rows: PeeringRow[],
+  counts: { virtualNetworks: number; peerings: number },
+  errors: ScanError[],
+): Promise<ScannerResult> {
+  const source = PEERING_CHECK.id;
 
   const remotes = await resolveRemoteTenants(
     rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
@@ -97,7 +184,7 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
       errors.push({ source, message: `Peering ${row.id}: ${errorMessage(error)}` });
     }
   }
-  return { findings, counts: { virtualNetworks, peerings }, errors };
+  return { findings, counts, errors };
 }
 
 export const peeringScanner: Scanner = { check: PEERING_CHECK, scan: scanPeerings };

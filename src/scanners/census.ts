@@ -1,0 +1,192 @@
+import { z } from "zod";
+import { TruncatedResult } from "../azure/resource-graph";
+import type { ScanContext } from "./scanner";
+import { text } from "./windows";
+
+/**
+ * Past Resource Graph's 10,000-subscription cut-off each subscription group is its own request
+ * scope, and the `resourcecontainers` join sees only the group's own subscriptions: a peering to a
+ * same-tenant hub in another group would come back as a candidate. So, per group, a census first:
+ * which remote subscriptions the group's items point at, one row per (remote subscription, local
+ * tenant), classified against ARM's subscription list and the tenant cache; then the candidate
+ * rows only of the remote subscriptions that are foreign or unknown.
+ */
+
+/**
+ * `summarize` results are "simplified, first page only" (learn.microsoft.com/azure/governance/
+ * resource-graph/concepts/query-language, supported operators) and a page holds at most 1000 rows:
+ * a census that would be longer is asked again over smaller parts of its group, each sized by the
+ * total Resource Graph reported to fill about this share of a page.
+ */
+export const CENSUS_PAGE_SHARE = 0.8;
+
+/**
+ * How long the filter list of remote subscriptions in one candidate query may get. Resource Graph
+ * publishes no limit on a query's length; this keeps each query near the size of the queries it
+ * already takes (about 400 subscription ids), and a longer list is split into more queries.
+ */
+export const MAX_FILTER_TEXT = 16_000;
+
+export const censusRowSchema = z.object({
+  remoteSubscriptionId: text,
+  localTenantId: text,
+  /** Items (peerings, connections) pointing there from that tenant. */
+  items: z.number().int(),
+  /** Whether they include the first item of their container: counts containers. */
+  opensVnet: z.boolean().nullish(),
+  /** Whether some container holds more items than this window reads. */
+  beyond: z.boolean().nullish(),
+});
+export type CensusRow = z.infer<typeof censusRowSchema>;
+
+/** The census of one group: its rows, and the subscriptions whose census alone outgrew a page. */
+export interface GroupCensus {
+  group: string[];
+  rows: CensusRow[];
+  /** Subscriptions whose census could not be read in one page: read them unfiltered. */
+  unfiltered: string[];
+}
+
+/** Splits `items` into `parts` nearly equal slices. */
+function slices<T>(items: T[], parts: number): T[][] {
+  const size = Math.ceil(items.length / parts);
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A subscription counted as one of a group's fan-outs: above this many census rows on its own. */
+export const FAN_OUT_ROWS = 10;
+
+export const fanOutRowSchema = z.object({ subscriptionId: z.string().min(1), censusRows: z.number().int() });
+
+/** The census query of a check, and its count of census rows per subscription (the fan-outs). */
+export interface CensusQueries {
+  name: string;
+  census: string;
+  /** Subscriptions giving more than FAN_OUT_ROWS census rows each, with how many. */
+  fanOut: string;
+}
+
+/**
+ * Cuts a group whose census outgrew a page: its fan-outs (hubs) packed into parts of at most
+ * `rows` census rows by their own counts, and the rest of the group as one part.
+ */
+export function packByFanOut(group: string[], fanOuts: Map<string, number>, rows: number): string[][] {
+  const parts: string[][] = [];
+  let part: string[] = [];
+  let filled = 0;
+  const rest: string[] = [];
+  for (const subscription of group) {
+    const count = fanOuts.get(subscription.toLowerCase());
+    if (count === undefined) {
+      rest.push(subscription);
+      continue;
+    }
+    if (part.length > 0 && filled + count > rows) {
+      parts.push(part);
+      part = [];
+      filled = 0;
+    }
+    part.push(subscription);
+    filled += count;
+  }
+  if (part.length > 0) parts.push(part);
+  if (rest.length > 0) parts.push(rest);
+  return parts;
+}
+
+/**
+ * The census of one group, cut where Resource Graph cut it at its first page: first by the
+ * group's fan-outs (one more request), then, where a part is still cut, into parts sized by the
+ * total Resource Graph reported. Unreadable rows are returned as messages.
+ */
+export async function censusOf(
+  context: Pick<ScanContext, "queryAll" | "config">,
+  queries: CensusQueries,
+  group: string[],
+  unreadable: string[],
+  fanOutsAsked = false,
+): Promise<GroupCensus> {
+  const pageRows = CENSUS_PAGE_SHARE * context.config.RESOURCE_GRAPH_PAGE_SIZE;
+  try {
+    const result = await context.queryAll(queries.name, queries.census, censusRowSchema, group);
+    unreadable.push(...result.unreadable.map((u) => u.message));
+    return { group, rows: result.rows, unfiltered: [] };
+  } catch (error) {
+    if (!(error instanceof TruncatedResult)) throw error;
+    if (group.length < 2) return { group, rows: [], unfiltered: group };
+    let parts: string[][] | null = null;
+    if (!fanOutsAsked) {
+      try {
+        const counted = await context.queryAll(
+          `${queries.name} fan-out`,
+          queries.fanOut,
+          fanOutRowSchema,
+          group,
+        );
+        const fanOuts = new Map(counted.rows.map((r) => [r.subscriptionId.toLowerCase(), r.censusRows]));
+        // Each subscription's own count bounds what it adds to a part: parts may fill a page.
+        if (fanOuts.size > 0) parts = packByFanOut(group, fanOuts, context.config.RESOURCE_GRAPH_PAGE_SIZE);
+      } catch (countError) {
+        if (!(countError instanceof TruncatedResult)) throw countError;
+      }
+    }
+    parts ??= slices(group, Math.min(group.length, Math.max(2, Math.ceil(error.totalRecords / pageRows))));
+    const census: GroupCensus = { group, rows: [], unfiltered: [] };
+    for (const part of parts) {
+      const read = await censusOf(context, queries, part, unreadable, true);
+      census.rows.push(...read.rows);
+      census.unfiltered.push(...read.unfiltered);
+    }
+    return census;
+  }
+}
+
+/**
+ * The remote subscriptions of a census that are candidates: any whose tenant is not known to be
+ * the local one (foreign, unknown, or not a subscription id at all). Same-tenant remotes in other
+ * groups never leave Resource Graph.
+ */
+export async function candidateRemotes(
+  rows: CensusRow[],
+  context: Pick<ScanContext, "tenants">,
+): Promise<string[]> {
+  const candidates = new Set<string>();
+  const tenants = new Map<string, string | null | undefined>();
+  for (const row of rows) {
+    const remote = row.remoteSubscriptionId.toLowerCase();
+    if (candidates.has(remote)) continue;
+    if (!tenants.has(remote))
+      tenants.set(remote, remote ? await context.tenants.tenantIfKnown(remote) : undefined);
+    const tenant = tenants.get(remote);
+    if (tenant && tenant.toLowerCase() === row.localTenantId.toLowerCase()) continue;
+    candidates.add(remote);
+  }
+  return [...candidates].sort();
+}
+
+/** A KQL string literal of an id (ids are GUIDs; anything else is dropped of quotes and backslashes). */
+const literal = (id: string) => `'${id.replace(/['\\]/g, "")}'`;
+
+/**
+ * The `in` lists of remote subscriptions, each short enough for one query
+ * (`| where remoteSubscriptionId in (...)`).
+ */
+export function filterLists(remotes: string[], maxText = MAX_FILTER_TEXT): string[] {
+  const lists: string[] = [];
+  let current: string[] = [];
+  let length = 0;
+  for (const remote of remotes) {
+    const item = literal(remote);
+    if (current.length > 0 && length + item.length + 2 > maxText) {
+      lists.push(current.join(", "));
+      current = [];
+      length = 0;
+    }
+    current.push(item);
+    length += item.length + 2;
+  }
+  if (current.length > 0) lists.push(current.join(", "));
+  return lists;
+}

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
+import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
+import { PEERING_CANDIDATES_QUERY } from "../../src/scanners/peering/query";
+
+const HOME = guid(1, "e7");
+const PARTNER = guid(2, "e7");
+const S_PARTNER = guid(1, "f7");
+/** No quota waits: these tests count requests, not seconds. */
+const FAST = { quota: { requests: 10_000, windowMs: 1000 } };
+const CUT_OFF = { tenantSubscriptionLimit: 100, subscriptionListPageSize: 500 };
+const GROUPS = { SUBSCRIPTION_GROUP_SIZE: "100" };
+
+/**
+ * 300 landing-zone subscriptions in groups of 100, past a cut-off of 100: every spoke peers with a
+ * same-tenant hub whose subscription sorts last, so it sits in another group than every spoke; a
+ * foreign hub (the partner's) peers with spokes 50 and 250, and the home hub with the partner.
+ */
+function estate() {
+  const b = new EstateBuilder(HOME).tenant(PARTNER, "Partner").subscription(S_PARTNER, PARTNER);
+  const hubSub = guid(999, "ff");
+  const hub = vnetId(hubSub, "hub-rg", "hub");
+  const spokes: PeeringSpec[] = [];
+  for (let i = 1; i <= 300; i++) {
+    const sub = guid(i, "a7");
+    const peerings: PeeringSpec[] = [{ name: `to-hub-${i}`, remote: hub }];
+    if (i === 50 || i === 250)
+      peerings.push({ name: `to-partner-${i}`, remote: vnetId(S_PARTNER, "p-rg", "partner-hub") });
+    b.subscription(sub, HOME).vnet(sub, HOME, "rg", `spoke-${i}`, peerings);
+    spokes.push({ name: `to-spoke-${i}`, remote: vnetId(sub, "rg", `spoke-${i}`) });
+  }
+  b.subscription(hubSub, HOME).vnet(hubSub, HOME, "hub-rg", "hub", [
+    ...spokes,
+    { name: "to-partner-hub", remote: vnetId(S_PARTNER, "p-rg", "partner-hub") },
+  ]);
+  return b.build();
+}
+
+describe("past the cut-off: a census of remote subscriptions, then only the candidates", () => {
+  let env: SandboxScan;
+  beforeAll(async () => {
+    env = await sandboxScan(estate(), { ...FAST, ...CUT_OFF });
+  });
+  afterAll(() => env.close());
+
+  it("a same-tenant hub in another group is not a candidate; the foreign hub is found from every group", async () => {
+    const before = env.sandbox.counters.resourceGraphRequests;
+    const report = await env.scan({ env: GROUPS });
+    expect(report.errors).toEqual([]);
+    expect(report.complete).toBe(true);
+    expect(report.stats.subscriptions).toBe(301);
+    expect(report.stats).toMatchObject({ virtualNetworks: 301, peerings: 603 });
+    const found = report.findings
+      .filter((f) => f.kind === "vnet-peering")
+      .map((f) => f.resourceId.split("/").at(-1))
+      .sort();
+    expect(found).toEqual(["to-partner-250", "to-partner-50", "to-partner-hub"]);
+    // Only the three foreign peerings travel as candidate rows; the hub's census names 300 spoke
+    // subscriptions (one row each), the spokes' censuses the hub and the partner.
+    const rows = report.stats.resourceGraphRows;
+    expect(rows).toBeLessThanOrEqual(3 + 300 + 3 * 2 + 1 + 20);
+    // The unfiltered candidate query (whose join sees only its group) is never sent.
+    expect(env.sandbox.counters.resourceGraphQueries.get(PEERING_CANDIDATES_QUERY) ?? 0).toBe(0);
+    // The peering check: a census and at most one candidate query per group (4 groups), plus the
+    // cut-off probe; the other checks' per-group summaries come on top.
+    expect(report.stats.resourceGraphRequests).toBe(env.sandbox.counters.resourceGraphRequests - before);
+  });
+
+  it("a census longer than one page is asked again over smaller parts of its group", async () => {
+    // Pages of 100 rows: the group holding the hub names 100 spoke subscriptions of other groups
+    // and the partner, more than a census page holds, and summarize does not page. Split down to
+    // the hub alone, whose 301 remote subscriptions still do not fit: it is read unfiltered.
+    const report = await env.scan({ env: { ...GROUPS, RESOURCE_GRAPH_PAGE_SIZE: "100" } });
+    expect(report.errors).toEqual([]);
+    expect(report.findings.map((f) => f.resourceId.split("/").at(-1)).sort()).toEqual([
+      "to-partner-250",
+      "to-partner-50",
+      "to-partner-hub",
+    ]);
+  });
+});

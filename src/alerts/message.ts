@@ -4,6 +4,7 @@ import { foreignPrincipalFindingSchema } from "../scanners/foreign-principal-net
 import { peeringFindingSchema } from "../scanners/peering/finding";
 import { privateEndpointInboundFindingSchema } from "../scanners/private-endpoint-inbound/finding";
 import { privateEndpointOutboundFindingSchema } from "../scanners/private-endpoint-outbound/finding";
+import { serviceEndpointInboundFindingSchema } from "../scanners/service-endpoint-inbound/finding";
 
 /** What an alert tells people about. */
 export const ALERT_KINDS = [
@@ -26,6 +27,7 @@ const findingAlertSchema = z.discriminatedUnion("kind", [
   privateEndpointOutboundFindingSchema.extend(seen),
   privateEndpointInboundFindingSchema.extend(seen),
   foreignPrincipalFindingSchema.extend(seen),
+  serviceEndpointInboundFindingSchema.extend(seen),
 ]);
 
 /** A subscription that held unresolved findings and went out of the scan's sight. */

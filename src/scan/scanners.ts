@@ -2,6 +2,7 @@ import { foreignPrincipalScanner } from "../scanners/foreign-principal-network-a
 import { peeringScanner } from "../scanners/peering/scanner";
 import { privateEndpointInboundScanner } from "../scanners/private-endpoint-inbound/scanner";
 import { privateEndpointOutboundScanner } from "../scanners/private-endpoint-outbound/scanner";
+import { serviceEndpointInboundScanner } from "../scanners/service-endpoint-inbound/scanner";
 import type { Scanner } from "../scanners/scanner";
 
 /** Every check a scan runs, in report order. */
@@ -10,4 +11,5 @@ export const SCANNERS: Scanner[] = [
   privateEndpointOutboundScanner,
   privateEndpointInboundScanner,
   foreignPrincipalScanner,
+  serviceEndpointInboundScanner,
 ];

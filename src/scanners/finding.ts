@@ -7,6 +7,7 @@ export const FINDING_KINDS = [
   "private-endpoint-outbound",
   "private-endpoint-inbound",
   "foreign-principal-network-access",
+  "service-endpoint-inbound",
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 

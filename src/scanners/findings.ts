@@ -8,6 +8,8 @@ import { privateEndpointInboundFindingSchema } from "./private-endpoint-inbound/
 import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./private-endpoint-inbound/metadata";
 import { privateEndpointOutboundFindingSchema } from "./private-endpoint-outbound/finding";
 import { PRIVATE_ENDPOINT_OUTBOUND_CHECK } from "./private-endpoint-outbound/metadata";
+import { serviceEndpointInboundFindingSchema } from "./service-endpoint-inbound/finding";
+import { SERVICE_ENDPOINT_INBOUND_CHECK } from "./service-endpoint-inbound/metadata";
 
 /** Every finding: the common part (src/scanners/finding.ts) plus its kind's own fields. */
 export const findingSchema = z.discriminatedUnion("kind", [
@@ -15,6 +17,7 @@ export const findingSchema = z.discriminatedUnion("kind", [
   privateEndpointOutboundFindingSchema,
   privateEndpointInboundFindingSchema,
   foreignPrincipalFindingSchema,
+  serviceEndpointInboundFindingSchema,
 ]);
 export type Finding = z.infer<typeof findingSchema>;
 
@@ -26,6 +29,7 @@ export const CHECKS: { [K in FindingKind]: CheckMetadata<FindingOf<K>> } = {
   "private-endpoint-outbound": PRIVATE_ENDPOINT_OUTBOUND_CHECK,
   "private-endpoint-inbound": PRIVATE_ENDPOINT_INBOUND_CHECK,
   "foreign-principal-network-access": FOREIGN_PRINCIPAL_CHECK,
+  "service-endpoint-inbound": SERVICE_ENDPOINT_INBOUND_CHECK,
 };
 
 /** The metadata of the finding's own check, ready to render that finding. */

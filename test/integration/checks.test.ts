@@ -49,6 +49,7 @@ describe("checks beyond peerings, on the example estate", () => {
       ["private-endpoint-outbound", "ran"],
       ["private-endpoint-inbound", "ran"],
       ["foreign-principal-network-access", "ran"],
+      ["service-endpoint-inbound", "ran"],
     ]);
   });
 
@@ -326,6 +327,7 @@ describe("kept state with several checks (Azurite)", () => {
       "vnet-peering",
       "private-endpoint-outbound",
       "private-endpoint-inbound",
+      "service-endpoint-inbound",
     ]);
     expect(report.findings.filter(ofKind("private-endpoint-inbound"))).toHaveLength(1);
     expect(report.findings.filter(ofKind("foreign-principal-network-access"))).toEqual([]);

@@ -85,7 +85,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     expect(lines[0]).toMatch(/^SEVERITY\s+STATUS\s+RELATION/);
     const column = lines[0]!.indexOf("LOCAL");
     expect(lines.find((l) => l.includes("vnet-demo-test"))!.indexOf("vnet-demo-test")).toBe(column);
-    expect(stdout).toMatch(/12 finding\(s\): 8 need action, 4 allowed/);
+    expect(stdout).toMatch(/13 finding\(s\): 9 need action, 4 allowed/);
     expect(stderr).toMatch(/resource-graph-page/);
   });
 
@@ -93,7 +93,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     const csv = await cli(["scan", "--estate", ESTATE, "--format", "csv"]);
     const rows = csv.stdout.trimEnd().split("\r\n");
     expect(rows[0]).toMatch(/^id,status,severity,relation/);
-    expect(rows).toHaveLength(1 + 12);
+    expect(rows).toHaveLength(1 + 13);
     expect(csv.stdout).toMatch(
       /"Peering 'TenantB2TenantA' \(Connected\) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, Tenant A/,
     );
@@ -108,7 +108,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
   it("exits 0 when every cross-tenant finding is allowed", async () => {
     const estate = JSON.parse(readFileSync(ESTATE, "utf8"));
     const kinds =
-      "    kinds: [vnet-peering, private-endpoint-outbound, private-endpoint-inbound, foreign-principal-network-access]\n";
+      "    kinds: [vnet-peering, private-endpoint-outbound, private-endpoint-inbound, foreign-principal-network-access, service-endpoint-inbound]\n";
     // The guest's home tenant is not known: only its principal id can allow it.
     const guest = `  - principalId: "6a1f2e3d-4c5b-4a69-8877-1a2b3c4d5e6f"\n${kinds}    owner: a@b.c\n    reason: test\n`;
     const allowAll = `schemaVersion: 1\nentries:\n${estate.tenants
@@ -149,7 +149,7 @@ describe("state between CLI runs", () => {
       env,
     );
     expect(first.stderr).toContain(`State: embedded Azurite in ${join(stateDir, "azurite")}`);
-    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(12);
+    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(13);
     const second = await cli(
       ["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
       undefined,
@@ -162,7 +162,7 @@ describe("state between CLI runs", () => {
       changed: [],
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
-    expect(findings.stdout).toMatch(/7 finding\(s\)/);
+    expect(findings.stdout).toMatch(/8 finding\(s\)/);
 
     // The scanner loses Reader on the home subscriptions: their findings stay, marked stale.
     const estate = JSON.parse(readFileSync(ESTATE, "utf8")) as {
@@ -179,7 +179,7 @@ describe("state between CLI runs", () => {
     expect(blind.stderr).toMatch(/kept as they were \(stale\), not resolved/);
     const stale = await cli(["findings", "--status", "open"], undefined, env);
     expect(stale.stdout).toMatch(/open \(stale\)/);
-    expect(stale.stdout).toMatch(/7 finding\(s\)/);
+    expect(stale.stdout).toMatch(/8 finding\(s\)/);
   });
 });
 

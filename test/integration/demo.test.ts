@@ -25,8 +25,8 @@ describe("npm run demo", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(stdout).toContain("Delta: 12 new, 0 resolved, 0 reopened, 0 changed.");
-    expect(stdout).toContain("Teams received 8 card(s):");
+    expect(stdout).toContain("Delta: 13 new, 0 resolved, 0 reopened, 0 changed.");
+    expect(stdout).toContain("Teams received 9 card(s):");
     expect(stdout).toContain("HIGH · New cross-tenant peering — Peering 'TenantB2TenantA'");
     // One case of each check beyond peerings.
     expect(stdout).toContain(
@@ -34,6 +34,9 @@ describe("npm run demo", () => {
     );
     expect(stdout).toContain("MEDIUM · New inbound cross-tenant private endpoint — 'kv-contoso-secrets'");
     expect(stdout).toContain("HIGH · New foreign principal who can peer — Guest user 'Mallory (Tenant A)'");
+    expect(stdout).toContain(
+      "HIGH · New cross-tenant service endpoint rule — 'stcontososhared' admits subnet 'workers'",
+    );
     expect(stdout).toContain("PUT /api/allowlist/woodgrove-to-contoso-hub -> 201");
     expect(stdout).toContain("Delta: 0 new, 1 resolved, 0 reopened, 1 changed.");
     expect(stdout).toContain("INFO · Cross-tenant peering resolved — Peering 'hub-to-unknown'");

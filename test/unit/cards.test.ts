@@ -129,6 +129,13 @@ const CHECK_FACTS: Record<keyof ReturnType<typeof findingAlertsOfEveryCheck>, st
     "Microsoft.Network/*",
     "unknown",
   ],
+  "service-endpoint-inbound": [
+    "HIGH · New cross-tenant service endpoint rule",
+    "stcontososhared",
+    "properties.networkAcls.virtualNetworkRules",
+    "nw-migration-vnet/subnets/workers",
+    "Northwind Traders",
+  ],
 };
 
 describe("cards of every check", () => {

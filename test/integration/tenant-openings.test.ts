@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { join } from "node:path";
+import { withId, type AllowlistEntry } from "../../src/allowlist/entry";
+import { readEstateFile, type Estate } from "../../src/sandbox/estate";
+import type { ScanReport } from "../../src/scan/report";
+import { ofKind } from "../../src/scanners/findings";
+import {
+  SERVICE_ENDPOINT_CANDIDATES_QUERY,
+  SERVICE_ENDPOINT_SUMMARY_QUERY,
+} from "../../src/scanners/service-endpoint-inbound/query";
+import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
+
+// Issue 19: the paths by which another tenant reaches into the estate beyond peerings and private endpoints.
+const ROOT = join(__dirname, "../../..");
+const NORTHWIND = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const NORTHWIND_SUB = "e5f7a9b1-4d6e-4f80-9b2c-3d4e5f607182";
+const HUB_SUB = "b2c4d6e8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
+const FAST = { quota: { requests: 10_000, windowMs: 1000 } };
+
+const entry = (fields: Partial<AllowlistEntry>): AllowlistEntry =>
+  withId({ owner: "netops@contoso.com", reason: "approved by the CAB", ...fields });
+
+let estate: Estate;
+let env: SandboxScan;
+let report: ScanReport;
+
+beforeAll(async () => {
+  estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
+  env = await sandboxScan(estate, FAST);
+  report = await env.scan();
+});
+afterAll(() => env.close());
+
+describe("service-endpoint-inbound on the example estate", () => {
+  it("reports the storage account's rule naming Northwind's subnet as high, and nothing for the key vault", () => {
+    expect(report.complete).toBe(true);
+    expect(report.checks!.find((c) => c.id === "service-endpoint-inbound")?.status).toBe("ran");
+    expect(report.findings.filter(ofKind("service-endpoint-inbound"))).toEqual([
+      expect.objectContaining({
+        resourceId: expect.stringMatching(/\/storageAccounts\/stcontososhared$/),
+        targetResourceId: expect.stringMatching(/\/storageAccounts\/stcontososhared$/),
+        subnetId: expect.stringMatching(
+          new RegExp(`^/subscriptions/${NORTHWIND_SUB}/.*/nw-migration-vnet/subnets/workers$`),
+        ),
+        rule: "properties.networkAcls.virtualNetworkRules",
+        localSubscriptionId: HUB_SUB,
+        remoteSubscriptionId: NORTHWIND_SUB,
+        remoteTenantId: NORTHWIND,
+        remoteTenantName: "Northwind Traders",
+        relation: "cross-tenant",
+        status: "violation",
+        severity: "high",
+      }),
+    ]);
+    expect(
+      report.findings.some(
+        (f) => f.resourceId.includes("/vaults/kv-contoso-secrets") && f.kind === "service-endpoint-inbound",
+      ),
+    ).toBe(false);
+  });
+
+  it("is low, and says so, when the resource is open to all networks anyway", async () => {
+    const open = structuredClone(estate);
+    const storage = open.resources.find((r) => r.name === "stcontososhared")!;
+    (storage.properties as { networkAcls: { defaultAction: string } }).networkAcls.defaultAction = "Allow";
+    const openEnv = await sandboxScan(open, FAST);
+    try {
+      const [finding] = (await openEnv.scan()).findings.filter(ofKind("service-endpoint-inbound"));
+      expect(finding).toMatchObject({ severity: "low", riskFactors: ["open-to-all-networks"] });
+      expect(finding!.summary).toContain("open to all networks");
+    } finally {
+      await openEnv.close();
+    }
+  });
+
+  it("an allowlist entry by Northwind's tenant allows it with kinds [service-endpoint-inbound], not without", async () => {
+    const status = (r: ScanReport) => r.findings.filter(ofKind("service-endpoint-inbound"))[0]!.status;
+    const allowed = await env.scan({
+      allowlist: [entry({ tenantId: NORTHWIND, kinds: ["service-endpoint-inbound"] })],
+    });
+    expect(status(allowed)).toBe("allowed");
+    const other = await env.scan({
+      allowlist: [entry({ tenantId: NORTHWIND, kinds: ["private-endpoint-inbound"] })],
+    });
+    expect(status(other)).toBe("violation");
+  });
+
+  it("costs one summary and one windowed read per scan", async () => {
+    const before = (q: string) => env.sandbox.counters.resourceGraphQueries.get(q) ?? 0;
+    const summary = before(SERVICE_ENDPOINT_SUMMARY_QUERY);
+    const rows = before(SERVICE_ENDPOINT_CANDIDATES_QUERY);
+    await env.scan();
+    expect(before(SERVICE_ENDPOINT_SUMMARY_QUERY) - summary).toBe(1);
+    expect(before(SERVICE_ENDPOINT_CANDIDATES_QUERY) - rows).toBe(1);
+  });
+});

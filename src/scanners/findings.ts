@@ -8,6 +8,8 @@ import { privateEndpointInboundFindingSchema } from "./private-endpoint-inbound/
 import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./private-endpoint-inbound/metadata";
 import { privateEndpointOutboundFindingSchema } from "./private-endpoint-outbound/finding";
 import { PRIVATE_ENDPOINT_OUTBOUND_CHECK } from "./private-endpoint-outbound/metadata";
+import { privateLinkServiceExposureFindingSchema } from "./private-link-service-exposure/finding";
+import { PRIVATE_LINK_SERVICE_EXPOSURE_CHECK } from "./private-link-service-exposure/metadata";
 import { serviceEndpointInboundFindingSchema } from "./service-endpoint-inbound/finding";
 import { SERVICE_ENDPOINT_INBOUND_CHECK } from "./service-endpoint-inbound/metadata";
 
@@ -18,6 +20,7 @@ export const findingSchema = z.discriminatedUnion("kind", [
   privateEndpointInboundFindingSchema,
   foreignPrincipalFindingSchema,
   serviceEndpointInboundFindingSchema,
+  privateLinkServiceExposureFindingSchema,
 ]);
 export type Finding = z.infer<typeof findingSchema>;
 
@@ -30,6 +33,7 @@ export const CHECKS: { [K in FindingKind]: CheckMetadata<FindingOf<K>> } = {
   "private-endpoint-inbound": PRIVATE_ENDPOINT_INBOUND_CHECK,
   "foreign-principal-network-access": FOREIGN_PRINCIPAL_CHECK,
   "service-endpoint-inbound": SERVICE_ENDPOINT_INBOUND_CHECK,
+  "private-link-service-exposure": PRIVATE_LINK_SERVICE_EXPOSURE_CHECK,
 };
 
 /** The metadata of the finding's own check, ready to render that finding. */

@@ -304,10 +304,28 @@ export function findingAlertsOfEveryCheck(): Record<
       "'stcontososhared' admits subnet 'workers' in another tenant, " +
       `Northwind Traders (${NORTHWIND}) through properties.networkAcls.virtualNetworkRules, and no allowlist entry covers it.`,
   };
+  const exposure: FindingAlert = {
+    ...common,
+    id: "7d1e5a3c9b2f4e6a8c0d1b3e5f7a9c2e",
+    kind: "private-link-service-exposure",
+    resourceId: `/subscriptions/${HUB_SUBSCRIPTION}/resourceGroups/hub-rg/providers/Microsoft.Network/privateLinkServices/pls-contoso-public`,
+    localSubscriptionId: HUB_SUBSCRIPTION,
+    remoteSubscriptionId: "",
+    remoteTenantId: null,
+    remoteTenantName: null,
+    severity: "high",
+    riskFactors: ["any-subscription", "auto-approval"],
+    setting: "autoApproval",
+    subscriptions: ["*"],
+    summary:
+      "Private link service 'pls-contoso-public' approves private endpoint connections automatically from every " +
+      "subscription of every tenant (*), and no allowlist entry covers it.",
+  };
   return {
     "private-endpoint-outbound": violationAlert(outbound),
     "private-endpoint-inbound": violationAlert(inbound),
     "foreign-principal-network-access": violationAlert(principal),
     "service-endpoint-inbound": violationAlert(serviceEndpoint),
+    "private-link-service-exposure": violationAlert(exposure),
   };
 }

@@ -50,6 +50,7 @@ describe("checks beyond peerings, on the example estate", () => {
       ["private-endpoint-inbound", "ran"],
       ["foreign-principal-network-access", "ran"],
       ["service-endpoint-inbound", "ran"],
+      ["private-link-service-exposure", "ran"],
     ]);
   });
 
@@ -328,6 +329,7 @@ describe("kept state with several checks (Azurite)", () => {
       "private-endpoint-outbound",
       "private-endpoint-inbound",
       "service-endpoint-inbound",
+      "private-link-service-exposure",
     ]);
     expect(report.findings.filter(ofKind("private-endpoint-inbound"))).toHaveLength(1);
     expect(report.findings.filter(ofKind("foreign-principal-network-access"))).toEqual([]);

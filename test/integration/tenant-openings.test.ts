@@ -8,6 +8,10 @@ import {
   SERVICE_ENDPOINT_CANDIDATES_QUERY,
   SERVICE_ENDPOINT_SUMMARY_QUERY,
 } from "../../src/scanners/service-endpoint-inbound/query";
+import {
+  PRIVATE_LINK_SERVICE_CANDIDATES_QUERY,
+  PRIVATE_LINK_SERVICE_SUMMARY_QUERY,
+} from "../../src/scanners/private-link-service-exposure/query";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 
 // Issue 19: the paths by which another tenant reaches into the estate beyond peerings and private endpoints.
@@ -92,5 +96,100 @@ describe("service-endpoint-inbound on the example estate", () => {
     await env.scan();
     expect(before(SERVICE_ENDPOINT_SUMMARY_QUERY) - summary).toBe(1);
     expect(before(SERVICE_ENDPOINT_CANDIDATES_QUERY) - rows).toBe(1);
+  });
+});
+
+const PLS_API = `/subscriptions/${HUB_SUB}/resourceGroups/hub-rg/providers/Microsoft.Network/privateLinkServices/pls-contoso-api`;
+const PLS_PUBLIC = `/subscriptions/${HUB_SUB}/resourceGroups/hub-rg/providers/Microsoft.Network/privateLinkServices/pls-contoso-public`;
+
+describe("private-link-service-exposure on the example estate", () => {
+  it("reports the service visible to Northwind's subscription as medium and the one auto-approving * as high, not its own subscription", () => {
+    expect(report.checks!.find((c) => c.id === "private-link-service-exposure")?.status).toBe("ran");
+    const exposures = report.findings.filter(ofKind("private-link-service-exposure"));
+    expect(exposures).toHaveLength(2);
+    expect(exposures.find((f) => f.resourceId === PLS_API)).toMatchObject({
+      setting: "visibility",
+      subscriptions: [NORTHWIND_SUB],
+      remoteSubscriptionId: NORTHWIND_SUB,
+      remoteTenantId: NORTHWIND,
+      relation: "cross-tenant",
+      status: "violation",
+      severity: "medium",
+    });
+    const everyone = exposures.find((f) => f.resourceId === PLS_PUBLIC)!;
+    expect(everyone).toMatchObject({
+      setting: "autoApproval",
+      subscriptions: ["*"],
+      remoteTenantId: null,
+      status: "violation",
+      severity: "high",
+      riskFactors: ["any-subscription", "auto-approval"],
+    });
+    expect(everyone.summary).toContain("every subscription of every tenant (*)");
+  });
+
+  it("an entry by Northwind's tenant with kinds [private-link-service-exposure] allows the visibility, not `*`; the service's id allows `*`", async () => {
+    const statuses = async (allowlist: AllowlistEntry[]) =>
+      Object.fromEntries(
+        (await env.scan({ allowlist })).findings
+          .filter(ofKind("private-link-service-exposure"))
+          .map((f) => [f.resourceId, f.status]),
+      );
+    expect(
+      await statuses([entry({ tenantId: NORTHWIND, kinds: ["private-link-service-exposure"] })]),
+    ).toEqual({
+      [PLS_API]: "allowed",
+      [PLS_PUBLIC]: "violation",
+    });
+    expect(await statuses([entry({ tenantId: NORTHWIND, kinds: ["service-endpoint-inbound"] })])).toEqual({
+      [PLS_API]: "violation",
+      [PLS_PUBLIC]: "violation",
+    });
+    expect(
+      await statuses([entry({ remoteResourceId: PLS_PUBLIC, kinds: ["private-link-service-exposure"] })]),
+    ).toEqual({ [PLS_API]: "violation", [PLS_PUBLIC]: "allowed" });
+  });
+
+  it("links an inbound private endpoint connection from a listed subscription to the exposure finding", async () => {
+    const linked = structuredClone(estate);
+    const service = linked.resources.find((r) => r.id === PLS_API)!;
+    (service.properties as { privateEndpointConnections: unknown[] }).privateEndpointConnections = [
+      {
+        id: `${PLS_API}/privateEndpointConnections/nw-to-api.1a2b`,
+        properties: {
+          privateEndpoint: {
+            id: `/subscriptions/${NORTHWIND_SUB}/resourceGroups/nw-migration-rg/providers/Microsoft.Network/privateEndpoints/nw-to-api`,
+          },
+          privateLinkServiceConnectionState: { status: "Pending", description: "", actionsRequired: "None" },
+        },
+      },
+    ];
+    const linkedEnv = await sandboxScan(linked, FAST);
+    try {
+      const scanned = await linkedEnv.scan();
+      const exposure = scanned.findings
+        .filter(ofKind("private-link-service-exposure"))
+        .find((f) => f.resourceId === PLS_API)!;
+      const inbound = scanned.findings
+        .filter(ofKind("private-endpoint-inbound"))
+        .find((f) => f.targetResourceId === PLS_API)!;
+      expect(inbound).toMatchObject({ remoteTenantId: NORTHWIND, exposureFindingId: exposure.id });
+      // The key vault's connection is to no private link service: no link.
+      const vault = scanned.findings
+        .filter(ofKind("private-endpoint-inbound"))
+        .find((f) => f.targetResourceId.includes("/vaults/"))!;
+      expect(vault.exposureFindingId).toBeNull();
+    } finally {
+      await linkedEnv.close();
+    }
+  });
+
+  it("costs one summary and one windowed read per scan", async () => {
+    const count = (q: string) => env.sandbox.counters.resourceGraphQueries.get(q) ?? 0;
+    const summary = count(PRIVATE_LINK_SERVICE_SUMMARY_QUERY);
+    const rows = count(PRIVATE_LINK_SERVICE_CANDIDATES_QUERY);
+    await env.scan();
+    expect(count(PRIVATE_LINK_SERVICE_SUMMARY_QUERY) - summary).toBe(1);
+    expect(count(PRIVATE_LINK_SERVICE_CANDIDATES_QUERY) - rows).toBe(1);
   });
 });

@@ -136,6 +136,12 @@ const CHECK_FACTS: Record<keyof ReturnType<typeof findingAlertsOfEveryCheck>, st
     "nw-migration-vnet/subnets/workers",
     "Northwind Traders",
   ],
+  "private-link-service-exposure": [
+    "HIGH · New private link service open to another tenant",
+    "pls-contoso-public",
+    "autoApproval",
+    "any-subscription",
+  ],
 };
 
 describe("cards of every check", () => {

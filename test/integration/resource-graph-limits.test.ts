@@ -4,6 +4,14 @@ import { createResourceGraphClient } from "../../src/azure/resource-graph";
 import { SUBSCRIPTION_COUNT_QUERY } from "../../src/azure/subscription-inventory";
 import { PEERING_CANDIDATES_QUERY, VNET_SUMMARY_QUERY } from "../../src/scanners/peering/query";
 import { loadConfig } from "../../src/config";
+import {
+  PRIVATE_LINK_SERVICE_CANDIDATES_QUERY,
+  PRIVATE_LINK_SERVICE_SUMMARY_QUERY,
+} from "../../src/scanners/private-link-service-exposure/query";
+import {
+  SERVICE_ENDPOINT_CANDIDATES_QUERY,
+  SERVICE_ENDPOINT_SUMMARY_QUERY,
+} from "../../src/scanners/service-endpoint-inbound/query";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { parseEstate, type Estate } from "../../src/sandbox/estate";
 import type { ScanReport } from "../../src/scan/report";
@@ -166,7 +174,14 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       expect(requestsOf(env, PEERING_SCAN_QUERIES)).toBe(3 * 6); // 6 groups of 250: count, summary, peerings
       // With the private endpoint connection summary, role definitions, and coverage where asked.
       expect(report.stats.resourceGraphRequests).toBeGreaterThanOrEqual(5 * 6);
-      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(6 * 6);
+      // Issue 19's two checks add one summary each per group, and no windowed read where nothing has rules.
+      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(8 * 6);
+      expect(requestsOf(env, [SERVICE_ENDPOINT_SUMMARY_QUERY, PRIVATE_LINK_SERVICE_SUMMARY_QUERY])).toBe(
+        2 * 6,
+      );
+      expect(
+        requestsOf(env, [SERVICE_ENDPOINT_CANDIDATES_QUERY, PRIVATE_LINK_SERVICE_CANDIDATES_QUERY]),
+      ).toBe(0);
 
       const one = await env.scan({
         env: { SCAN_SUBSCRIPTIONS: ids.join(","), SUBSCRIPTION_GROUP_SIZE: "1000" },

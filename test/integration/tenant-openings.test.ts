@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { join } from "node:path";
 import { withId, type AllowlistEntry } from "../../src/allowlist/entry";
-import { readEstateFile, type Estate } from "../../src/sandbox/estate";
+import { createResourceGraphClient } from "../../src/azure/resource-graph";
+import { loadConfig } from "../../src/config";
+import { sandboxConnection } from "../../src/sandbox/connection";
+import { parseEstate, readEstateFile, type Estate } from "../../src/sandbox/estate";
 import type { ScanReport } from "../../src/scan/report";
 import { ofKind } from "../../src/scanners/findings";
 import {
@@ -191,5 +194,43 @@ describe("private-link-service-exposure on the example estate", () => {
     await env.scan();
     expect(count(PRIVATE_LINK_SERVICE_SUMMARY_QUERY) - summary).toBe(1);
     expect(count(PRIVATE_LINK_SERVICE_CANDIDATES_QUERY) - rows).toBe(1);
+  });
+});
+
+describe("the estate holds subscription-level resources as Resource Graph returns them", () => {
+  const ASSIGNMENT = `/subscriptions/${HUB_SUB}/providers/Microsoft.ManagedServices/registrationAssignments/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c`;
+  const assignment = (resourceGroup: string) => ({
+    id: ASSIGNMENT,
+    name: "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c",
+    type: "Microsoft.ManagedServices/registrationAssignments",
+    subscriptionId: HUB_SUB,
+    resourceGroup,
+    location: "",
+    tenantId: "5f1e4c2a-7b3d-4e8f-9a6b-2c1d0e9f8a7b",
+    properties: {
+      registrationDefinitionId: `/subscriptions/${HUB_SUB}/providers/Microsoft.ManagedServices/registrationDefinitions/6b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e`,
+      provisioningState: "Succeeded",
+    },
+  });
+
+  it("accepts one with an empty resourceGroup, serves it, and refuses one that names a resource group", async () => {
+    const withAssignment = { ...structuredClone(estate), resources: [...estate.resources, assignment("")] };
+    expect(parseEstate(withAssignment, "test").resources.some((r) => r.id === ASSIGNMENT)).toBe(true);
+    expect(() =>
+      parseEstate({ ...withAssignment, resources: [...estate.resources, assignment("hub-rg")] }, "test"),
+    ).toThrow(/resourceGroup.*subscription-level/s);
+    const served = await sandboxScan(parseEstate(withAssignment, "test"), FAST);
+    try {
+      const client = createResourceGraphClient(
+        sandboxConnection(served.sandbox, withAssignment, loadConfig({})),
+      );
+      const answer = await client.resources({
+        query:
+          "resources | where type =~ 'microsoft.managedservices/registrationassignments' | project id, resourceGroup",
+      });
+      expect(answer.data).toEqual([{ id: ASSIGNMENT, resourceGroup: "" }]);
+    } finally {
+      await served.close();
+    }
   });
 });

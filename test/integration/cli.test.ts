@@ -85,7 +85,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     expect(lines[0]).toMatch(/^SEVERITY\s+STATUS\s+RELATION/);
     const column = lines[0]!.indexOf("LOCAL");
     expect(lines.find((l) => l.includes("vnet-demo-test"))!.indexOf("vnet-demo-test")).toBe(column);
-    expect(stdout).toMatch(/15 finding\(s\): 11 need action, 4 allowed/);
+    expect(stdout).toMatch(/16 finding\(s\): 12 need action, 4 allowed/);
     expect(stderr).toMatch(/resource-graph-page/);
   });
 
@@ -93,7 +93,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     const csv = await cli(["scan", "--estate", ESTATE, "--format", "csv"]);
     const rows = csv.stdout.trimEnd().split("\r\n");
     expect(rows[0]).toMatch(/^id,status,severity,relation/);
-    expect(rows).toHaveLength(1 + 15);
+    expect(rows).toHaveLength(1 + 16);
     expect(csv.stdout).toMatch(
       /"Peering 'TenantB2TenantA' \(Connected\) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, Tenant A/,
     );
@@ -151,7 +151,7 @@ describe("state between CLI runs", () => {
       env,
     );
     expect(first.stderr).toContain(`State: embedded Azurite in ${join(stateDir, "azurite")}`);
-    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(15);
+    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(16);
     const second = await cli(
       ["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
       undefined,
@@ -164,7 +164,7 @@ describe("state between CLI runs", () => {
       changed: [],
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
-    expect(findings.stdout).toMatch(/10 finding\(s\)/);
+    expect(findings.stdout).toMatch(/11 finding\(s\)/);
 
     // The scanner loses Reader on the home subscriptions: their findings stay, marked stale.
     const estate = JSON.parse(readFileSync(ESTATE, "utf8")) as {
@@ -181,7 +181,7 @@ describe("state between CLI runs", () => {
     expect(blind.stderr).toMatch(/kept as they were \(stale\), not resolved/);
     const stale = await cli(["findings", "--status", "open"], undefined, env);
     expect(stale.stdout).toMatch(/open \(stale\)/);
-    expect(stale.stdout).toMatch(/10 finding\(s\)/);
+    expect(stale.stdout).toMatch(/11 finding\(s\)/);
   });
 });
 

@@ -25,8 +25,8 @@ describe("npm run demo", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(stdout).toContain("Delta: 15 new, 0 resolved, 0 reopened, 0 changed.");
-    expect(stdout).toContain("Teams received 11 card(s):");
+    expect(stdout).toContain("Delta: 16 new, 0 resolved, 0 reopened, 0 changed.");
+    expect(stdout).toContain("Teams received 12 card(s):");
     expect(stdout).toContain("HIGH · New cross-tenant peering — Peering 'TenantB2TenantA'");
     // One case of each check beyond peerings.
     expect(stdout).toContain(

@@ -114,11 +114,11 @@ describe("timer function scheduledScan", () => {
   it("scans end to end, keeps findings, queues alerts and logs a past-due run", async () => {
     await scheduledScan(timer(true), context("scheduledScan"));
     const [run] = await new ScanRunsStore(storage).latest(1);
-    expect(run).toMatchObject({ trigger: "timer", complete: true, deltaCounts: { new: 15 } });
+    expect(run).toMatchObject({ trigger: "timer", complete: true, deltaCounts: { new: 16 } });
     expect(logs.join("\n")).toContain("timer-past-due");
     const alerts = await (await storage.queue("alerts")).getProperties();
     // 7 peering findings and one of each check beyond peerings (examples/estates/two-tenants.json).
-    expect(alerts.approximateMessagesCount).toBe(13);
+    expect(alerts.approximateMessagesCount).toBe(14);
   });
 
   it("skips, and says so, while another scan holds the lease", async () => {
@@ -325,8 +325,9 @@ describe("HTTP API", () => {
     expect(open.status).toBe(200);
     const findings = open.jsonBody!.findings as { state: string; finding: { severity: string } }[];
     // 3 peerings, the outbound private endpoint, the guest with Network Contributor and the storage
-    // account admitting Northwind's subnet, and the private link service auto-approving `*`.
-    expect(findings.length).toBe(7);
+    // account admitting Northwind's subnet, the private link service auto-approving `*` and the
+    // Lighthouse delegation of Network Contributor on a subscription.
+    expect(findings.length).toBe(8);
     expect(findings.every((f) => f.state === "open" && f.finding.severity === "high")).toBe(true);
     expect((await http(findingsHttp, { method: "GET", path: "findings?status=bogus" })).status).toBe(400);
   });

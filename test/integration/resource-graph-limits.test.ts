@@ -4,6 +4,7 @@ import { createResourceGraphClient } from "../../src/azure/resource-graph";
 import { SUBSCRIPTION_COUNT_QUERY } from "../../src/azure/subscription-inventory";
 import { PEERING_CANDIDATES_QUERY, VNET_SUMMARY_QUERY } from "../../src/scanners/peering/query";
 import { loadConfig } from "../../src/config";
+import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principal-network-access/lighthouse-query";
 import {
   PRIVATE_LINK_SERVICE_CANDIDATES_QUERY,
   PRIVATE_LINK_SERVICE_SUMMARY_QUERY,
@@ -115,8 +116,8 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       // The peering scan proper (subscription count, VNet summary, peerings): 3 per group + 10.
       expect(requestsOf(env, PEERING_SCAN_QUERIES)).toBeLessThanOrEqual(3 * groups + 10);
       // With the checks beyond peerings (private endpoint connection summary, role definitions)
-      // and the coverage batches.
-      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(7 * groups + 10);
+      // and the coverage batches; issue 19 adds two summaries and the Lighthouse read per group.
+      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(10 * groups + 10);
       expect(report.stats.resourceGraphRequests).toBe(env.sandbox.counters.resourceGraphRequests);
       expect(env.sandbox.counters.subscriptionListRequests).toBe(11);
     } finally {
@@ -176,6 +177,8 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       expect(report.stats.resourceGraphRequests).toBeGreaterThanOrEqual(5 * 6);
       // Issue 19's two checks add one summary each per group, and no windowed read where nothing has rules.
       expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(8 * 6);
+      // No role of this estate can peer: Lighthouse delegations are not asked about.
+      expect(requestsOf(env, [LIGHTHOUSE_CANDIDATES_QUERY])).toBe(0);
       expect(requestsOf(env, [SERVICE_ENDPOINT_SUMMARY_QUERY, PRIVATE_LINK_SERVICE_SUMMARY_QUERY])).toBe(
         2 * 6,
       );

@@ -265,8 +265,9 @@ describe("Resource Graph throttling and failures", () => {
       expect(report.stats.peerings).toBe(HUB_PEERINGS + SPOKES + 11);
       // The scan's own requests (subscription count; peerings 2; the private endpoint connection
       // summary, this estate having none; role definitions, none granting peering) and the one
-      // retry; nothing stored, so no coverage question.
-      expect(env.sandbox.counters.resourceGraphRequests).toBe(7);
+      // retry; nothing stored, so no coverage question. Issue 19: the virtual network rule and private
+      // link service summaries, no windowed reads (nothing has rules or lists).
+      expect(env.sandbox.counters.resourceGraphRequests).toBe(9);
     } finally {
       await env.close();
     }

@@ -15,6 +15,7 @@ import {
   PRIVATE_LINK_SERVICE_CANDIDATES_QUERY,
   PRIVATE_LINK_SERVICE_SUMMARY_QUERY,
 } from "../../src/scanners/private-link-service-exposure/query";
+import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principal-network-access/lighthouse-query";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 
 // Issue 19: the paths by which another tenant reaches into the estate beyond peerings and private endpoints.
@@ -226,11 +227,85 @@ describe("the estate holds subscription-level resources as Resource Graph return
       );
       const answer = await client.resources({
         query:
-          "resources | where type =~ 'microsoft.managedservices/registrationassignments' | project id, resourceGroup",
+          "resources | where type =~ 'microsoft.managedservices/registrationassignments' | project id, resourceGroup | order by id asc",
       });
-      expect(answer.data).toEqual([{ id: ASSIGNMENT, resourceGroup: "" }]);
+      expect(answer.data).toContainEqual({ id: ASSIGNMENT, resourceGroup: "" });
     } finally {
       await served.close();
     }
+  });
+});
+
+describe("issue 19's must-show: the four openings to tenant F (Northwind) and to everyone", () => {
+  const NOC = "9d4c5b6a-7f8e-4d9c-8baa-4d5e6f708192";
+  const DEMO_SUB = "31bdf544-8e8e-4f5b-bb31-3316a05e5581";
+  const ASSIGNMENT = `/subscriptions/${DEMO_SUB}/providers/Microsoft.ManagedServices/registrationAssignments/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c`;
+  const DEFINITION = `/subscriptions/${DEMO_SUB}/providers/Microsoft.ManagedServices/registrationDefinitions/6b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e`;
+  const NEW_KINDS = ["service-endpoint-inbound", "private-link-service-exposure"] as const;
+  const opening = (r: ScanReport) =>
+    r.findings.filter(
+      (f) =>
+        (NEW_KINDS as readonly string[]).includes(f.kind) ||
+        (f.kind === "foreign-principal-network-access" && f.principalKind === "lighthouse-delegation"),
+    );
+
+  it("reports exactly four, with the right tenants and severities, and nothing for the key vault", () => {
+    const found = opening(report).map((f) => [
+      f.kind,
+      f.resourceId.split("/").at(-1),
+      f.remoteTenantId,
+      f.severity,
+    ]);
+    expect(found.sort()).toEqual(
+      [
+        ["foreign-principal-network-access", "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c", NORTHWIND, "high"],
+        ["private-link-service-exposure", "pls-contoso-api", NORTHWIND, "medium"],
+        ["private-link-service-exposure", "pls-contoso-public", null, "high"],
+        ["service-endpoint-inbound", "stcontososhared", NORTHWIND, "high"],
+      ].sort(),
+    );
+    expect(opening(report).some((f) => f.resourceId.includes("/vaults/"))).toBe(false);
+    expect(
+      report.findings.filter(ofKind("foreign-principal-network-access")).find((f) => f.principalId === NOC),
+    ).toMatchObject({
+      resourceId: ASSIGNMENT,
+      principalKind: "lighthouse-delegation",
+      managedByTenantId: NORTHWIND,
+      registrationDefinitionId: DEFINITION.toLowerCase(),
+      remoteTenantName: "Northwind Traders",
+      roleName: "Network Contributor",
+      scope: `/subscriptions/${DEMO_SUB}`,
+      status: "violation",
+    });
+    // The NOC's Reader authorization cannot peer: no finding.
+    expect(opening(report).filter((f) => f.kind === "foreign-principal-network-access")).toHaveLength(1);
+  });
+
+  it("an entry by tenant F with the right kinds allows each of F's; without those kinds, none", async () => {
+    const withKinds = await env.scan({
+      allowlist: [
+        entry({
+          tenantId: NORTHWIND,
+          kinds: [...NEW_KINDS, "foreign-principal-network-access"],
+        }),
+      ],
+    });
+    const status = (r: ScanReport) =>
+      Object.fromEntries(opening(r).map((f) => [f.resourceId.split("/").at(-1)!, f.status]));
+    expect(status(withKinds)).toEqual({
+      "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c": "allowed",
+      "pls-contoso-api": "allowed",
+      "pls-contoso-public": "violation", // `*` is not tenant F
+      stcontososhared: "allowed",
+    });
+    const withoutKinds = await env.scan({ allowlist: [entry({ tenantId: NORTHWIND })] });
+    expect(Object.values(status(withoutKinds))).toEqual(["violation", "violation", "violation", "violation"]);
+  });
+
+  it("reads Lighthouse delegations with one Resource Graph request a scan", async () => {
+    const count = () => env.sandbox.counters.resourceGraphQueries.get(LIGHTHOUSE_CANDIDATES_QUERY) ?? 0;
+    const before = count();
+    await env.scan();
+    expect(count() - before).toBe(1);
   });
 });

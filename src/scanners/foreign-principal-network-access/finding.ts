@@ -1,7 +1,12 @@
 import { z } from "zod";
 import { findingCommonSchema } from "../finding";
 
-export const PRINCIPAL_KINDS = ["guest-user", "foreign-service-principal", "foreign-group"] as const;
+export const PRINCIPAL_KINDS = [
+  "guest-user",
+  "foreign-service-principal",
+  "foreign-group",
+  "lighthouse-delegation",
+] as const;
 
 /** A role assignment that lets a principal from another tenant create peerings on one of our scopes. */
 export const foreignPrincipalFindingSchema = findingCommonSchema.extend({
@@ -20,6 +25,9 @@ export const foreignPrincipalFindingSchema = findingCommonSchema.extend({
   scope: z.string(),
   /** The role's actions that grant peering (e.g. Microsoft.Network/*). */
   grantingActions: z.array(z.string()),
+  /** Lighthouse delegations (lighthouse.ts): the managing tenant and the registration definition. */
+  managedByTenantId: z.string().optional(),
+  registrationDefinitionId: z.string().optional(),
 });
 
 export type ForeignPrincipalFinding = z.infer<typeof foreignPrincipalFindingSchema>;

@@ -15,6 +15,7 @@ import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner"
 import type { ForeignPrincipalFinding } from "./finding";
 import { FOREIGN_PRINCIPAL_CHECK } from "./metadata";
 import { grantingActions } from "./permissions";
+import { lighthouseFindings } from "./lighthouse";
 import {
   ROLE_DEFINITIONS_QUERY,
   roleAssignmentCandidatesQuery,
@@ -131,6 +132,7 @@ export function classifyAssignment(
     "guest-user": "Guest user",
     "foreign-service-principal": "Service principal of another tenant's app",
     "foreign-group": "Foreign group",
+    "lighthouse-delegation": "Lighthouse delegation",
   }[principal.kind];
   const from = principal.homeTenantId
     ? ` (home tenant ${home.tenantName ? `${home.tenantName}, ` : ""}${principal.homeTenantId})`
@@ -205,6 +207,7 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
   }
 
   const rules = rulesOf(context);
+  const lighthouse = await lighthouseFindings(context, grants, rules, errors);
   const homes = candidates.map(
     (row) => principalKindOf(row, objects.get(row.principalId.toLowerCase()))?.homeTenantId ?? null,
   );
@@ -224,7 +227,7 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
       errors.push({ source, message: `Role assignment ${row.id}: ${errorMessage(error)}` });
     }
   }
-  return { findings, counts: { roleAssignments: candidates.length }, errors };
+  return { findings: [...findings, ...lighthouse], counts: { roleAssignments: candidates.length }, errors };
 }
 
 export const foreignPrincipalScanner: Scanner = { check: FOREIGN_PRINCIPAL_CHECK, scan: scanPrincipals };

@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { parseEstate, readEstateFile, type Estate } from "../../src/sandbox/estate";
 import type { ScanReport } from "../../src/scan/report";
-import { ofKind } from "../../src/scanners/findings";
+import { checkOf, ofKind } from "../../src/scanners/findings";
 import {
   SERVICE_ENDPOINT_CANDIDATES_QUERY,
   SERVICE_ENDPOINT_SUMMARY_QUERY,
@@ -277,6 +277,13 @@ describe("issue 19's must-show: the four openings to tenant F (Northwind) and to
       scope: `/subscriptions/${DEMO_SUB}`,
       status: "violation",
     });
+    const delegation = report.findings
+      .filter(ofKind("foreign-principal-network-access"))
+      .find((f) => f.principalId === NOC)!;
+    expect(checkOf(delegation).command(delegation)).toBe(
+      `az managedservices assignment delete --assignment 3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c --subscription ${DEMO_SUB}`,
+    );
+    expect(checkOf(delegation).facts(delegation)).toContainEqual(["Managing tenant", NORTHWIND]);
     // The NOC's Reader authorization cannot peer: no finding.
     expect(opening(report).filter((f) => f.kind === "foreign-principal-network-access")).toHaveLength(1);
   });

@@ -1,5 +1,6 @@
 import { errorMessage } from "../../errors";
 import { nameOf } from "../../azure/resource-id";
+import { cleanText, MAX_NAME_LENGTH } from "../../text";
 import { findingId, type Relation, type Severity } from "../finding";
 import {
   judgementText,
@@ -41,7 +42,8 @@ export function classifyExposure(
   const everyone = isEveryone(row);
   const relation: Relation | null = everyone ? "cross-tenant" : relationOf(row.tenantId, remote, rules);
   if (relation === null) return null;
-  const subscription = row.subscription.trim();
+  // Text from the service's own properties, still cleaned and bounded where it enters a finding.
+  const subscription = cleanText(row.subscription.trim(), MAX_NAME_LENGTH);
   const setting = row.autoApproval ? "autoApproval" : "visibility";
   const { status, entry } = statusOf(
     relation,

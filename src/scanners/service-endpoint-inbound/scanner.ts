@@ -1,5 +1,6 @@
 import { errorMessage } from "../../errors";
 import { nameOf, parseResourceId } from "../../azure/resource-id";
+import { cleanText } from "../../text";
 import { findingId, type Severity } from "../finding";
 import {
   judgementText,
@@ -82,7 +83,7 @@ export function classifyServiceEndpoint(
           ? ["default-action-not-reported"]
           : [],
     targetResourceId: row.containerId,
-    subnetId: row.subnetId,
+    subnetId: cleanText(row.subnetId),
     rule: row.rulePath,
   };
   const firewallText =

@@ -5,6 +5,8 @@ import { foreignPrincipalFindingSchema } from "../scanners/foreign-principal-net
 import { peeringFindingSchema } from "../scanners/peering/finding";
 import { privateEndpointInboundFindingSchema } from "../scanners/private-endpoint-inbound/finding";
 import { privateEndpointOutboundFindingSchema } from "../scanners/private-endpoint-outbound/finding";
+import { privateLinkServiceExposureFindingSchema } from "../scanners/private-link-service-exposure/finding";
+import { serviceEndpointInboundFindingSchema } from "../scanners/service-endpoint-inbound/finding";
 
 /** What an alert tells people about. */
 export const ALERT_KINDS = [
@@ -29,6 +31,8 @@ const findingAlertSchema = z.discriminatedUnion("kind", [
   privateEndpointInboundFindingSchema.extend(seen),
   foreignPrincipalFindingSchema.extend(seen),
   crossTenantAccessPolicyFindingSchema.extend(seen),
+  serviceEndpointInboundFindingSchema.extend(seen),
+  privateLinkServiceExposureFindingSchema.extend(seen),
 ]);
 
 /** A subscription that held unresolved findings and went out of the scan's sight. */

@@ -31,12 +31,18 @@ const peeringSchema = z.looseObject({
 const resourceSchema = z.looseObject({
   id: z
     .string()
-    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/.+/i, "must be an ARM resource id"),
+    // Subscription-level resources (Lighthouse registration definitions and assignments) have no
+    // resource group: Resource Graph returns them with `resourceGroup` "" (CONTRACTS §5).
+    .regex(
+      /^\/subscriptions\/[^/]+\/(?:resourceGroups\/[^/]+\/)?providers\/.+/i,
+      "must be an ARM resource id",
+    ),
   name: z.string().min(1),
   type: z.string().min(1),
   subscriptionId: guid,
-  resourceGroup: z.string().min(1),
-  location: z.string().min(1),
+  resourceGroup: z.string(),
+  /** Resource Graph gives some subscription-level resources no location: "" then. */
+  location: z.string(),
   tenantId: guid,
   properties: z.looseObject({ virtualNetworkPeerings: z.array(peeringSchema).optional() }),
 });
@@ -153,6 +159,16 @@ const estateSchema = z
           code: "custom",
           path: ["resources", index, "id"],
           message: "must lie in its subscriptionId",
+        });
+      }
+      const inGroup = /^\/subscriptions\/[^/]+\/resourceGroups\//i.test(resource.id);
+      if (inGroup ? resource.resourceGroup === "" : resource.resourceGroup !== "") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["resources", index, "resourceGroup"],
+          message: inGroup
+            ? "must name the resource group of its id"
+            : 'must be "" for a subscription-level resource, as Resource Graph returns it',
         });
       }
       if (ids.has(resource.id.toLowerCase())) {

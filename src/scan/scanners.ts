@@ -3,6 +3,8 @@ import { foreignPrincipalScanner } from "../scanners/foreign-principal-network-a
 import { peeringScanner } from "../scanners/peering/scanner";
 import { privateEndpointInboundScanner } from "../scanners/private-endpoint-inbound/scanner";
 import { privateEndpointOutboundScanner } from "../scanners/private-endpoint-outbound/scanner";
+import { privateLinkServiceExposureScanner } from "../scanners/private-link-service-exposure/scanner";
+import { serviceEndpointInboundScanner } from "../scanners/service-endpoint-inbound/scanner";
 import type { Scanner } from "../scanners/scanner";
 
 /** Every check a scan runs, in report order. */
@@ -12,4 +14,6 @@ export const SCANNERS: Scanner[] = [
   privateEndpointInboundScanner,
   foreignPrincipalScanner,
   crossTenantAccessPolicyScanner,
+  serviceEndpointInboundScanner,
+  privateLinkServiceExposureScanner,
 ];

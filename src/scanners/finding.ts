@@ -8,6 +8,8 @@ export const FINDING_KINDS = [
   "private-endpoint-inbound",
   "foreign-principal-network-access",
   "cross-tenant-access-policy",
+  "service-endpoint-inbound",
+  "private-link-service-exposure",
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 

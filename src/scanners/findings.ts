@@ -10,6 +10,10 @@ import { privateEndpointInboundFindingSchema } from "./private-endpoint-inbound/
 import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./private-endpoint-inbound/metadata";
 import { privateEndpointOutboundFindingSchema } from "./private-endpoint-outbound/finding";
 import { PRIVATE_ENDPOINT_OUTBOUND_CHECK } from "./private-endpoint-outbound/metadata";
+import { privateLinkServiceExposureFindingSchema } from "./private-link-service-exposure/finding";
+import { PRIVATE_LINK_SERVICE_EXPOSURE_CHECK } from "./private-link-service-exposure/metadata";
+import { serviceEndpointInboundFindingSchema } from "./service-endpoint-inbound/finding";
+import { SERVICE_ENDPOINT_INBOUND_CHECK } from "./service-endpoint-inbound/metadata";
 
 /** Every finding: the common part (src/scanners/finding.ts) plus its kind's own fields. */
 export const findingSchema = z.discriminatedUnion("kind", [
@@ -18,6 +22,8 @@ export const findingSchema = z.discriminatedUnion("kind", [
   privateEndpointInboundFindingSchema,
   foreignPrincipalFindingSchema,
   crossTenantAccessPolicyFindingSchema,
+  serviceEndpointInboundFindingSchema,
+  privateLinkServiceExposureFindingSchema,
 ]);
 export type Finding = z.infer<typeof findingSchema>;
 
@@ -30,6 +36,8 @@ export const CHECKS: { [K in FindingKind]: CheckMetadata<FindingOf<K>> } = {
   "private-endpoint-inbound": PRIVATE_ENDPOINT_INBOUND_CHECK,
   "foreign-principal-network-access": FOREIGN_PRINCIPAL_CHECK,
   "cross-tenant-access-policy": CROSS_TENANT_ACCESS_POLICY_CHECK,
+  "service-endpoint-inbound": SERVICE_ENDPOINT_INBOUND_CHECK,
+  "private-link-service-exposure": PRIVATE_LINK_SERVICE_EXPOSURE_CHECK,
 };
 
 /** The metadata of the finding's own check, ready to render that finding. */

@@ -243,6 +243,7 @@ export function digestAlert(count: number): AlertMessage {
 const NORTHWIND = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const HUB_SUBSCRIPTION = "b2c4d6e8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
 const PE_ID = `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroups/demo-test-rg/providers/Microsoft.Network/privateEndpoints/pe-tenanta-storage`;
+const STORAGE_ID = `/subscriptions/${HUB_SUBSCRIPTION}/resourceGroups/hub-rg/providers/Microsoft.Storage/storageAccounts/stcontososhared`;
 const KEY_VAULT_ID = `/subscriptions/${HUB_SUBSCRIPTION}/resourceGroups/hub-rg/providers/Microsoft.KeyVault/vaults/kv-contoso-secrets`;
 
 const common = {
@@ -322,10 +323,48 @@ export function findingAlertsOfEveryCheck(): Record<
       `Guest user 'Mallory (Tenant A)' (home tenant Tenant A, ${TENANT_A}) holds 'Network Contributor' on subscription /subscriptions/${LOCAL_SUBSCRIPTION}, ` +
       "which can create VNet peerings (Microsoft.Network/*), and no allowlist entry covers it.",
   };
+  const serviceEndpoint: FindingAlert = {
+    ...common,
+    id: "5b0c2d8e1f4a4c6b9e7d3a2f1c0b9a8d",
+    kind: "service-endpoint-inbound",
+    resourceId: STORAGE_ID,
+    localSubscriptionId: HUB_SUBSCRIPTION,
+    remoteSubscriptionId: "e5f7a9b1-4d6e-4f80-9b2c-3d4e5f607182",
+    remoteTenantId: NORTHWIND,
+    remoteTenantName: "Northwind Traders",
+    severity: "high",
+    riskFactors: [],
+    targetResourceId: STORAGE_ID,
+    subnetId:
+      "/subscriptions/e5f7a9b1-4d6e-4f80-9b2c-3d4e5f607182/resourceGroups/nw-migration-rg/providers/Microsoft.Network/virtualNetworks/nw-migration-vnet/subnets/workers",
+    rule: "properties.networkAcls.virtualNetworkRules",
+    summary:
+      "'stcontososhared' admits subnet 'workers' in another tenant, " +
+      `Northwind Traders (${NORTHWIND}) through properties.networkAcls.virtualNetworkRules, and no allowlist entry covers it.`,
+  };
+  const exposure: FindingAlert = {
+    ...common,
+    id: "7d1e5a3c9b2f4e6a8c0d1b3e5f7a9c2e",
+    kind: "private-link-service-exposure",
+    resourceId: `/subscriptions/${HUB_SUBSCRIPTION}/resourceGroups/hub-rg/providers/Microsoft.Network/privateLinkServices/pls-contoso-public`,
+    localSubscriptionId: HUB_SUBSCRIPTION,
+    remoteSubscriptionId: "",
+    remoteTenantId: null,
+    remoteTenantName: null,
+    severity: "high",
+    riskFactors: ["any-subscription", "auto-approval"],
+    setting: "autoApproval",
+    subscriptions: ["*"],
+    summary:
+      "Private link service 'pls-contoso-public' approves private endpoint connections automatically from every " +
+      "subscription of every tenant (*), and no allowlist entry covers it.",
+  };
   return {
     "private-endpoint-outbound": violationAlert(outbound),
     "private-endpoint-inbound": violationAlert(inbound),
     "foreign-principal-network-access": violationAlert(principal),
     "cross-tenant-access-policy": violationAlert(openInboundSetting()),
+    "service-endpoint-inbound": violationAlert(serviceEndpoint),
+    "private-link-service-exposure": violationAlert(exposure),
   };
 }

@@ -51,6 +51,8 @@ describe("checks beyond peerings, on the example estate", () => {
       ["foreign-principal-network-access", "ran"],
       ["cross-tenant-access-policy", "ran"],
       ["log-analytics-evidence", "skipped"],
+      ["service-endpoint-inbound", "ran"],
+      ["private-link-service-exposure", "ran"],
     ]);
   });
 
@@ -104,7 +106,10 @@ describe("checks beyond peerings, on the example estate", () => {
   });
 
   it("reports the guest and the foreign app who can peer, not the member user", () => {
-    const principals = report.findings.filter(ofKind("foreign-principal-network-access"));
+    // The Lighthouse delegation to Northwind is asserted in tenant-openings.test.ts.
+    const principals = report.findings
+      .filter(ofKind("foreign-principal-network-access"))
+      .filter((f) => f.principalKind !== "lighthouse-delegation");
     expect(principals.map((f) => f.principalId).sort()).toEqual([GUEST, APP].sort());
     expect(principals.some((f) => f.principalId === MEMBER)).toBe(false);
     expect(principals.find((f) => f.principalId === GUEST)).toMatchObject({
@@ -174,7 +179,10 @@ describe("allowlist entries and finding kinds", () => {
       ],
     });
     expect(report.findings.filter(ofKind("private-endpoint-inbound"))[0]!.status).toBe("allowed");
-    const principals = report.findings.filter(ofKind("foreign-principal-network-access"));
+    // The Lighthouse delegation to Northwind is asserted in tenant-openings.test.ts.
+    const principals = report.findings
+      .filter(ofKind("foreign-principal-network-access"))
+      .filter((f) => f.principalKind !== "lighthouse-delegation");
     expect(principals.find((f) => f.principalId === APP)!.status).toBe("allowed");
     expect(principals.find((f) => f.principalId === GUEST)!.status).toBe("violation");
   });
@@ -332,6 +340,8 @@ describe("kept state with several checks (Azurite)", () => {
       "private-endpoint-outbound",
       "private-endpoint-inbound",
       "cross-tenant-access-policy",
+      "service-endpoint-inbound",
+      "private-link-service-exposure",
     ]);
     expect(report.findings.filter(ofKind("private-endpoint-inbound"))).toHaveLength(1);
     expect(report.findings.filter(ofKind("foreign-principal-network-access"))).toEqual([]);
@@ -340,6 +350,7 @@ describe("kept state with several checks (Azurite)", () => {
     const principals = (await new FindingsStore(storage).list()).filter(
       (s) => s.finding.kind === "foreign-principal-network-access",
     );
-    expect(principals.map((s) => s.state)).toEqual(["open", "open"]);
+    // The guest, the foreign app and the Lighthouse delegation.
+    expect(principals.map((s) => s.state)).toEqual(["open", "open", "open"]);
   });
 });

@@ -85,8 +85,8 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     expect(lines[0]).toMatch(/^SEVERITY\s+STATUS\s+RELATION/);
     const column = lines[0]!.indexOf("LOCAL");
     expect(lines.find((l) => l.includes("vnet-demo-test"))!.indexOf("vnet-demo-test")).toBe(column);
-    // 12 of the network checks, 8 of the service-default cross-tenant access settings (3 to act on).
-    expect(stdout).toMatch(/20 finding\(s\): 11 need action, 9 allowed/);
+    // 16 of the network checks, 8 of the service-default cross-tenant access settings (3 to act on).
+    expect(stdout).toMatch(/24 finding\(s\): 15 need action, 9 allowed/);
     expect(stderr).toMatch(/resource-graph-page/);
   });
 
@@ -94,7 +94,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
     const csv = await cli(["scan", "--estate", ESTATE, "--format", "csv"]);
     const rows = csv.stdout.trimEnd().split("\r\n");
     expect(rows[0]).toMatch(/^id,status,severity,relation/);
-    expect(rows).toHaveLength(1 + 20);
+    expect(rows).toHaveLength(1 + 24);
     expect(csv.stdout).toMatch(
       /"Peering 'TenantB2TenantA' \(Connected\) connects VNet 'vnet-demo-test' to 'demo-vnet' in another tenant, Tenant A/,
     );
@@ -109,13 +109,15 @@ describe("npx cross-tenant-scanner scan --estate", () => {
   it("exits 0 when every cross-tenant finding is allowed", async () => {
     const estate = JSON.parse(readFileSync(ESTATE, "utf8"));
     const kinds =
-      "    kinds: [vnet-peering, private-endpoint-outbound, private-endpoint-inbound, foreign-principal-network-access, cross-tenant-access-policy]\n";
+      "    kinds: [vnet-peering, private-endpoint-outbound, private-endpoint-inbound, foreign-principal-network-access, cross-tenant-access-policy, service-endpoint-inbound, private-link-service-exposure]\n";
     // The tenant's own policies have no other tenant: each is accepted by its Graph path.
     const policies = ["/policies/crossTenantAccessPolicy/default", "/policies/authorizationPolicy"]
       .map((path) => `  - remoteResourceId: "${path}"\n${kinds}    owner: a@b.c\n    reason: test\n`)
       .join("");
     // The guest's home tenant is not known: only its principal id can allow it.
     const guest = `  - principalId: "6a1f2e3d-4c5b-4a69-8877-1a2b3c4d5e6f"\n${kinds}    owner: a@b.c\n    reason: test\n`;
+    // A private link service open to `*` names no tenant: only the service's own id allows it.
+    const everyone = `  - remoteResourceId: "/subscriptions/b2c4d6e8-1a3b-4c5d-8e9f-0a1b2c3d4e5f/resourceGroups/hub-rg/providers/Microsoft.Network/privateLinkServices/pls-contoso-public"\n${kinds}    owner: a@b.c\n    reason: test\n`;
     const allowAll = `schemaVersion: 1\nentries:\n${estate.tenants
       .map(
         (t: { tenantId: string }) =>
@@ -123,7 +125,7 @@ describe("npx cross-tenant-scanner scan --estate", () => {
       )
       .join(
         "",
-      )}  - subscriptionId: "99999999-8888-4777-a666-555555555555"\n    owner: a@b.c\n    reason: test\n${guest}${policies}`;
+      )}  - subscriptionId: "99999999-8888-4777-a666-555555555555"\n    owner: a@b.c\n    reason: test\n${guest}${everyone}${policies}`;
     const { code, stdout } = await cli([
       "scan",
       "--estate",
@@ -154,7 +156,7 @@ describe("state between CLI runs", () => {
       env,
     );
     expect(first.stderr).toContain(`State: embedded Azurite in ${join(stateDir, "azurite")}`);
-    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(20);
+    expect((JSON.parse(first.stdout) as ScanReport).delta!.new).toHaveLength(24);
     const second = await cli(
       ["scan", "--estate", ESTATE, "--allowlist", ALLOWLIST, "--format", "json"],
       undefined,
@@ -167,7 +169,7 @@ describe("state between CLI runs", () => {
       changed: [],
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
-    expect(findings.stdout).toMatch(/10 finding\(s\)/);
+    expect(findings.stdout).toMatch(/11 finding\(s\)/);
 
     // The scanner loses Reader on the home subscriptions: their findings stay, marked stale.
     const estate = JSON.parse(readFileSync(ESTATE, "utf8")) as {
@@ -185,7 +187,7 @@ describe("state between CLI runs", () => {
     const stale = await cli(["findings", "--status", "open"], undefined, env);
     expect(stale.stdout).toMatch(/open \(stale\)/);
     // The tenant's policy settings lie in no subscription: they stay open, never stale.
-    expect(stale.stdout).toMatch(/10 finding\(s\)/);
+    expect(stale.stdout).toMatch(/11 finding\(s\)/);
   });
 });
 

@@ -25,9 +25,9 @@ describe("npm run demo", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(60_000);
-    // 12 findings of the network checks, 8 settings of the service-default cross-tenant access policy.
-    expect(stdout).toContain("Delta: 20 new, 0 resolved, 0 reopened, 0 changed.");
-    expect(stdout).toContain("Teams received 11 card(s):");
+    // 16 findings of the network checks, 8 settings of the service-default cross-tenant access policy.
+    expect(stdout).toContain("Delta: 24 new, 0 resolved, 0 reopened, 0 changed.");
+    expect(stdout).toContain("Teams received 15 card(s):");
     expect(stdout).toContain(
       "HIGH · New cross-tenant access setting — The default cross-tenant access policy (every tenant without its own settings): Inbound B2B collaboration is open to everyone",
     );
@@ -38,6 +38,9 @@ describe("npm run demo", () => {
     );
     expect(stdout).toContain("MEDIUM · New inbound cross-tenant private endpoint — 'kv-contoso-secrets'");
     expect(stdout).toContain("HIGH · New foreign principal who can peer — Guest user 'Mallory (Tenant A)'");
+    expect(stdout).toContain(
+      "HIGH · New cross-tenant service endpoint rule — 'stcontososhared' admits subnet 'workers'",
+    );
     expect(stdout).toContain("PUT /api/allowlist/woodgrove-to-contoso-hub -> 201");
     expect(stdout).toContain("Delta: 0 new, 1 resolved, 0 reopened, 1 changed.");
     expect(stdout).toContain("INFO · Cross-tenant peering resolved — Peering 'hub-to-unknown'");

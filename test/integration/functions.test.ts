@@ -114,12 +114,12 @@ describe("timer function scheduledScan", () => {
   it("scans end to end, keeps findings, queues alerts and logs a past-due run", async () => {
     await scheduledScan(timer(true), context("scheduledScan"));
     const [run] = await new ScanRunsStore(storage).latest(1);
-    expect(run).toMatchObject({ trigger: "timer", complete: true, deltaCounts: { new: 20 } });
+    expect(run).toMatchObject({ trigger: "timer", complete: true, deltaCounts: { new: 24 } });
     expect(logs.join("\n")).toContain("timer-past-due");
     const alerts = await (await storage.queue("alerts")).getProperties();
-    // 7 peering findings, one of each check beyond peerings, and the 3 settings of the service-default
+    // 7 peering findings, one of each check beyond peerings (issue 19's four among them), and the 3 settings of the service-default
     // cross-tenant access policy that miss their baseline (examples/estates/two-tenants.json).
-    expect(alerts.approximateMessagesCount).toBe(13);
+    expect(alerts.approximateMessagesCount).toBe(17);
   });
 
   it("skips, and says so, while another scan holds the lease", async () => {
@@ -325,9 +325,10 @@ describe("HTTP API", () => {
     const open = await http(findingsHttp, { method: "GET", path: "findings?status=open&severity=high" });
     expect(open.status).toBe(200);
     const findings = open.jsonBody!.findings as { state: string; finding: { severity: string } }[];
-    // 3 peerings, the outbound private endpoint, the guest with Network Contributor and the default
-    // cross-tenant access policy's inbound B2B collaboration.
-    expect(findings.length).toBe(6);
+    // 3 peerings, the outbound private endpoint, the guest with Network Contributor, the default
+    // cross-tenant access policy's inbound B2B collaboration, the storage account admitting
+    // Northwind's subnet, the private link service auto-approving `*` and the Lighthouse delegation.
+    expect(findings.length).toBe(9);
     expect(findings.every((f) => f.state === "open" && f.finding.severity === "high")).toBe(true);
     expect((await http(findingsHttp, { method: "GET", path: "findings?status=bogus" })).status).toBe(400);
   });

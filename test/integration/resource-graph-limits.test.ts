@@ -8,6 +8,15 @@ import {
   VNET_SUMMARY_QUERY,
 } from "../../src/scanners/peering/query";
 import { loadConfig } from "../../src/config";
+import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principal-network-access/lighthouse-query";
+import {
+  PRIVATE_LINK_SERVICE_CANDIDATES_QUERY,
+  PRIVATE_LINK_SERVICE_SUMMARY_QUERY,
+} from "../../src/scanners/private-link-service-exposure/query";
+import {
+  SERVICE_ENDPOINT_CANDIDATES_QUERY,
+  SERVICE_ENDPOINT_SUMMARY_QUERY,
+} from "../../src/scanners/service-endpoint-inbound/query";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { parseEstate, type Estate } from "../../src/sandbox/estate";
 import type { ScanReport } from "../../src/scan/report";
@@ -111,8 +120,8 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       // The peering scan proper (subscription count, VNet summary, peerings): 3 per group + 10.
       expect(requestsOf(env, PEERING_SCAN_QUERIES)).toBeLessThanOrEqual(3 * groups + 10);
       // With the checks beyond peerings (private endpoint connection summary, role definitions)
-      // and the coverage batches.
-      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(7 * groups + 10);
+      // and the coverage batches; issue 19 adds two summaries and the Lighthouse read per group.
+      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(10 * groups + 10);
       expect(report.stats.resourceGraphRequests).toBe(env.sandbox.counters.resourceGraphRequests);
       expect(env.sandbox.counters.subscriptionListRequests).toBe(11);
     } finally {
@@ -173,7 +182,16 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       expect(env.sandbox.counters.resourceGraphQueries.get(PEERING_CENSUS_QUERY)).toBe(6);
       // With the private endpoint connection summary, role definitions, and coverage where asked.
       expect(report.stats.resourceGraphRequests).toBeGreaterThanOrEqual(3 * 6);
-      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(5 * 6);
+      // Issue 19's two checks add one summary each per group, and no windowed read where nothing has rules.
+      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(9 * 6);
+      // No role of this estate can peer: Lighthouse delegations are not asked about.
+      expect(requestsOf(env, [LIGHTHOUSE_CANDIDATES_QUERY])).toBe(0);
+      expect(requestsOf(env, [SERVICE_ENDPOINT_SUMMARY_QUERY, PRIVATE_LINK_SERVICE_SUMMARY_QUERY])).toBe(
+        2 * 6,
+      );
+      expect(
+        requestsOf(env, [SERVICE_ENDPOINT_CANDIDATES_QUERY, PRIVATE_LINK_SERVICE_CANDIDATES_QUERY]),
+      ).toBe(0);
 
       const one = await env.scan({
         env: { SCAN_SUBSCRIPTIONS: ids.join(","), SUBSCRIPTION_GROUP_SIZE: "1000" },

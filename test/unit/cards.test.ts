@@ -143,6 +143,19 @@ const CHECK_FACTS: Record<keyof ReturnType<typeof findingAlertsOfEveryCheck>, st
     "usersAndGroups:AllUsers",
     "CISA MS.AAD.8.3",
   ],
+  "service-endpoint-inbound": [
+    "HIGH · New cross-tenant service endpoint rule",
+    "stcontososhared",
+    "properties.networkAcls.virtualNetworkRules",
+    "nw-migration-vnet/subnets/workers",
+    "Northwind Traders",
+  ],
+  "private-link-service-exposure": [
+    "HIGH · New private link service open to another tenant",
+    "pls-contoso-public",
+    "autoApproval",
+    "any-subscription",
+  ],
 };
 
 describe("cards of every check", () => {

@@ -86,6 +86,13 @@ export const FUNCTIONS: Record<string, ScalarFunction> = {
   },
   iff,
   iif: iff,
+  // Concatenates dynamic arrays; any argument that is not an array makes it null
+  // (learn.microsoft.com/kusto/query/array-concat-function).
+  array_concat: {
+    minArgs: 1,
+    maxArgs: 64,
+    call: (args) => (args.every(Array.isArray) ? (args as unknown[][]).flat(1) : null),
+  },
   array_slice: {
     minArgs: 3,
     maxArgs: 3,

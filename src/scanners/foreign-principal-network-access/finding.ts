@@ -11,6 +11,7 @@ export const PRINCIPAL_KINDS = [
   "external-member",
   "foreign-service-principal",
   "foreign-group",
+  "lighthouse-delegation",
   "unknown",
 ] as const;
 
@@ -36,6 +37,9 @@ export const foreignPrincipalFindingSchema = findingCommonSchema.extend({
   viaGroupName: z.string().nullable().optional(),
   /** The domain an external user's home tenant was found by (from the `#EXT#` UPN or mail). */
   principalHomeDomain: z.string().nullable().optional(),
+  /** Lighthouse delegations (lighthouse.ts): the managing tenant and the registration definition. */
+  managedByTenantId: z.string().optional(),
+  registrationDefinitionId: z.string().optional(),
 });
 
 export type ForeignPrincipalFinding = z.infer<typeof foreignPrincipalFindingSchema>;

@@ -1,6 +1,7 @@
 import { nameOf } from "../../azure/resource-id";
 import type { CheckMetadata, FindingFact } from "../finding";
 import type { ForeignPrincipalFinding } from "./finding";
+import { lighthouseCommand, lighthouseFacts } from "./lighthouse-metadata";
 
 const principalOf = (f: ForeignPrincipalFinding) => f.principalDisplayName ?? f.principalId;
 
@@ -45,12 +46,16 @@ export const FOREIGN_PRINCIPAL_CHECK: CheckMetadata<ForeignPrincipalFinding> = {
     ["Role", f.roleName],
     ["Scope", f.scope],
     ["Granting actions", f.grantingActions],
+    ...lighthouseFacts(f),
   ],
   portalLink: (f, portalUrl) => ({
     title: "Open access control in Azure portal",
     url: `${portalUrl.replace(/\/+$/, "")}/#@${f.localTenantId}/resource${f.scope}/users`,
   }),
-  command: (f) => `az role assignment delete --ids ${f.resourceId}`,
+  command: (f) =>
+    f.principalKind === "lighthouse-delegation"
+      ? lighthouseCommand(f)
+      : `az role assignment delete --ids ${f.resourceId}`,
   resolvedTitle: (f) =>
     `${f.principalKind} '${principalOf(f)}' no longer holds '${f.roleName}' on '${f.scope}' ` +
     "(assignment removed, role changed, or the principal is no longer foreign).",

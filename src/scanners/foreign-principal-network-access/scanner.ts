@@ -11,6 +11,7 @@ import type { ForeignPrincipalFinding } from "./finding";
 import { FOREIGN_PRINCIPAL_CHECK } from "./metadata";
 import { grantingActions } from "./permissions";
 import { principalVerdict, type PrincipalVerdict } from "./principal";
+import { lighthouseFindings } from "./lighthouse";
 import {
   ROLE_DEFINITIONS_QUERY,
   ROLE_GUIDS_IN_USE_QUERY,
@@ -69,6 +70,7 @@ const WHO: Record<ForeignPrincipalFinding["principalKind"], string> = {
   "external-member": "External member user",
   "foreign-service-principal": "Service principal of another tenant's app",
   "foreign-group": "Foreign group",
+  "lighthouse-delegation": "Lighthouse delegation",
   unknown: "Principal",
 };
 
@@ -371,6 +373,8 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
       async (d) => [d, await context.tenants.tenantOfDomain(d).catch(() => null)] as const,
     ),
   );
+  const grants = new Map([...known].filter((e): e is [string, Grant] => e[1] !== null));
+  const lighthouse = await lighthouseFindings(context, grants, rulesOf(context), errors);
   const homes = subjects.map(
     (s) =>
       s.principal.verdict.homeTenantId ??
@@ -394,7 +398,12 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
       errors.push({ source, message: `Role assignment ${subject.row.id}: ${errorMessage(error)}` });
     }
   }
-  return { findings, counts, errors, ...(degraded.length > 0 ? { degraded: [...new Set(degraded)] } : {}) };
+  return {
+    findings: [...findings, ...lighthouse],
+    counts,
+    errors,
+    ...(degraded.length > 0 ? { degraded: [...new Set(degraded)] } : {}),
+  };
 }
 
 export const foreignPrincipalScanner: Scanner = { check: FOREIGN_PRINCIPAL_CHECK, scan: scanPrincipals };

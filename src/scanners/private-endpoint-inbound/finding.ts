@@ -10,6 +10,11 @@ export const privateEndpointInboundFindingSchema = findingCommonSchema.extend({
   privateEndpointId: z.string(),
   /** `privateLinkServiceConnectionState.status` as Azure gave it. */
   connectionState: z.string(),
+  /**
+   * When our resource is a private link service that lists the remote subscription (or `*`) in its
+   * visibility or auto-approval: the id of that private-link-service-exposure finding.
+   */
+  exposureFindingId: z.string().nullable().optional(),
 });
 
 export type PrivateEndpointInboundFinding = z.infer<typeof privateEndpointInboundFindingSchema>;

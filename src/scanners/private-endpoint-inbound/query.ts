@@ -12,7 +12,8 @@ export function inboundCandidatesQuery(window: number): string {
 | where isnotnull(properties.privateEndpointConnections)
 | extend itemCount = array_length(properties.privateEndpointConnections)
 | where itemCount > ${start}
-| project containerId = id, subscriptionId, tenantId, itemCount, connections = properties.privateEndpointConnections
+| project containerId = id, subscriptionId, tenantId, itemCount, connections = properties.privateEndpointConnections,
+    exposedTo = iif(type =~ 'microsoft.network/privatelinkservices', array_concat(coalesce(properties.visibility.subscriptions, dynamic([])), coalesce(properties.autoApproval.subscriptions, dynamic([]))), dynamic([]))
 | mv-expand connection = array_slice(connections, ${start}, ${start + WINDOW - 1}) limit ${WINDOW}
 | extend privateEndpointId = tostring(connection.properties.privateEndpoint.id),
     remoteSubscriptionId = tolower(tostring(split(tostring(connection.properties.privateEndpoint.id), '/')[2]))
@@ -20,7 +21,8 @@ export function inboundCandidatesQuery(window: number): string {
 | project id = tostring(connection.id), containerId, subscriptionId, tenantId, itemCount,
     privateEndpointId,
     remoteTenantId,
-    connectionState = tostring(connection.properties.privateLinkServiceConnectionState.status)
+    connectionState = tostring(connection.properties.privateLinkServiceConnectionState.status),
+    exposedTo
 | order by id asc`;
 }
 
@@ -37,6 +39,11 @@ export const inboundRowSchema = z.object({
   privateEndpointId: text,
   remoteTenantId: text,
   connectionState: text,
+  /** A private link service's visibility and auto-approval lists (issue 19); empty for other resources. */
+  exposedTo: z
+    .array(z.unknown())
+    .nullish()
+    .transform((list) => (list ?? []).map((s) => String(s).trim().toLowerCase())),
 });
 
 export type InboundRow = z.infer<typeof inboundRowSchema>;

@@ -14,12 +14,23 @@ import {
 } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindowed } from "../windows";
+import { exposureFindingId } from "../private-link-service-exposure/scanner";
 import type { PrivateEndpointInboundFinding } from "./finding";
 import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./metadata";
 import { inboundCandidatesQuery, inboundRowSchema, type InboundRow } from "./query";
 
 const remoteSubscriptionOf = (row: InboundRow) =>
   (parseResourceId(row.privateEndpointId)?.subscriptionId ?? "").toLowerCase();
+
+/** The exposure finding that let this subscription find or reach our private link service, if any. */
+function exposureOf(row: InboundRow, remoteSubscriptionId: string): string | null {
+  const listed = row.exposedTo.includes(remoteSubscriptionId.toLowerCase())
+    ? remoteSubscriptionId
+    : row.exposedTo.includes("*")
+      ? "*"
+      : null;
+  return listed && remoteSubscriptionId ? exposureFindingId(row.containerId, listed) : null;
+}
 
 /** Judges one connection; null when its private endpoint provably lives in our resource's tenant. */
 export function classifyInbound(
@@ -58,6 +69,7 @@ export function classifyInbound(
     targetResourceId: row.containerId,
     privateEndpointId: row.privateEndpointId,
     connectionState: row.connectionState,
+    exposureFindingId: exposureOf(row, remoteSubscriptionId),
   };
   const state = row.connectionState || "state not reported";
   const summary =

@@ -1,0 +1,127 @@
+import { errorMessage } from "../../errors";
+import { cleanText, MAX_NAME_LENGTH } from "../../text";
+import { findingId } from "../finding";
+import { isMicrosoftTenant, judgementText, statusOf, tenantNames, type JudgeRules } from "../judge";
+import type { ScanContext, ScanError } from "../scanner";
+import type { ForeignPrincipalFinding } from "./finding";
+import { LIGHTHOUSE_CANDIDATES_QUERY, lighthouseRowSchema, type LighthouseRow } from "./lighthouse-query";
+import { roleGuidOf } from "./query";
+import { principalSeverity, scopeLevel, type Grant } from "./scanner";
+
+const SOURCE = "foreign-principal-network-access";
+
+/** The assignment's scope: its id up to `/providers/Microsoft.ManagedServices/…`. */
+export const assignmentScopeOf = (assignmentId: string) =>
+  assignmentId.replace(/\/providers\/microsoft\.managedservices\/registrationassignments\/[^/]+$/i, "");
+
+/** Judges one authorization of a Lighthouse delegation; null when its role cannot peer. */
+export function classifyDelegation(
+  row: LighthouseRow,
+  grant: Grant | undefined,
+  managingTenantName: string | null,
+  rules: JudgeRules,
+): ForeignPrincipalFinding | null {
+  const scope = assignmentScopeOf(row.assignmentId);
+  const level = scopeLevel(scope);
+  if (!grant || !level || !row.managedByTenantId) return null;
+  const relation = isMicrosoftTenant(row.managedByTenantId, rules) ? "microsoft-managed" : "cross-tenant";
+  const { status, entry } = statusOf(
+    relation,
+    {
+      kind: SOURCE,
+      localResourceId: scope,
+      remoteTenantId: row.managedByTenantId,
+      remoteSubscriptionId: "",
+      remoteResourceId: "",
+      principalId: row.principalId,
+    },
+    rules,
+  );
+  const displayName = row.principalDisplayName ? cleanText(row.principalDisplayName, MAX_NAME_LENGTH) : null;
+  const finding: Omit<ForeignPrincipalFinding, "summary"> = {
+    id: findingId(
+      SOURCE,
+      `${row.assignmentId}|${row.principalId}|${roleGuidOf(row.roleDefinitionId)}|${row.eligible ? "eligible" : "active"}`,
+    ),
+    kind: SOURCE,
+    resourceId: row.assignmentId,
+    localSubscriptionId: row.subscriptionId,
+    localTenantId: row.tenantId,
+    remoteSubscriptionId: "",
+    remoteTenantId: row.managedByTenantId,
+    remoteTenantName: managingTenantName,
+    relation,
+    status,
+    allowlistEntryId: entry?.id ?? null,
+    severity: principalSeverity(status, level),
+    riskFactors: [`${level}-scope`, ...(row.eligible ? ["eligible-authorization"] : [])],
+    principalId: row.principalId,
+    principalType: "LighthouseAuthorization",
+    principalKind: "lighthouse-delegation",
+    principalDisplayName: displayName,
+    principalHomeTenantId: row.managedByTenantId,
+    roleDefinitionId: row.roleDefinitionId,
+    roleName: grant.roleName,
+    scope,
+    grantingActions: grant.grantingActions,
+    managedByTenantId: row.managedByTenantId,
+    registrationDefinitionId: row.registrationDefinitionId,
+  };
+  const tenant = managingTenantName
+    ? `${managingTenantName} (${row.managedByTenantId})`
+    : row.managedByTenantId;
+  const summary =
+    `Lighthouse delegation to tenant ${tenant} gives '${displayName ?? row.principalId}' ` +
+    `${row.eligible ? "an eligible (PIM) " : ""}'${grant.roleName}' on ${level.replace("-", " ")} ${scope}, ` +
+    `which can create VNet peerings (${grant.grantingActions.join(", ")}), ${judgementText(status, entry)}.`;
+  return { ...finding, summary };
+}
+
+/** Every Lighthouse authorization whose role can peer, as foreign-principal findings: one Resource Graph read. */
+export async function lighthouseFindings(
+  context: ScanContext,
+  grants: Map<string, Grant>,
+  rules: JudgeRules,
+  errors: ScanError[],
+): Promise<ForeignPrincipalFinding[]> {
+  // No role of the estate can peer: no delegation can either, and nothing is asked.
+  if (grants.size === 0) return [];
+  let rows: LighthouseRow[];
+  try {
+    const result = await context.queryAll(
+      "Lighthouse delegations",
+      LIGHTHOUSE_CANDIDATES_QUERY,
+      lighthouseRowSchema,
+    );
+    for (const bad of result.unreadable) errors.push({ source: SOURCE, message: bad.message });
+    rows = result.rows;
+  } catch (error) {
+    errors.push({
+      source: SOURCE,
+      message: `Reading Lighthouse delegations from Resource Graph failed: ${errorMessage(error)}`,
+    });
+    return [];
+  }
+  const names = await tenantNames(
+    rows.map((row) => row.managedByTenantId || null),
+    context,
+  );
+  const findings: ForeignPrincipalFinding[] = [];
+  for (const [i, row] of rows.entries()) {
+    try {
+      const finding = classifyDelegation(
+        row,
+        grants.get(roleGuidOf(row.roleDefinitionId)),
+        names[i]!.tenantName,
+        rules,
+      );
+      if (finding) findings.push(finding);
+    } catch (error) {
+      errors.push({
+        source: SOURCE,
+        message: `Lighthouse delegation ${row.assignmentId}: ${errorMessage(error)}`,
+      });
+    }
+  }
+  return findings;
+}

@@ -98,12 +98,22 @@ export function escapeMarkdown(text: string): string {
 }
 
 /**
- * Every dot between a name's label and a following letter label written `[.]`: `evil.example/x`
- * becomes `evil[.]example/x`, which no linkify rule reads as a domain. Digits-only labels (an
- * address such as 10.0.0.1) are left alone; linkify does not link bare IPs.
+ * Top-level domains that linkify rules link bare (linkify-it's default list, and the gTLDs people
+ * use most), besides every two-letter country code.
  */
-export const defangDomains = (text: string): string =>
-  text.replace(/(?<=[\p{L}\p{N}_-])\.(?=\p{L}[\p{L}\p{N}-]*)/gu, "[.]");
+const LINKED_TLDS =
+  "com|net|org|edu|gov|mil|int|info|biz|name|pro|web|xxx|aero|asia|coop|museum|app|dev|xyz|online|site|top|shop|club|store|tech|cloud|live|link|click|page";
+const BARE_DOMAIN_DOT = new RegExp(
+  `(?<=[\\p{L}\\p{N}_-])\\.(?=(?:\\p{L}{2}|${LINKED_TLDS})(?![\\p{L}\\p{N}-]))`,
+  "giu",
+);
+
+/**
+ * The dot before a top-level domain written `[.]`: `contoso-verify.com/login` becomes
+ * `contoso-verify[.]com/login`, which no linkify rule reads as a link. Names whose last label is
+ * no TLD (`b2bCollaborationInbound.usersAndGroups`) and addresses (10.0.0.1) are left as they are.
+ */
+export const defangDomains = (text: string): string => text.replace(BARE_DOMAIN_DOT, "[.]");
 
 /**
  * One CSV cell (RFC 4180) that no spreadsheet runs as a formula: OWASP's CSV-injection guidance

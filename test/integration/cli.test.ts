@@ -169,7 +169,7 @@ describe("state between CLI runs", () => {
       changed: [],
     });
     const findings = await cli(["findings", "--status", "open"], undefined, env);
-    expect(findings.stdout).toMatch(/11 finding\(s\)/);
+    expect(findings.stdout).toMatch(/14 finding\(s\)/);
 
     // The scanner loses Reader on the home subscriptions: their findings stay, marked stale.
     const estate = JSON.parse(readFileSync(ESTATE, "utf8")) as {
@@ -187,7 +187,7 @@ describe("state between CLI runs", () => {
     const stale = await cli(["findings", "--status", "open"], undefined, env);
     expect(stale.stdout).toMatch(/open \(stale\)/);
     // The tenant's policy settings lie in no subscription: they stay open, never stale.
-    expect(stale.stdout).toMatch(/11 finding\(s\)/);
+    expect(stale.stdout).toMatch(/14 finding\(s\)/);
   });
 });
 

@@ -14,17 +14,25 @@ const SOURCE = "foreign-principal-network-access";
 export const assignmentScopeOf = (assignmentId: string) =>
   assignmentId.replace(/\/providers\/microsoft\.managedservices\/registrationassignments\/[^/]+$/i, "");
 
-/** Judges one authorization of a Lighthouse delegation; null when its role cannot peer. */
+/**
+ * Judges one authorization of a Lighthouse delegation; null when its role cannot peer. `grant`
+ * undefined: the role's definition was not visible to the scan, so whether it can peer is not
+ * known, and the delegation is kept `unresolved` rather than dropped.
+ */
 export function classifyDelegation(
   row: LighthouseRow,
-  grant: Grant | undefined,
+  grant: Grant | null | undefined,
   managingTenantName: string | null,
   rules: JudgeRules,
 ): ForeignPrincipalFinding | null {
   const scope = assignmentScopeOf(row.assignmentId);
   const level = scopeLevel(scope);
-  if (!grant || !level || !row.managedByTenantId) return null;
-  const relation = isMicrosoftTenant(row.managedByTenantId, rules) ? "microsoft-managed" : "cross-tenant";
+  if (grant === null || !level || !row.managedByTenantId) return null;
+  const relation = !grant
+    ? "unresolved"
+    : isMicrosoftTenant(row.managedByTenantId, rules)
+      ? "microsoft-managed"
+      : "cross-tenant";
   const { status, entry } = statusOf(
     relation,
     {
@@ -61,9 +69,9 @@ export function classifyDelegation(
     principalDisplayName: displayName,
     principalHomeTenantId: row.managedByTenantId,
     roleDefinitionId: row.roleDefinitionId,
-    roleName: grant.roleName,
+    roleName: grant?.roleName ?? "unknown role",
     scope,
-    grantingActions: grant.grantingActions,
+    grantingActions: grant?.grantingActions ?? [],
     managedByTenantId: row.managedByTenantId,
     registrationDefinitionId: row.registrationDefinitionId,
   };
@@ -72,20 +80,24 @@ export function classifyDelegation(
     : row.managedByTenantId;
   const summary =
     `Lighthouse delegation to tenant ${tenant} gives '${displayName ?? row.principalId}' ` +
-    `${row.eligible ? "an eligible (PIM) " : ""}'${grant.roleName}' on ${level.replace("-", " ")} ${scope}, ` +
-    `which can create VNet peerings (${grant.grantingActions.join(", ")}), ${judgementText(status, entry)}.`;
+    `${row.eligible ? "an eligible (PIM) " : ""}'${grant?.roleName ?? row.roleDefinitionId}' on ${level.replace("-", " ")} ${scope}, ` +
+    (grant
+      ? `which can create VNet peerings (${grant.grantingActions.join(", ")}), `
+      : `but the role's definition was not visible to the scan, so whether it can create VNet peerings is unresolved, `) +
+    `${judgementText(status, entry)}.`;
   return { ...finding, summary };
 }
 
 /** Every Lighthouse authorization whose role can peer, as foreign-principal findings: one Resource Graph read. */
 export async function lighthouseFindings(
   context: ScanContext,
-  grants: Map<string, Grant>,
+  /** Role GUID -> what it grants (null: it cannot peer); a GUID not here had no visible definition. */
+  grants: ReadonlyMap<string, Grant | null>,
   rules: JudgeRules,
   errors: ScanError[],
 ): Promise<ForeignPrincipalFinding[]> {
-  // No role of the estate can peer: no delegation can either, and nothing is asked.
-  if (grants.size === 0) return [];
+  // Definitions were read and no role of the estate can peer: no delegation can either, nothing is asked.
+  if (grants.size > 0 && [...grants.values()].every((grant) => grant === null)) return [];
   let rows: LighthouseRow[];
   try {
     const result = await context.queryAll(

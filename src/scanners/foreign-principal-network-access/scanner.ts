@@ -373,8 +373,7 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
       async (d) => [d, await context.tenants.tenantOfDomain(d).catch(() => null)] as const,
     ),
   );
-  const grants = new Map([...known].filter((e): e is [string, Grant] => e[1] !== null));
-  const lighthouse = await lighthouseFindings(context, grants, rulesOf(context), errors);
+  const lighthouse = await lighthouseFindings(context, known, rulesOf(context), errors);
   const homes = subjects.map(
     (s) =>
       s.principal.verdict.homeTenantId ??

@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { FINDING_KINDS } from "../scanners/finding";
@@ -111,7 +112,7 @@ export function withId(entry: z.output<typeof allowlistEntryInputSchema>): Allow
   if (entry.id) return { ...entry, id: entry.id };
   const key = MATCH_KEYS.find((k) => entry[k] !== undefined)!;
   const digest = createHash("sha256")
-    .update(`${key}|${entry[key]!.toLowerCase()}|${(entry.localScope ?? "").toLowerCase()}`)
+    .update(`${key}|${idKey(entry[key]!)}|${idKey(entry.localScope ?? "")}`)
     .digest("hex")
     .slice(0, 12);
   return { ...entry, id: `${key.replace(/Id$/, "").toLowerCase()}-${digest}` };

@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { kindsOf, matchKeyOf, type AllowlistEntry } from "./entry";
 
 /** What an allowlist entry is compared with: the finding's kind, its local resource and its other side. */
@@ -13,12 +14,12 @@ export interface FindingSides {
   principalId?: string;
 }
 
-const same = (a: string | null, b: string) => a !== null && a.toLowerCase() === b.toLowerCase();
+const same = (a: string | null, b: string) => a !== null && idKey(a) === idKey(b);
 
 /** The local resource lies inside `scope` on a path-segment boundary (`/rg-a` does not cover `/rg-ab`). */
 export function withinScope(localResourceId: string, scope: string): boolean {
-  const id = localResourceId.toLowerCase();
-  const prefix = scope.toLowerCase();
+  const id = idKey(localResourceId);
+  const prefix = idKey(scope);
   return id === prefix || id.startsWith(`${prefix}/`);
 }
 

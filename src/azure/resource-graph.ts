@@ -1,3 +1,4 @@
+import { idKey } from "./resource-id";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { isRestError } from "@azure/core-rest-pipeline";
 import type { z } from "zod";
@@ -345,7 +346,8 @@ export function resourceGraphQuery(
       totalRecords = response.totalRecords;
       response.data.forEach((item: unknown, index: number) => {
         received += 1;
-        const id = idOf(item)?.toLowerCase();
+        const found = idOf(item);
+        const id = found ? idKey(found) : undefined;
         if (id === undefined) withoutId += 1;
         else if (ids.has(id)) return;
         else ids.add(id);
@@ -436,9 +438,8 @@ export function resourceGraphQuery(
 
   /** The request scopes of a query about these subscriptions only. */
   function scopesAbout(about: readonly string[]): string[][] {
-    const wanted = [...new Set(about.map((id) => id.toLowerCase()))];
-    const allowed =
-      scope.kind === "groups" ? new Set(scope.groups.flat().map((id) => id.toLowerCase())) : null;
+    const wanted = [...new Set(about.map((id) => idKey(id)))];
+    const allowed = scope.kind === "groups" ? new Set(scope.groups.flat().map((id) => idKey(id))) : null;
     return groupsOf(
       wanted.filter((id) => allowed === null || allowed.has(id)),
       MAX_SUBSCRIPTIONS_PER_REQUEST,
@@ -478,7 +479,7 @@ export function resourceGraphQuery(
       for (const group of scope.groups) {
         const { entries } = await consistent(name, query, { subscriptions: group }, read);
         for (const entry of entries) {
-          const id = entry.id?.toLowerCase();
+          const id = entry.id ? idKey(entry.id) : undefined;
           if (id !== undefined) {
             if (seen.has(id)) continue;
             seen.add(id);

@@ -1,3 +1,4 @@
+import { idKey } from "./resource-id";
 import { z } from "zod";
 import type { VisibleSubscription } from "../scan/coverage";
 import type { QueryAll } from "./resource-graph";
@@ -36,9 +37,7 @@ export async function visibleSubscriptions(
   managementGroups: readonly string[] = [],
 ): Promise<VisibleSubscription[]> {
   // Only GUIDs can be subscriptions; anything else (never from Resource Graph) stays unverified.
-  const ids = [...new Set([...subscriptionIds].map((id) => id.toLowerCase()))]
-    .filter((id) => GUID.test(id))
-    .sort();
+  const ids = [...new Set([...subscriptionIds].map((id) => idKey(id)))].filter((id) => GUID.test(id)).sort();
   if (ids.length === 0) return [];
   const { rows, unreadable } = await queryAll(
     "coverage",
@@ -49,8 +48,8 @@ export async function visibleSubscriptions(
   // A subscription row that cannot be read is neither seen nor provably gone: ask again next scan.
   if (unreadable.length > 0) throw new Error(unreadable.map((row) => row.message).join("; "));
   const asked = new Set(ids);
-  const groups = new Set(managementGroups.map((g) => g.toLowerCase()));
+  const groups = new Set(managementGroups.map((g) => idKey(g)));
   return rows
-    .filter((row) => asked.has(row.subscriptionId.toLowerCase()))
-    .filter((row) => groups.size === 0 || row.managementGroups.some((g) => groups.has(g.toLowerCase())));
+    .filter((row) => asked.has(idKey(row.subscriptionId)))
+    .filter((row) => groups.size === 0 || row.managementGroups.some((g) => groups.has(idKey(g))));
 }

@@ -1,3 +1,4 @@
+import { idKey } from "./resource-id";
 import { errorMessage } from "../errors";
 import type { Logger } from "../log";
 import { cleanText, MAX_NAME_LENGTH } from "../text";
@@ -11,7 +12,7 @@ export function tenantFromWwwAuthenticate(header: string | undefined): string | 
   const match = header?.match(
     /authorization_uri="https:\/\/[^"/]+\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i,
   );
-  return match ? match[1]!.toLowerCase() : null;
+  return match ? idKey(match[1]!) : null;
 }
 
 export interface TenantResolverOptions {
@@ -36,7 +37,7 @@ export class TenantResolver {
 
   /** Records a tenant the scan read from Azure itself (Resource Graph's join, ARM's subscription list). */
   learn(subscriptionId: string, tenantId: string): void {
-    this.options.known.set(subscriptionId.toLowerCase(), tenantId.toLowerCase());
+    this.options.known.set(idKey(subscriptionId), idKey(tenantId));
   }
 
   /**
@@ -44,7 +45,7 @@ export class TenantResolver {
    * Graph's join) or the tenant cache holds it, without asking Azure; undefined when neither does.
    */
   async tenantIfKnown(subscriptionId: string): Promise<string | null | undefined> {
-    const key = subscriptionId.toLowerCase();
+    const key = idKey(subscriptionId);
     const known = this.options.known.get(key);
     if (known) return known;
     if (!GUID_PATTERN.test(subscriptionId)) return undefined;
@@ -52,7 +53,7 @@ export class TenantResolver {
   }
 
   async tenantOfSubscription(subscriptionId: string): Promise<string | null> {
-    const key = subscriptionId.toLowerCase();
+    const key = idKey(subscriptionId);
     const known = this.options.known.get(key);
     if (known) return known;
     if (!GUID_PATTERN.test(subscriptionId)) return null;
@@ -66,7 +67,7 @@ export class TenantResolver {
   async tenantName(tenantId: string): Promise<string | null> {
     // A tenant id that is not a GUID (a crafted appOwnerOrganizationId, say) goes into no URL and no key.
     if (!this.options.namesFromGraph || this.graphDenied || !GUID_PATTERN.test(tenantId)) return null;
-    const name = await this.cached(`tenant-name:${tenantId.toLowerCase()}`, () => this.askGraph(tenantId));
+    const name = await this.cached(`tenant-name:${idKey(tenantId)}`, () => this.askGraph(tenantId));
     return name === null ? null : cleanText(name, MAX_NAME_LENGTH);
   }
 
@@ -76,11 +77,11 @@ export class TenantResolver {
    * tenant names; null where Graph knows no tenant for it (a consumer mail domain) or may not be asked.
    */
   async tenantOfDomain(domain: string): Promise<string | null> {
-    const key = domain.toLowerCase();
+    const key = idKey(domain);
     if (!this.options.namesFromGraph || this.graphDenied || !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(key))
       return null;
     const tenant = await this.cached(`tenant-of-domain:${key}`, () => this.askGraphForDomain(key));
-    return tenant !== null && GUID_PATTERN.test(tenant) ? tenant.toLowerCase() : null;
+    return tenant !== null && GUID_PATTERN.test(tenant) ? idKey(tenant) : null;
   }
 
   /** Looks up through the cache; a lookup that failed (rather than found nothing) is not cached. */
@@ -123,7 +124,7 @@ export class TenantResolver {
       if (response.status === 200) {
         const body: unknown = JSON.parse(response.bodyAsText ?? "{}");
         const id = typeof body === "object" && body !== null && "tenantId" in body ? body.tenantId : null;
-        return typeof id === "string" && GUID_PATTERN.test(id) ? id.toLowerCase() : null;
+        return typeof id === "string" && GUID_PATTERN.test(id) ? idKey(id) : null;
       }
       if (response.status === 404) return null;
       if (response.status === 401 || response.status === 403) {

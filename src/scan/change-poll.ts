@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { z } from "zod";
 import { vnetIdOf } from "../azure/arm-network";
 import type { AzureConnection } from "../azure/connection";
@@ -118,7 +119,7 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
         rows
           .map((r) => vnetIdOf(r.targetResourceId))
           .filter((id): id is string => id !== null)
-          .map((id) => [id.toLowerCase(), id] as const),
+          .map((id) => [idKey(id), id] as const),
       ).values(),
     ];
     const check =

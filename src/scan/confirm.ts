@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import type { AllowlistEntry } from "../allowlist/entry";
 import { getPeering } from "../azure/arm-network";
 import type { AzureConnection } from "../azure/connection";
@@ -64,7 +65,7 @@ export async function confirmNewViolations(
         options.now,
         log,
       );
-      if (!judged || judged.remoteVnetId.toLowerCase() !== finding.remoteVnetId.toLowerCase()) {
+      if (!judged || idKey(judged.remoteVnetId) !== idKey(finding.remoteVnetId)) {
         log("info", "finding-corrected", {
           findingId: finding.id,
           resourceId: finding.resourceId,
@@ -102,7 +103,7 @@ export async function confirmResolutions(
     try {
       const peering = await getPeering(options.connection, finding.resourceId);
       if (!peering) return true;
-      if (peering.remoteVnetId.toLowerCase() !== finding.remoteVnetId.toLowerCase()) return true;
+      if (idKey(peering.remoteVnetId) !== idKey(finding.remoteVnetId)) return true;
       log("info", "resolution-withheld", {
         findingId: finding.id,
         resourceId: finding.resourceId,

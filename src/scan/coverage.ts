@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import type { ScanScope } from "../azure/resource-graph";
 
 /** What the scanner last knew of a subscription that holds findings (kept between scans). */
@@ -38,7 +39,7 @@ export interface ScanCoverage {
   lostSubscriptions: string[];
 }
 
-const lower = (ids: Iterable<string>) => [...new Set([...ids].map((id) => id.toLowerCase()))].sort();
+const lower = (ids: Iterable<string>) => [...new Set([...ids].map((id) => idKey(id)))].sort();
 
 /**
  * Whether a subscription that Resource Graph did not show belongs to the asked scope: every
@@ -50,12 +51,12 @@ export function expectedInScope(
   scope: ScanScope,
   known: SubscriptionRecord | undefined,
 ): boolean {
-  const id = subscriptionId.toLowerCase();
+  const id = idKey(subscriptionId);
   if (scope.managementGroups.length > 0) {
-    const groups = new Set(scope.managementGroups.map((g) => g.toLowerCase()));
+    const groups = new Set(scope.managementGroups.map((g) => idKey(g)));
     return known?.managementGroups.some((g) => groups.has(g)) ?? false;
   }
-  if (scope.subscriptions.length > 0) return scope.subscriptions.some((s) => s.toLowerCase() === id);
+  if (scope.subscriptions.length > 0) return scope.subscriptions.some((s) => idKey(s) === id);
   return true;
 }
 
@@ -96,7 +97,7 @@ export interface CoverageInput {
  */
 export function decideCoverage(input: CoverageInput): { facts: CoverageFacts; coverage: ScanCoverage } {
   const stored = lower(input.stored);
-  const visible = new Set((input.visible ?? []).map((v) => v.subscriptionId.toLowerCase()));
+  const visible = new Set((input.visible ?? []).map((v) => idKey(v.subscriptionId)));
   const lastVerified = new Map(
     [...input.known.values()].map((r) => [r.subscriptionId, r.lastVerifiedAt] as const),
   );
@@ -142,7 +143,7 @@ export function withLatestVerification(
           (r) =>
             r.finishedAt > record.lastVerifiedAt &&
             expectedInScope(id, r.scope, record) &&
-            !r.lostSubscriptions.some((lost) => lost.toLowerCase() === id),
+            !r.lostSubscriptions.some((lost) => idKey(lost) === id),
         );
     result.set(
       id,
@@ -169,7 +170,7 @@ export function nextRecords(
   const writes: SubscriptionRecord[] = [];
   const newlyLost: SubscriptionRecord[] = [];
   for (const v of visible) {
-    const id = v.subscriptionId.toLowerCase();
+    const id = idKey(v.subscriptionId);
     const before = known.get(id);
     const managementGroups = lower(v.managementGroups);
     const unchanged =

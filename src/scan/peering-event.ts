@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { vnetIdOf } from "../azure/arm-network";
@@ -45,7 +46,7 @@ export function peeringEventOf(raw: unknown): PeeringEvent | null {
   const parsed = subscriptionEventSchema.safeParse(raw);
   if (!parsed.success) return null;
   const event = parsed.data;
-  const operation = event.data.operationName.toLowerCase();
+  const operation = idKey(event.data.operationName);
   if (
     !(PEERING_EVENT_TYPES as readonly string[]).includes(event.eventType) ||
     !PEERING_OPERATIONS.has(operation)
@@ -93,7 +94,7 @@ export async function handlePeeringEvent(
   if (!event) return null;
   const creators = new Map<string, Creator>();
   if (event.creator)
-    creators.set(event.creator.peeringId.toLowerCase(), {
+    creators.set(idKey(event.creator.peeringId), {
       principalId: event.creator.principalId,
       at: event.creator.at,
     });

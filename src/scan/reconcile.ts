@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import type { AlertMessage } from "../alerts/message";
 import { TENANT_WIDE_KINDS } from "../scanners/finding";
 import { checkOf, type Finding } from "../scanners/findings";
@@ -116,7 +117,7 @@ function record(
 }
 
 function lastVerifiedOf(stored: StoredFinding, scan: ScanFacts): string {
-  const sub = stored.finding.localSubscriptionId.toLowerCase();
+  const sub = idKey(stored.finding.localSubscriptionId);
   const verified = scan.coverage?.lastVerified.get(sub);
   return verified && verified > stored.lastSeen ? verified : stored.lastSeen;
 }
@@ -168,7 +169,7 @@ export function keepCreator(observed: Finding, before: StoredFinding | undefined
 
 /** A scoped re-check of some VNets looked at their peerings and nothing else. */
 const withinVnets = (finding: Finding, vnets: ReadonlySet<string>) =>
-  finding.kind === "vnet-peering" && vnets.has(finding.localVnetId.toLowerCase());
+  finding.kind === "vnet-peering" && vnets.has(idKey(finding.localVnetId));
 
 /**
  * Compares this scan's findings with the stored ones and returns only what must be written
@@ -221,7 +222,7 @@ export function reconcile(
     // Resolved means looked at and gone: a check that did not run looked at nothing.
     if (scan.checked && !scan.checked.has(before.finding.kind)) continue;
     if (scan.vnets && !withinVnets(before.finding, scan.vnets)) continue;
-    const sub = before.finding.localSubscriptionId.toLowerCase();
+    const sub = idKey(before.finding.localSubscriptionId);
     const covered =
       TENANT_WIDE_KINDS.has(before.finding.kind) || (scan.coverage ? scan.coverage.covered.has(sub) : true);
     if (covered && scan.complete) {

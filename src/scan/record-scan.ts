@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { coverageLostAlerts, flushAlerts, scanAlerts, scanFailedAlert } from "../alerts/emit";
 import { errorMessage } from "../errors";
 import { silentLogger } from "../log";
@@ -71,7 +72,7 @@ function unresolvedBySubscription(stored: readonly StoredFinding[]): Map<string,
   for (const s of stored) {
     // Tenant-wide findings (a policy, a management-group scope) lie in no subscription to lose sight of.
     if (s.state === "resolved" || !s.finding.localSubscriptionId) continue;
-    const id = s.finding.localSubscriptionId.toLowerCase();
+    const id = idKey(s.finding.localSubscriptionId);
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return counts;

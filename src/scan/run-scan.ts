@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { randomBytes } from "node:crypto";
 import type { z } from "zod";
 import type { AllowlistEntry } from "../allowlist/entry";
@@ -96,7 +97,7 @@ export function subscriptionLister(
     const ids: string[] = [];
     await listSubscriptions(connection, get, (s) => {
       ids.push(s.subscriptionId);
-      if (s.tenantId) options.tenants?.set(s.subscriptionId.toLowerCase(), s.tenantId.toLowerCase());
+      if (s.tenantId) options.tenants?.set(idKey(s.subscriptionId), idKey(s.tenantId));
     });
     return ids;
   };
@@ -269,7 +270,7 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   const seenIds = new Set(seen.map((s) => s.subscriptionId));
   let visible: VisibleSubscription[] | null = null;
   try {
-    const asked = storedSubscriptions.filter((id) => !seenIds.has(id.toLowerCase()));
+    const asked = storedSubscriptions.filter((id) => !seenIds.has(idKey(id)));
     visible = [...seen, ...(await visibleSubscriptions(queryAll, asked, config.SCAN_MANAGEMENT_GROUPS))];
   } catch (error) {
     errors.push({

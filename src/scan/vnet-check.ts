@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import type { AllowlistEntry } from "../allowlist/entry";
 import { flushAlerts } from "../alerts/emit";
 import { listVnetPeerings, type ArmPeering } from "../azure/arm-network";
@@ -76,7 +77,7 @@ export function rowOfArmPeering(
 }
 
 const remoteSubscriptionOf = (row: PeeringRow) =>
-  (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
+  idKey(parseResourceId(row.remoteVnetId)?.subscriptionId ?? "");
 
 /** Resolves the remote tenants of ARM's rows and classifies them as a full scan does. */
 export async function classifyArmRows(
@@ -142,7 +143,7 @@ export async function checkVnets(
   const { connection, config, storage } = options;
   const log = options.log ?? silentLogger;
   const now = (options.now ?? (() => new Date()))();
-  const unique = [...new Map(vnetIds.map((id) => [id.toLowerCase(), id] as const)).values()];
+  const unique = [...new Map(vnetIds.map((id) => [idKey(id), id] as const)).values()];
   const tenants = tenantResolverFor(
     connection,
     config,
@@ -196,14 +197,14 @@ export async function checkVnets(
   const allowlist = await new AllowlistStore(storage).list();
   const classified = await classifyArmRows(rows, tenants, allowlist, config, now, log);
   const findings = classified.map((f) => {
-    const creator = options.creators?.get(f.resourceId.toLowerCase());
+    const creator = options.creators?.get(idKey(f.resourceId));
     return creator ? { ...f, createdBy: creator } : f;
   });
   const { delta } = await new FindingsStore(storage).save(findings, {
     scanId: options.scanId,
     at: now.toISOString(),
     complete: true,
-    vnets: new Set(checked.map((id) => id.toLowerCase())),
+    vnets: new Set(checked.map((id) => idKey(id))),
   });
   await flushAlerts(storage, config, log);
   log("info", "vnets-checked", {

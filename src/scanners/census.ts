@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { z } from "zod";
 import { TruncatedResult } from "../azure/resource-graph";
 import type { ScanContext } from "./scanner";
@@ -78,7 +79,7 @@ export function packByFanOut(group: string[], fanOuts: Map<string, number>, rows
   let filled = 0;
   const rest: string[] = [];
   for (const subscription of group) {
-    const count = fanOuts.get(subscription.toLowerCase());
+    const count = fanOuts.get(idKey(subscription));
     if (count === undefined) {
       rest.push(subscription);
       continue;
@@ -125,7 +126,7 @@ export async function censusOf(
           fanOutRowSchema,
           group,
         );
-        const fanOuts = new Map(counted.rows.map((r) => [r.subscriptionId.toLowerCase(), r.censusRows]));
+        const fanOuts = new Map(counted.rows.map((r) => [idKey(r.subscriptionId), r.censusRows]));
         // Each subscription's own count bounds what it adds to a part: parts may fill a page.
         if (fanOuts.size > 0) parts = packByFanOut(group, fanOuts, context.config.RESOURCE_GRAPH_PAGE_SIZE);
       } catch (countError) {
@@ -155,12 +156,12 @@ export async function candidateRemotes(
   const candidates = new Set<string>();
   const tenants = new Map<string, string | null | undefined>();
   for (const row of rows) {
-    const remote = row.remoteSubscriptionId.toLowerCase();
+    const remote = idKey(row.remoteSubscriptionId);
     if (candidates.has(remote)) continue;
     if (!tenants.has(remote))
       tenants.set(remote, remote ? await context.tenants.tenantIfKnown(remote) : undefined);
     const tenant = tenants.get(remote);
-    if (tenant && tenant.toLowerCase() === row.localTenantId.toLowerCase()) continue;
+    if (tenant && idKey(tenant) === idKey(row.localTenantId)) continue;
     candidates.add(remote);
   }
   return [...candidates].sort();

@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 
@@ -88,7 +89,10 @@ export type Severity = CommonFinding["severity"];
 
 /** Stable across scans and across case changes of the resource id. */
 export function findingId(kind: string, resourceId: string): string {
-  return createHash("sha256").update(`${kind}|${resourceId.toLowerCase()}`).digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update(`${kind}|${idKey(resourceId)}`)
+    .digest("hex")
+    .slice(0, 32);
 }
 
 /** One fact a card or a report shows about a finding: our title, the finding's (outside) text or list. */

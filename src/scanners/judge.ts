@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { judgeAgainstAllowlist, type FindingSides } from "../allowlist/match";
 import type { AllowlistEntry } from "../allowlist/entry";
 import { errorMessage } from "../errors";
@@ -87,7 +88,7 @@ export function judgementText(status: Status, entry: AllowlistEntry | undefined)
 /** High when the connection is live (Approved), medium when Pending, low otherwise; info when allowed. */
 export function connectionSeverity(status: Status, connectionState: string) {
   if (status === "allowed") return "info" as const;
-  const state = connectionState.toLowerCase();
+  const state = idKey(connectionState);
   return state === "approved"
     ? ("high" as const)
     : state === "pending"
@@ -108,7 +109,7 @@ export async function resolveRemoteTenants(
     if (remote.knownTenantId && remote.subscriptionId)
       context.tenants.learn(remote.subscriptionId, remote.knownTenantId);
   }
-  const subscriptions = [...new Set(remotes.map((r) => r.subscriptionId.toLowerCase()))];
+  const subscriptions = [...new Set(remotes.map((r) => idKey(r.subscriptionId)))];
   const tenants = await mapLimit(subscriptions, LOOKUP_CONCURRENCY, (id) =>
     context.tenants.tenantOfSubscription(id).catch((error: unknown) => {
       errors.push({ source: "tenant-resolution", message: errorMessage(error) });

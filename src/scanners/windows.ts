@@ -1,3 +1,4 @@
+import { idKey } from "../azure/resource-id";
 import { z } from "zod";
 import { errorMessage } from "../errors";
 import type { ScanContext, ScanError } from "./scanner";
@@ -73,8 +74,8 @@ export async function readWindows<T extends { id: string }>(
         read.rowSchema,
       );
       for (const row of result.rows) {
-        if (seen.has(row.id.toLowerCase())) continue;
-        seen.add(row.id.toLowerCase());
+        if (seen.has(idKey(row.id))) continue;
+        seen.add(idKey(row.id));
         rows.push(row);
       }
       for (const bad of result.unreadable) errors.push({ source, message: bad.message });
@@ -127,10 +128,7 @@ export async function readWindowed<T extends { id: string; itemCount: number; co
   const cut = new Map<string, string>();
   for (const row of rows) {
     if (row.itemCount > windows * WINDOW)
-      cut.set(
-        row.containerId.toLowerCase(),
-        `${row.containerId} (${row.itemCount}, ${windows * WINDOW} read)`,
-      );
+      cut.set(idKey(row.containerId), `${row.containerId} (${row.itemCount}, ${windows * WINDOW} read)`);
   }
   if (cut.size > 0)
     errors.push({

@@ -1,4 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
+import fc from "fast-check";
+import { withinScope } from "../../src/allowlist/match";
+import { idKey, sameId } from "../../src/azure/resource-id";
+import { findingId } from "../../src/scanners/finding";
 import { idempotencyHeader, requestFor, destinationsOf } from "../../src/alerts/dispatch";
 import { loadConfig } from "../../src/config";
 import { eventScanId } from "../../src/scan/peering-event";
@@ -51,5 +55,47 @@ describe("ids from outside never become keys or headers as they are", () => {
       kind: "foreign-service-principal",
       homeTenantId: "31ca78c2-d833-433a-9977-88e160bd4ac0",
     });
+  });
+});
+
+describe("Azure ids compared as ARM does: ordinal, case-insensitive on ASCII letters only", () => {
+  const REAL =
+    "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg-k/providers/Microsoft.Network/virtualNetworks/hub-k";
+  const LOOK_ALIKES = { "\u212A": "k", "\u017F": "s", "\u0131": "i", "\u0130": "i" };
+
+  it("a look-alike id with a non-ASCII case pair is another resource, for every key", () => {
+    const lookAlike = REAL.replace("rg-k", "rg-\u212A");
+    expect(sameId(lookAlike, REAL)).toBe(false);
+    expect(findingId("vnet-peering", lookAlike)).not.toBe(findingId("vnet-peering", REAL));
+    expect(withinScope(`${lookAlike}/virtualNetworkPeerings/p`, REAL)).toBe(false);
+    expect(sameId(REAL.toUpperCase(), REAL)).toBe(true);
+  });
+
+  it("holds for any id and any non-ASCII case pair (property, fixed seed)", () => {
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom(
+            ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/_".split(""),
+          ),
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.constantFrom(...Object.entries(LOOK_ALIKES)),
+        fc.nat(40),
+        (ascii, [odd, plain], at) => {
+          const i = at % (ascii.length + 1);
+          const real = ascii.slice(0, i) + plain + ascii.slice(i);
+          const fake = ascii.slice(0, i) + odd + ascii.slice(i);
+          // ASCII ids key exactly as before (stored finding ids do not change) ...
+          expect(idKey(real)).toBe(real.toLowerCase());
+          expect(sameId(real.toUpperCase(), real)).toBe(true);
+          // ... and a non-ASCII letter never meets its ASCII look-alike.
+          expect(sameId(fake, real)).toBe(false);
+          expect(findingId("k", fake)).not.toBe(findingId("k", real));
+        },
+      ),
+      { seed: 22, numRuns: 300 },
+    );
   });
 });

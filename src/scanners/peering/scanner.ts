@@ -1,3 +1,4 @@
+import { idKey } from "../../azure/resource-id";
 import { errorMessage } from "../../errors";
 import { parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
@@ -24,7 +25,7 @@ export function truncatedVnets(rows: PeeringRow[], windows: number): string[] {
   for (const row of rows) {
     if (row.peeringCount > windows * PEERING_WINDOW) {
       seen.set(
-        row.vnetId.toLowerCase(),
+        idKey(row.vnetId),
         `${row.vnetId} (${row.peeringCount} peerings, ${windows * PEERING_WINDOW} read)`,
       );
     }
@@ -33,7 +34,7 @@ export function truncatedVnets(rows: PeeringRow[], windows: number): string[] {
 }
 
 const remoteSubscriptionOf = (row: PeeringRow) =>
-  (parseResourceId(row.remoteVnetId)?.subscriptionId ?? "").toLowerCase();
+  idKey(parseResourceId(row.remoteVnetId)?.subscriptionId ?? "");
 
 /** A VNet holds at most 1000 peerings (with Virtual Network Manager): three windows of 400. */
 const MOST_WINDOWS = Math.ceil(1000 / PEERING_WINDOW);

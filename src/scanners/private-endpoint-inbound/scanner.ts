@@ -1,3 +1,4 @@
+import { idKey } from "../../azure/resource-id";
 import { errorMessage } from "../../errors";
 import { nameOf, parseResourceId } from "../../azure/resource-id";
 import { findingId } from "../finding";
@@ -20,11 +21,11 @@ import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./metadata";
 import { inboundCandidatesQuery, inboundRowSchema, type InboundRow } from "./query";
 
 const remoteSubscriptionOf = (row: InboundRow) =>
-  (parseResourceId(row.privateEndpointId)?.subscriptionId ?? "").toLowerCase();
+  idKey(parseResourceId(row.privateEndpointId)?.subscriptionId ?? "");
 
 /** The exposure finding that let this subscription find or reach our private link service, if any. */
 function exposureOf(row: InboundRow, remoteSubscriptionId: string): string | null {
-  const listed = row.exposedTo.includes(remoteSubscriptionId.toLowerCase())
+  const listed = row.exposedTo.includes(idKey(remoteSubscriptionId))
     ? remoteSubscriptionId
     : row.exposedTo.includes("*")
       ? "*"
@@ -65,7 +66,7 @@ export function classifyInbound(
     status,
     allowlistEntryId: entry?.id ?? null,
     severity: connectionSeverity(status, row.connectionState),
-    riskFactors: row.connectionState.toLowerCase() === "pending" ? ["pending-request"] : [],
+    riskFactors: idKey(row.connectionState) === "pending" ? ["pending-request"] : [],
     targetResourceId: row.containerId,
     privateEndpointId: row.privateEndpointId,
     connectionState: row.connectionState,

@@ -1,3 +1,4 @@
+import { idKey } from "../../azure/resource-id";
 import { errorMessage } from "../../errors";
 import { nameOf, parseResourceId } from "../../azure/resource-id";
 import { findingId } from "../finding";
@@ -19,7 +20,7 @@ import { PRIVATE_ENDPOINT_OUTBOUND_CHECK } from "./metadata";
 import { outboundCandidatesQuery, outboundRowSchema, type ConnectionArray, type OutboundRow } from "./query";
 
 const remoteSubscriptionOf = (row: OutboundRow) =>
-  (parseResourceId(row.targetResourceId)?.subscriptionId ?? "").toLowerCase();
+  idKey(parseResourceId(row.targetResourceId)?.subscriptionId ?? "");
 
 /** Judges one connection; null when its target provably lives in the endpoint's own tenant. */
 export function classifyOutbound(

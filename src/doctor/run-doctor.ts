@@ -1,3 +1,5 @@
+import { workspaceQuery } from "../azure/log-analytics";
+import { probeLogAnalyticsWorkspace, probePolicyRead } from "./entra-evidence";
 import type { AzureConnection } from "../azure/connection";
 import { azureGetter } from "../azure/http";
 import { isKeyVaultReference, loadConfig, type Config } from "../config";
@@ -62,7 +64,8 @@ function lenientConfig(env: Record<string, string | undefined>): {
 /**
  * Every assumption a scan makes, checked live and without writing anything: the identity and its
  * tenant, Resource Graph at the scope, each Graph permission (by calling it), userType in user
- * reads, built-in role definitions, Event Grid topics, Key Vault references and webhooks. A
+ * reads, built-in role definitions, Event Grid topics, Graph's policy reads (Policy.Read.All), the
+ * Log Analytics workspace where one is set, Key Vault references and webhooks. A
  * credential that cannot sign in at all throws (the caller says so in one line).
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> {
@@ -84,6 +87,15 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   checks.push(await crossTenantInformationCheck(context));
   checks.push(await builtInRolesCheck(context));
   checks.push(await eventGridCheck(context));
+  checks.push(await probePolicyRead(connection, context.get));
+  if (config.LOG_ANALYTICS_WORKSPACE_ID)
+    checks.push(
+      await probeLogAnalyticsWorkspace(
+        config.LOG_ANALYTICS_WORKSPACE_ID,
+        workspaceQuery(connection, config.LOG_ANALYTICS_WORKSPACE_ID),
+        config.SIGN_IN_WINDOW,
+      ),
+    );
   checks.push(...(await webhookChecks(config, options.resolve)));
   return checks;
 }

@@ -58,6 +58,7 @@ describe("cross-tenant-scanner doctor (issue 16)", () => {
       "graph-cross-tenant-information",
       "built-in-role-definitions",
       "peering-event-grid",
+      "graph-policy-read",
       "webhook-generic",
     ]);
     expect(byId(checks).get("identity")!.detail).toContain("5f1e4c2a-7b3d-4e8f-9a6b-2c1d0e9f8a7b");

@@ -10,7 +10,16 @@ export type FaultService = "resource-graph" | "arm-subscription" | "graph";
 
 /** What the proxy does instead of passing a request through unchanged. */
 export type ProxyFault =
-  | { kind: "status"; status: number; retryAfterSeconds?: number }
+  | {
+      kind: "status";
+      status: number;
+      retryAfterSeconds?: number;
+      /**
+       * Resource Graph's own throttling answer: `x-ms-user-quota-remaining: 0` and
+       * `x-ms-user-quota-resets-after` (hh:mm:ss), no Retry-After (guidance-for-throttled-requests.md).
+       */
+      quotaResetsAfterSeconds?: number;
+    }
   /** Passes the request on, sends the answer's headers and half its body, then cuts the connection. */
   | { kind: "drop" }
   /** Replaces the `$skipToken` of the N-th request that carries one with a token the service no longer knows. */
@@ -94,6 +103,14 @@ export async function startFaultProxy(
       res.writeHead(fault.status, {
         "content-type": "application/json",
         ...(fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {}),
+        ...(fault.quotaResetsAfterSeconds !== undefined
+          ? {
+              "x-ms-user-quota-remaining": "0",
+              "x-ms-user-quota-resets-after": new Date(fault.quotaResetsAfterSeconds * 1000)
+                .toISOString()
+                .slice(11, 19),
+            }
+          : {}),
       });
       res.end(
         JSON.stringify({

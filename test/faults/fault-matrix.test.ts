@@ -87,6 +87,11 @@ const CELLS: Cell[] = [
     rules: rg({ kind: "status", status: 429, retryAfterSeconds: 0 }, (n) => n === 2),
   },
   {
+    fault: "resource-graph 429 without Retry-After",
+    stage: "page 2",
+    rules: rg({ kind: "status", status: 429, quotaResetsAfterSeconds: 0 }, (n) => n === 2),
+  },
+  {
     fault: "resource-graph 500",
     stage: "page 2",
     rules: rg({ kind: "status", status: 500 }, (n) => n === 2),

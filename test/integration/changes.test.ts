@@ -271,6 +271,39 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(await drain()).toHaveLength(1);
   });
 
+  it("Event Grid: a burst of 40 deliveries of one write, 30% duplicates, handled at once in random order, alerts once", async () => {
+    const { connection, guest } = await fresh(estate());
+    await createPeering(guest);
+    await sandbox!.network.settled();
+    const event = (id: string) => ({
+      id,
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      subject: NEW_PEERING,
+      eventTime: new Date().toISOString(),
+      data: {
+        operationName: "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write",
+        authorization: { evidence: { principalId: GUEST } },
+      },
+    });
+    // 28 distinct deliveries (Event Grid retries and the VNet's own write) and 12 exact duplicates.
+    const distinct = Array.from({ length: 28 }, (_, i) => event(`burst-${i}`));
+    const burst = [...distinct, ...distinct.slice(0, 12)];
+    let seed = 22;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = burst.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [burst[i], burst[j]] = [burst[j]!, burst[i]!];
+    }
+    const outcomes = await Promise.allSettled(
+      burst.map((e) => handlePeeringEvent(e, { connection, config, storage })),
+    );
+    // A handler that lost a storage race fails, so Event Grid delivers it again: do as Event Grid does.
+    for (const [i, outcome] of outcomes.entries())
+      if (outcome.status === "rejected") await handlePeeringEvent(burst[i], { connection, config, storage });
+    expect((await stored(NEW_PEERING))?.state).toBe("open");
+    expect(await drain()).toHaveLength(1);
+  });
+
   it("Event Grid: an event whose VNet ARM could not read fails, so Event Grid delivers it again", async () => {
     const { connection, guest } = await fresh(estate());
     await createPeering(guest);

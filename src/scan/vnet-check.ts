@@ -1,10 +1,9 @@
-import { idKey } from "../azure/resource-id";
 import type { AllowlistEntry } from "../allowlist/entry";
 import { flushAlerts } from "../alerts/emit";
 import { listVnetPeerings, type ArmPeering } from "../azure/arm-network";
 import type { AzureConnection } from "../azure/connection";
 import { azureGetter } from "../azure/http";
-import { parseResourceId } from "../azure/resource-id";
+import { idKey, parseResourceId } from "../azure/resource-id";
 import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
 import { TenantResolver } from "../azure/tenants";
 import type { Config } from "../config";

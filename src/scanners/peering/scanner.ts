@@ -1,6 +1,5 @@
-import { idKey } from "../../azure/resource-id";
 import { errorMessage } from "../../errors";
-import { parseResourceId } from "../../azure/resource-id";
+import { idKey, parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindows } from "../windows";

@@ -1,6 +1,5 @@
-import { idKey } from "../../azure/resource-id";
 import { errorMessage } from "../../errors";
-import { nameOf, parseResourceId } from "../../azure/resource-id";
+import { idKey, nameOf, parseResourceId } from "../../azure/resource-id";
 import { findingId } from "../finding";
 import {
   connectionSeverity,

@@ -228,6 +228,11 @@ export const SETTINGS = {
     default: "https://portal.azure.com",
     parse: httpsUrl,
   },
+  PUBLIC_BASE_URL: {
+    doc: "The function app's public address (https://<app>.azurewebsites.net): Teams cards then link to its HTML report, GET /api/report (the link carries no function key: the reader gives it, or App Service Authentication signs them in). Empty: no link.",
+    default: "",
+    parse: optionalHttpsUrl.transform((s) => s.replace(/\/+$/, "")),
+  },
   ALLOWLIST_WRITE_AUTH: {
     doc: "Who may change the allowlist through the API: 'role' (a caller App Service Authentication signed in, with the app role Allowlist.Write; writes are refused while authentication is off or allows anonymous callers) or 'function-key' (the function key is enough).",
     default: "role",

@@ -133,3 +133,14 @@ export function codeSpan(text: string): string {
   const pad = safe.startsWith("`") || safe.endsWith("`") ? " " : "";
   return `${fence}${pad}${safe}${pad}${fence}`;
 }
+
+/**
+ * Text as HTML character data or a quoted attribute value: unsafe characters become U+FFFD (as
+ * for a terminal), then the five characters that HTML reads as markup are written as references
+ * (OWASP XSS prevention, rule 1 and 2), so a name can neither open a tag nor leave its attribute.
+ */
+export const escapeHtml = (text: string): string =>
+  terminalText(text).replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );

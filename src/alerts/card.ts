@@ -30,6 +30,8 @@ export interface TeamsPayload {
 export interface CardOptions {
   /** Azure portal base URL, e.g. https://portal.azure.com (sovereign clouds have their own). */
   portalUrl: string;
+  /** The app's HTML report (`GET /api/report`), linked from every card; absent: no link. */
+  reportUrl?: string;
 }
 
 /** Teams Workflows refuse request bodies above about 28 KB. */
@@ -77,10 +79,16 @@ const KIND_LABEL: Record<AlertKind, string> = {
 /** The Adaptive Card that tells a Teams channel about one alert; always small enough to post. */
 export function alertCard(alert: AlertMessage, options: CardOptions): AdaptiveCard {
   for (const limits of LIMITS) {
-    const card = buildCard(alert, options, limits);
+    const card = withReportLink(buildCard(alert, options, limits), options);
     if (payloadBytes(card) < TEAMS_MAX_BYTES) return card;
   }
   return fallbackCard(alert);
+}
+
+/** The card with one more button, to the HTML report, where the app's public address is set. */
+function withReportLink(built: AdaptiveCard, options: CardOptions): AdaptiveCard {
+  if (!options.reportUrl) return built;
+  return { ...built, actions: [...(built.actions ?? []), openUrl("Open the report", options.reportUrl)] };
 }
 
 /** The body a Teams Workflows webhook ("when a Teams webhook request is received") expects. */

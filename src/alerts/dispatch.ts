@@ -66,6 +66,10 @@ export const signature = (secret: string, timestamp: string, body: string) =>
 export const idempotencyHeader = (key: string): string =>
   /^[\x21-\x7E]+$/.test(key) ? key : `sha256-${createHash("sha256").update(key).digest("hex")}`;
 
+/** Where `GET /api/report` answers, under the app's public address. */
+export const reportUrlOf = (publicBaseUrl: string): string =>
+  `${publicBaseUrl.replace(/\/+$/, "")}/api/report`;
+
 export function requestFor(
   alert: AlertMessage,
   destination: Destination,
@@ -74,7 +78,14 @@ export function requestFor(
 ): { body: string; headers: Record<string, string> } {
   if (destination.name === "teams") {
     return {
-      body: JSON.stringify(teamsPayload(alertCard(alert, { portalUrl: config.AZURE_PORTAL_URL }))),
+      body: JSON.stringify(
+        teamsPayload(
+          alertCard(alert, {
+            portalUrl: config.AZURE_PORTAL_URL,
+            ...(config.PUBLIC_BASE_URL ? { reportUrl: reportUrlOf(config.PUBLIC_BASE_URL) } : {}),
+          }),
+        ),
+      ),
       headers: {},
     };
   }

@@ -19,6 +19,8 @@ export interface ApiResponse {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** A body sent as it is (the HTML report), with its own content-type header; instead of `body`. */
+  text?: string;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -2,10 +2,12 @@ import type { ScanReport } from "../scan/report";
 import type { CommonFinding } from "../scanners/finding";
 import { CHECKS, checkOf, type Finding } from "../scanners/findings";
 import { evidenceSentence } from "../scanners/log-analytics-evidence/text";
+import { reportHtml } from "../report/html";
+import { reportSarif } from "../report/sarif";
 import { codeSpan, csvCell, escapeMarkdown, terminalText } from "../text";
 import { paint, renderTable, type Column, type Style } from "./table";
 
-export const FORMATS = ["table", "json", "csv", "markdown"] as const;
+export const FORMATS = ["table", "json", "csv", "markdown", "html", "sarif"] as const;
 export type Format = (typeof FORMATS)[number];
 
 const SEVERITY_STYLE: Record<CommonFinding["severity"], Style> = {
@@ -176,5 +178,9 @@ export function formatReport(report: ScanReport, format: Format, color: boolean)
       return markdown(report);
     case "table":
       return table(report, color);
+    case "html":
+      return reportHtml(report);
+    case "sarif":
+      return JSON.stringify(reportSarif(report), null, 2) + "\n";
   }
 }

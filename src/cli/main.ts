@@ -39,8 +39,11 @@ Commands:
 
 Options of scan:
   --allowlist FILE         Judge peerings against this allowlist file (JSON or YAML), not the stored one.
-  --format FORMAT          table (default), json, csv or markdown. The report goes to stdout,
-                           progress and logs to stderr.
+  --format FORMAT          table (default), json, csv, markdown, html or sarif. The report goes to
+                           stdout, progress and logs to stderr. html: one self-contained page with
+                           the tenant map and a filterable findings table (no network fetches);
+                           sarif: SARIF 2.1.0 for code-scanning dashboards (one result per finding
+                           that needs action).
 
 Exit codes: 0 complete, no violation; 1 complete with violations; 2 bad usage or input, or no
 Azure credential; 3 scan incomplete or failed.

@@ -4,6 +4,7 @@ import type { ApiDeps } from "../api/deps";
 import { findingsApi } from "../api/findings";
 import { healthApi } from "../api/health";
 import { answer, MAX_BODY_BYTES, problem, serverFault, type ApiRequest, type ApiResponse } from "../api/http";
+import { reportApi } from "../api/report";
 import { scansApi } from "../api/scans";
 import { contextLogger, runtime } from "./runtime";
 
@@ -16,7 +17,11 @@ function toHttp(response: ApiResponse): HttpResponseInit {
   return {
     status: response.status,
     ...(response.headers ? { headers: response.headers } : {}),
-    ...(response.body !== undefined ? { jsonBody: response.body } : {}),
+    ...(response.text !== undefined
+      ? { body: response.text }
+      : response.body !== undefined
+        ? { jsonBody: response.body }
+        : {}),
   };
 }
 
@@ -48,6 +53,7 @@ function httpHandler(route: Route) {
 export const scansHttp = httpHandler(scansApi);
 export const findingsHttp = httpHandler(findingsApi);
 export const allowlistHttp = httpHandler(allowlistApi);
+export const reportHttp = httpHandler(reportApi);
 export const healthHttp = httpHandler((request, deps) => healthApi(request, deps));
 
 app.http("scans", {
@@ -63,4 +69,5 @@ app.http("allowlist", {
   authLevel: "function",
   handler: allowlistHttp,
 });
+app.http("report", { route: "report", methods: ["GET"], authLevel: "function", handler: reportHttp });
 app.http("health", { route: "health", methods: ["GET"], authLevel: "function", handler: healthHttp });

@@ -62,6 +62,7 @@ describe("what `func start` loads", () => {
       "health",
       "peeringChanges",
       "peeringEvents",
+      "report",
       "scanRequests",
       "scans",
       "scheduledScan",
@@ -101,6 +102,13 @@ describe("what `func start` loads", () => {
       route: "allowlist/{id?}",
       authLevel: "function",
       methods: ["GET", "PUT", "DELETE"],
+    });
+    // The HTML report: a read route behind the function key like findings.
+    expect(trigger(byName("report"))).toMatchObject({
+      type: "httpTrigger",
+      route: "report",
+      authLevel: "function",
+      methods: ["GET"],
     });
     // doctor's checks, live: behind the function key like every other route.
     expect(trigger(byName("health"))).toMatchObject({

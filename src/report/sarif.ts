@@ -3,7 +3,7 @@ import { needsAction, type ScanReport } from "../scan/report";
 import type { Severity } from "../scanners/finding";
 import { CHECKS, checkOf, type Finding } from "../scanners/findings";
 import { evidenceSentence } from "../scanners/log-analytics-evidence/text";
-import { terminalText } from "../text";
+import { cleanDeep, terminalText } from "../text";
 
 /**
  * `scan --format sarif` (CONTRACTS §5): SARIF 2.1.0 for code-scanning dashboards. One rule per
@@ -97,8 +97,16 @@ function result(f: Finding, ruleIndex: number): Sarif.Result {
   };
 }
 
-/** The report as a SARIF log. */
+/**
+ * The report as a SARIF log. Outside text stays data (SARIF is JSON, escaped by JSON.stringify);
+ * characters that would move a terminal or reorder text are replaced in every string, whatever a
+ * check's metadata built from it.
+ */
 export function reportSarif(report: ScanReport): Sarif.Log {
+  return cleanDeep(sarifOf(report), Number.MAX_SAFE_INTEGER);
+}
+
+function sarifOf(report: ScanReport): Sarif.Log {
   const ruleList = rules();
   const index = new Map(ruleList.map((r, i) => [r.id, i]));
   return {

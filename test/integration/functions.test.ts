@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from "@azure/functions";
 import Ajv2020 from "ajv/dist/2020";
 import { loadConfig, type Config } from "../../src/config";
-import { allowlistHttp, findingsHttp, scansHttp } from "../../src/functions/http-api";
+import { allowlistHttp, findingsHttp, reportHttp, scansHttp } from "../../src/functions/http-api";
 import { runtime, useRuntime } from "../../src/functions/runtime";
 import { scanRequests } from "../../src/functions/scan-requests";
 import { drainQueue } from "../../src/sandbox/queue-host";
@@ -331,6 +331,27 @@ describe("HTTP API", () => {
     expect(findings.length).toBe(9);
     expect(findings.every((f) => f.state === "open" && f.finding.severity === "high")).toBe(true);
     expect((await http(findingsHttp, { method: "GET", path: "findings?status=bogus" })).status).toBe(400);
+  });
+
+  it("GET /api/report serves the HTML report of the latest complete scan, from the stored findings", async () => {
+    const response = await http(reportHttp, { method: "GET", path: "report" });
+    expect(response.status).toBe(200);
+    const headers = new Headers(response.headers as Record<string, string>);
+    expect(headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(headers.get("content-security-policy")).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
+    expect(headers.get("x-content-type-options")).toBe("nosniff");
+    const html = String(response.body);
+    const listed = await http(findingsHttp, { method: "GET", path: "findings" });
+    const unresolved = (listed.jsonBody!.findings as { state: string; finding: { id: string } }[]).filter(
+      (f) => f.state !== "resolved",
+    );
+    expect(unresolved.length).toBeGreaterThan(5);
+    const rowIds = [...html.matchAll(/<tr data-id="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(rowIds)).toEqual(new Set(unresolved.map((f) => f.finding.id)));
+    expect(html).toContain(`data-tenant-id="${FOREIGN_TENANT}"`);
+    const [latest] = await new ScanRunsStore(storage).latest(1);
+    expect(html).toContain(`<dd id="scan-id">${latest!.scanId}</dd>`);
+    expect((await http(reportHttp, { method: "GET", path: "report?format=pdf" })).status).toBe(400);
   });
 });
 

@@ -15,7 +15,7 @@ import type { ScanReport } from "../../src/scan/report";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
 import { ofKind } from "../../src/scanners/findings";
 import { AllowlistStore } from "../../src/store/allowlist-store";
-import { PRINTABLE, REPLACEMENT } from "../../src/text";
+import { escapeHtml, PRINTABLE, REPLACEMENT } from "../../src/text";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 import { testStorage, type TestStorage } from "../helpers/azurite";
@@ -110,13 +110,13 @@ describe("hostile names enter a finding cleaned", () => {
     for (const line of scanLogs) expectPrintable(line);
   });
 
-  it("--format json, table, csv and markdown, and the logs, through the CLI", async () => {
+  it("--format json, table, csv, markdown, html and sarif, and the logs, through the CLI", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "cts-hostile-")), "estate.json");
     writeFileSync(file, JSON.stringify(ESTATE.json()));
     const allowlist = join(mkdtempSync(join(tmpdir(), "cts-hostile-")), "allowlist.json");
     writeFileSync(allowlist, JSON.stringify({ schemaVersion: 1, entries: [ENTRY] }));
     const env = { AZURE_MAX_RETRIES: "1", AzureWebJobsStorage: state.azurite.connectionString };
-    for (const format of ["json", "table", "csv", "markdown"]) {
+    for (const format of ["json", "table", "csv", "markdown", "html", "sarif"]) {
       let stdout = "";
       let stderr = "";
       const code = await main(["scan", "--estate", file, "--allowlist", allowlist, "--format", format], {
@@ -163,6 +163,22 @@ describe("each output escapes for its reader", () => {
     // Code spans: the home tenant and one command per finding to fix, none from a name.
     const toFix = report.findings.filter((f) => f.status !== "allowed").length;
     expect(html.match(/<code>/g)).toHaveLength(1 + toFix);
+  });
+
+  it("html: a name's markup is character data; the only script, links and tags are the page's own", () => {
+    const html = formatReport(report, "html", false);
+    expectPrintable(html);
+    expect(html).toContain(escapeHtml(MARKUP));
+    expect(html).not.toContain("<img");
+    expect(html.match(/<script\b/g)).toHaveLength(1);
+    const links = [...html.matchAll(/<a\b[^>]*>/g)].map((m) => m[0]);
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links)
+      expect(link).toMatch(/^<a href="(#kind-[a-z-]+|https:\/\/learn\.microsoft\.com\/[^"]*)"/);
+    // Attribute values too: a quote in a name cannot close the attribute it sits in.
+    // With every value quoted and no quote left inside one, what remains of a tag is its names.
+    for (const tag of html.match(/<[a-z][^>]*>/g) ?? [])
+      expect(tag.replace(/="[^"]*"/g, "")).not.toMatch(/\son[a-z]+|=/i);
   });
 
   it("every card kind: outside text is plain text or escaped markdown", () => {

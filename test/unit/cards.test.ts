@@ -7,7 +7,10 @@ import {
   teamsPayload,
   TEAMS_MAX_BYTES,
   type AdaptiveCard,
+  type TeamsPayload,
 } from "../../src/alerts/card";
+import { requestFor } from "../../src/alerts/dispatch";
+import { loadConfig } from "../../src/config";
 import { ALERT_KINDS, type AlertKind, type AlertMessage } from "../../src/alerts/message";
 import { PEERING_CHECK } from "../../src/scanners/peering/metadata";
 import { CHECKS } from "../../src/scanners/findings";
@@ -232,6 +235,25 @@ describe("alert cards", () => {
     ]);
     const trailingSlash = alertCard(violationAlert(), { portalUrl: "https://portal.azure.com/" });
     expect(actions(trailingSlash)[0]!.url).toBe(expected);
+  });
+
+  it("links every card to the HTML report where the app's public address is set, and no card without it", () => {
+    const config = loadConfig({ PUBLIC_BASE_URL: "https://cts.azurewebsites.net/" });
+    const teams = {
+      name: "teams" as const,
+      url: "https://x.webhook.office.com/a",
+      minSeverity: "info" as const,
+    };
+    for (const alert of Object.values(alertsOfEveryKind())) {
+      const sent = JSON.parse(requestFor(alert, teams, config).body) as TeamsPayload;
+      expect(actions(sent.attachments[0].content)).toContainEqual({
+        type: "Action.OpenUrl",
+        title: "Open the report",
+        url: "https://cts.azurewebsites.net/api/report",
+      });
+      const plain = JSON.parse(requestFor(alert, teams, loadConfig({})).body) as TeamsPayload;
+      expect(actions(plain.attachments[0].content).map((a) => a.title)).not.toContain("Open the report");
+    }
   });
 
   it("says a remote tenant nobody could resolve is unresolved, and names a known one", () => {

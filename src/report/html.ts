@@ -234,7 +234,7 @@ function mapSection(nodes: MapNode[], svg: string): string {
   return `<section aria-labelledby="map-title">
 <h2 id="map-title">Tenant map</h2>
 <p id="map-help">Our tenants in the middle, ${plural(tenants, "other tenant")} around them. One line per tenant pair and kind of finding, with its count, coloured by its worst severity; dashed grey lines are allowed or Microsoft-managed only. Hover or focus a tenant to list its findings; select it to filter the table.</p>
-<p class="legend">${badge("high")} ${badge("medium")} ${badge("low")} ${badge("allowed", "allowed / Microsoft-managed")}</p>
+<p class="legend">${badge("high")} ${badge("medium")} ${badge("low")} ${badge("info", "dashed grey: allowed or Microsoft-managed")}</p>
 <div class="map-wrap">${svg}<aside id="node-panel" class="panel" aria-live="polite"><p>Hover or focus a tenant on the map to list its findings.</p></aside></div>
 </section>`;
 }

@@ -64,8 +64,10 @@ export function remoteNodeOf(f: Pick<CommonFinding, "remoteTenantId" | "relation
 
 /** Longest label drawn on the map; the whole name is in the node's accessible text and the table. */
 const LABEL_CHARS = 28;
-const clipLabel = (text: string) =>
-  [...text].length <= LABEL_CHARS ? text : `${[...text].slice(0, LABEL_CHARS - 1).join("")}…`;
+/** Our tenants' labels sit under them, side by side: shorter. */
+const INNER_LABEL_CHARS = 18;
+const clipLabel = (text: string, max = LABEL_CHARS) =>
+  [...text].length <= max ? text : `${[...text].slice(0, max - 1).join("")}…`;
 
 /** Nodes, edges and layout of a report's findings. */
 export function tenantGraph(report: Pick<ScanReport, "homeTenantId" | "findings">): TenantGraph {
@@ -134,7 +136,7 @@ export function tenantGraph(report: Pick<ScanReport, "homeTenantId" | "findings"
 
   // Outer ring: about 36 px of arc per node, never smaller than a readable circle.
   const ringRadius = Math.max(190, (outer.length * 36) / (2 * Math.PI));
-  const innerRadius = inner.length === 1 ? 0 : Math.min(ringRadius / 2.5, 30 + inner.length * 14);
+  const innerRadius = inner.length === 1 ? 0 : Math.min(ringRadius / 2.2, 60 + inner.length * 14);
   const margin = 210; // room for labels outside the ring
   const width = Math.round(2 * (ringRadius + margin));
   const height = Math.round(2 * (ringRadius + 70));
@@ -146,7 +148,7 @@ export function tenantGraph(report: Pick<ScanReport, "homeTenantId" | "findings"
       n.x = round(cx + radius * Math.cos(angle));
       n.y = round(cy + radius * Math.sin(angle));
     });
-  place(inner, innerRadius, -Math.PI / 2);
+  place(inner, innerRadius, Math.PI); // side by side, left to right
   place(outer, ringRadius, -Math.PI / 2);
 
   const kindOrder = Object.keys(CHECKS);
@@ -239,7 +241,7 @@ export function tenantMapSvg(graph: TenantGraph): string {
       `<g class="node ${n.role} sev-${n.findings > 0 ? n.worst : "none"}" tabindex="0" role="button" ` +
       `aria-label="${text}" data-tenant-id="${escapeHtml(n.key)}" data-findings="${n.findings}">` +
       `<title>${text}</title><circle cx="${n.x}" cy="${n.y}" r="${r}"/>` +
-      `<text x="${lx}" y="${ly}" text-anchor="${anchor}">${escapeHtml(clipLabel(n.label))}</text></g>`
+      `<text x="${lx}" y="${ly}" text-anchor="${anchor}">${escapeHtml(clipLabel(n.label, n.role === "ours" ? INNER_LABEL_CHARS : LABEL_CHARS))}</text></g>`
     );
   });
 

@@ -73,8 +73,13 @@ const clipLabel = (text: string, max = LABEL_CHARS) =>
 export function tenantGraph(report: Pick<ScanReport, "homeTenantId" | "findings">): TenantGraph {
   const ours = new Set([report.homeTenantId.toLowerCase(), ...report.findings.map(localNodeOf)]);
   const names = new Map<string, string>();
-  for (const f of report.findings)
-    if (f.remoteTenantId && f.remoteTenantName) names.set(f.remoteTenantId.toLowerCase(), f.remoteTenantName);
+  for (const f of report.findings) {
+    if (!f.remoteTenantId || !f.remoteTenantName) continue;
+    const key = f.remoteTenantId.toLowerCase();
+    const known = names.get(key);
+    // Findings read at different times may name a tenant differently: one name, whatever the order.
+    if (known === undefined || f.remoteTenantName < known) names.set(key, f.remoteTenantName);
+  }
 
   const nodes = new Map<string, MapNode>();
   const node = (key: string): MapNode => {

@@ -47,6 +47,8 @@ export interface TenantGraph {
   edges: MapEdge[];
   width: number;
   height: number;
+  /** Past a couple of dozen tenants, labels point outwards along each node's radius. */
+  radialLabels: boolean;
 }
 
 const RANK: Record<Severity, number> = { high: 0, medium: 1, low: 2, info: 3 };
@@ -142,9 +144,12 @@ export function tenantGraph(report: Pick<ScanReport, "homeTenantId" | "findings"
   // Outer ring: about 36 px of arc per node, never smaller than a readable circle.
   const ringRadius = Math.max(190, (outer.length * 36) / (2 * Math.PI));
   const innerRadius = inner.length === 1 ? 0 : Math.min(ringRadius / 2.2, 60 + inner.length * 14);
-  const margin = 210; // room for labels outside the ring
+  const margin = 200; // room for labels outside the ring
   const width = Math.round(2 * (ringRadius + margin));
-  const height = Math.round(2 * (ringRadius + 70));
+  // Beside their nodes, labels of a crowded ring would overlap their neighbours' at the top and
+  // bottom: they point outwards instead, and need the same room above and below as beside.
+  const radialLabels = outer.length > 24;
+  const height = radialLabels ? width : Math.round(2 * (ringRadius + 70));
   const cx = width / 2;
   const cy = height / 2;
   const place = (list: MapNode[], radius: number, start: number) =>
@@ -167,6 +172,7 @@ export function tenantGraph(report: Pick<ScanReport, "homeTenantId" | "findings"
     ),
     width,
     height,
+    radialLabels,
   };
 }
 
@@ -237,16 +243,24 @@ export function tenantMapSvg(graph: TenantGraph): string {
   const nodes = graph.nodes.map((n) => {
     const text = escapeHtml(nodeText(n));
     const r = n.role === "ours" ? 22 : 14;
-    // Labels of the outer ring sit outside it, on the side away from the middle.
-    const right = n.role === "ours" || n.x >= cx;
-    const lx = n.role === "ours" ? n.x : round(n.x + (right ? r + 6 : -(r + 6)));
-    const ly = n.role === "ours" ? round(n.y + r + 14) : round(n.y + 4);
+    // Labels of the outer ring sit outside it, beside their node or, on a crowded ring, pointing
+    // away from the middle along its radius; they read left to right on both sides.
+    const angle = Math.atan2(n.y - graph.height / 2, n.x - cx);
+    const right = n.role === "ours" || Math.cos(angle) >= 0;
+    const radial = graph.radialLabels && n.role !== "ours";
+    const lx =
+      n.role === "ours" ? n.x : round(n.x + (radial ? (r + 6) * Math.cos(angle) : right ? r + 6 : -(r + 6)));
+    const ly =
+      n.role === "ours" ? round(n.y + r + 14) : round(n.y + (radial ? (r + 6) * Math.sin(angle) : 4));
+    const turn = !radial
+      ? ""
+      : ` transform="rotate(${round(((right ? angle : angle + Math.PI) * 180) / Math.PI)} ${lx} ${ly})" dominant-baseline="central"`;
     const anchor = n.role === "ours" ? "middle" : right ? "start" : "end";
     return (
       `<g class="node ${n.role} sev-${n.findings > 0 ? n.worst : "none"}" tabindex="0" role="button" ` +
       `aria-label="${text}" data-tenant-id="${escapeHtml(n.key)}" data-findings="${n.findings}">` +
       `<title>${text}</title><circle cx="${n.x}" cy="${n.y}" r="${r}"/>` +
-      `<text x="${lx}" y="${ly}" text-anchor="${anchor}">${escapeHtml(clipLabel(n.label, n.role === "ours" ? INNER_LABEL_CHARS : LABEL_CHARS))}</text></g>`
+      `<text x="${lx}" y="${ly}" text-anchor="${anchor}"${turn}>${escapeHtml(clipLabel(n.label, n.role === "ours" ? INNER_LABEL_CHARS : LABEL_CHARS))}</text></g>`
     );
   });
 

@@ -4,6 +4,18 @@ import { spawn } from "node:child_process";
 const DEV_ACCOUNT = "devstoreaccount1";
 const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+/** The connection string of `account` (the development one, or one of `accounts`) on Azurite's ports. */
+export function azuriteConnectionString(
+  ports: { blob: number; queue: number; table: number },
+  account: string = DEV_ACCOUNT,
+): string {
+  const endpoint = (port: number) => `http://127.0.0.1:${port}/${account}`;
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${DEV_KEY};` +
+    `BlobEndpoint=${endpoint(ports.blob)};QueueEndpoint=${endpoint(ports.queue)};TableEndpoint=${endpoint(ports.table)};`
+  );
+}
+
 export interface RunningAzurite {
   connectionString: string;
   stop(): Promise<void>;
@@ -19,6 +31,12 @@ export async function startAzurite(
     location?: string;
     /** Fixed ports, to restart on the same ones (default: free ports). */
     ports?: { blob: number; queue: number; table: number };
+    /**
+     * More accounts besides the development one, each with the development key (Azurite's
+     * AZURITE_ACCOUNTS): each account's tables and queues are its own, so one Azurite can serve
+     * many tests without their state meeting.
+     */
+    accounts?: string[];
   } = {},
 ): Promise<RunningAzurite> {
   let script: string;
@@ -43,7 +61,11 @@ export async function startAzurite(
     String(options.ports?.table ?? 0),
     ...(options.location ? ["--location", options.location] : ["--inMemoryPersistence"]),
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const env = { ...process.env };
+  delete env.AZURITE_ACCOUNTS;
+  if (options.accounts?.length)
+    env.AZURITE_ACCOUNTS = [DEV_ACCOUNT, ...options.accounts].map((a) => `${a}:${DEV_KEY}`).join(";");
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
   const ports = await new Promise<Record<string, string>>((resolve, reject) => {
     const found: Record<string, string> = {};
     let output = "";
@@ -74,11 +96,11 @@ export async function startAzurite(
   });
   child.removeAllListeners("exit");
   child.stdout.resume();
-  const endpoint = (service: string) => `http://127.0.0.1:${ports[service]}/${DEV_ACCOUNT}`;
   return {
-    connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
-      `BlobEndpoint=${endpoint("Blob")};QueueEndpoint=${endpoint("Queue")};TableEndpoint=${endpoint("Table")};`,
+    connectionString: azuriteConnectionString(
+      { blob: Number(ports.Blob), queue: Number(ports.Queue), table: Number(ports.Table) },
+      DEV_ACCOUNT,
+    ),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

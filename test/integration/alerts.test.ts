@@ -24,10 +24,11 @@ import {
 } from "../../src/sandbox/webhook-sink";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import type { ScanReport } from "../../src/scan/report";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { crossTenantEstate } from "../helpers/estate-builder";
+import { testStorage } from "../helpers/azurite";
 
 const estate = crossTenantEstate;
 const SECRET = "webhook-secret";
@@ -40,7 +41,7 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
   let config: Config;
 
   beforeEach(async () => {
-    azurite = await startAzurite();
+    azurite = (await testStorage()).azurite;
     storage = storageFromConnectionString(azurite.connectionString, "test");
     answers = {};
     sink = await startWebhookSink((post, index) => answers[post.path]?.(post, index) ?? { status: 202 });

@@ -24,10 +24,11 @@ import { MemoryTenantCache } from "../../src/azure/tenant-cache";
 import { findingId } from "../../src/scanners/finding";
 import type { Finding } from "../../src/scanners/findings";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { CROSS_TENANT, EstateBuilder, vnetId } from "../helpers/estate-builder";
+import { testStorage } from "../helpers/azurite";
 
 const { home, foreign, homeSubscription, foreignSubscription } = CROSS_TENANT;
 const GUEST = "6f1c0c4e-0000-4000-8000-00000000beef";
@@ -80,7 +81,7 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
   /** Fresh storage per test: each test is its own app. */
   async function fresh(e: Estate, options: Omit<SandboxOptions, "estate"> = {}) {
     tests += 1;
-    azurite = await startAzurite();
+    azurite = (await testStorage()).azurite;
     storage = storageFromConnectionString(azurite.connectionString, "test");
     const prefix = `t${tests}`;
     config = loadConfig({

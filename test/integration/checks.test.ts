@@ -9,11 +9,12 @@ import { startSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import type { ScanReport } from "../../src/scan/report";
 import { ofKind } from "../../src/scanners/findings";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import type { RunningAzurite } from "../../src/store/azurite";
 import { AllowlistStore } from "../../src/store/allowlist-store";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
+import { testStorage } from "../helpers/azurite";
 
 const ROOT = join(__dirname, "../../..");
 const TENANT_A = "31ca78c2-d833-433a-9977-88e160bd4ac0";
@@ -210,7 +211,7 @@ describe("kept state with several checks (Azurite)", () => {
   const OLD_PEERING_ID = "d9c063e8be24c73abaf1dd156f616793";
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = (await testStorage()).azurite;
     storage = storageFromConnectionString(azurite.connectionString, "test", {
       additionalPolicies: [{ policy: counter.policy, position: "perCall" }],
     });

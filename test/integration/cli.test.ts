@@ -7,8 +7,9 @@ import Ajv2020 from "ajv/dist/2020";
 import type { CliIo } from "../../src/cli/io";
 import { main } from "../../src/cli/main";
 import type { ScanReport } from "../../src/scan/report";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import type { RunningAzurite } from "../../src/store/azurite";
 import { storageFromConnectionString } from "../../src/store/storage";
+import { testStorage } from "../helpers/azurite";
 
 const ROOT = resolve(__dirname, "../../..");
 const ESTATE = join(ROOT, "examples/estates/two-tenants.json");
@@ -16,7 +17,7 @@ const ALLOWLIST = join(ROOT, "examples/allowlist.yaml");
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
-  azurite = await startAzurite();
+  azurite = (await testStorage()).azurite;
 });
 afterAll(() => azurite.stop());
 

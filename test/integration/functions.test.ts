@@ -14,11 +14,12 @@ import { sandboxConnection } from "../../src/sandbox/connection";
 import { readEstateFile } from "../../src/sandbox/estate";
 import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
 import type { ScanReport } from "../../src/scan/report";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import type { RunningAzurite } from "../../src/store/azurite";
 import { AlertOutbox } from "../../src/store/alert-outbox";
 import { ScanLease } from "../../src/store/scan-lease";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import { testStorage } from "../helpers/azurite";
 
 const ROOT = join(__dirname, "../../..");
 const FOREIGN_TENANT = "9c8b7a65-4d3e-4f21-8a0b-1c2d3e4f5a6b";
@@ -35,7 +36,7 @@ function use(env: Record<string, string> = {}): Config {
 }
 
 beforeAll(async () => {
-  azurite = await startAzurite();
+  azurite = (await testStorage()).azurite;
   storage = storageFromConnectionString(azurite.connectionString, "test");
   const estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
   sandbox = await startSandbox({ estate });

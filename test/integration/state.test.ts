@@ -7,11 +7,12 @@ import type { Estate } from "../../src/sandbox/estate";
 import { startSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import type { ScanReport } from "../../src/scan/report";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
+import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { CROSS_TENANT, crossTenantEstate } from "../helpers/estate-builder";
+import { testStorage } from "../helpers/azurite";
 
 const FOREIGN = CROSS_TENANT.foreign;
 const estate = crossTenantEstate;
@@ -36,7 +37,7 @@ describe("findings kept in Table Storage (Azurite)", () => {
   const config = loadConfig({ AZURE_MAX_RETRIES: "1" });
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = (await testStorage()).azurite;
     storage = storageFromConnectionString(azurite.connectionString, "test", {
       additionalPolicies: [{ policy: counter.policy, position: "perCall" }],
     });

@@ -12,6 +12,7 @@ import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
 import { AllowlistStore } from "../../src/store/allowlist-store";
 import type { Storage } from "../../src/store/storage";
 import { testStorage, type TestStorage } from "../helpers/azurite";
+import { TEST_QUOTA } from "../helpers/sandbox";
 
 const ROOT = join(__dirname, "../../..");
 const TENANT = "9c8b7a65-4d3e-4f21-8a0b-1c2d3e4f5a6b";
@@ -42,7 +43,7 @@ function use(env: Record<string, string>, appServiceAuth?: AppServiceAuth, stora
 beforeAll(async () => {
   state = await testStorage();
   estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
-  sandbox = await startSandbox({ estate });
+  sandbox = await startSandbox({ estate, quota: TEST_QUOTA });
 });
 afterEach(async () => {
   logs = [];

@@ -20,6 +20,7 @@ import { ScanLease } from "../../src/store/scan-lease";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { testStorage } from "../helpers/azurite";
+import { TEST_QUOTA } from "../helpers/sandbox";
 
 const ROOT = join(__dirname, "../../..");
 const FOREIGN_TENANT = "9c8b7a65-4d3e-4f21-8a0b-1c2d3e4f5a6b";
@@ -39,7 +40,7 @@ beforeAll(async () => {
   azurite = (await testStorage()).azurite;
   storage = storageFromConnectionString(azurite.connectionString, "test");
   const estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
-  sandbox = await startSandbox({ estate });
+  sandbox = await startSandbox({ estate, quota: TEST_QUOTA });
   const config = use();
   useRuntime({ config, storage, connection: sandboxConnection(sandbox, estate, config) });
 });

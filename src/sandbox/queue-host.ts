@@ -1,9 +1,15 @@
 import type { QueueClient } from "@azure/storage-queue";
 
+/** How long a received message stays hidden while its handler runs. */
+const RECEIVE_LEASE_SECONDS = 60;
+
 export interface DrainOptions {
   /** As host.json's extensions.queues.maxDequeueCount: after this many failed tries, to poison. */
   maxDequeueCount: number;
-  /** How long a failed message stays invisible before it is tried again. */
+  /**
+   * How long a failed message stays invisible before it is tried again (host.json's
+   * `extensions.queues.visibilityTimeout`; 0, the host's default, offers it again at once).
+   */
   visibilityTimeoutSeconds: number;
   /** Stops waiting for retried messages after this long. */
   timeoutMs: number;
@@ -31,14 +37,18 @@ export async function drainQueue(
   const deadline = Date.now() + options.timeoutMs;
   await poison.createIfNotExists();
   while (Date.now() < deadline) {
+    // Taken for longer than a handler runs; a failure sets the retry delay itself, as the host
+    // does (it updates the message's visibility to visibilityTimeout when a function fails).
     const { receivedMessageItems: messages } = await queue.receiveMessages({
       numberOfMessages: 32,
-      visibilityTimeout: options.visibilityTimeoutSeconds,
+      visibilityTimeout: RECEIVE_LEASE_SECONDS,
     });
     if (messages.length === 0) {
       const { approximateMessagesCount } = await queue.getProperties();
       if (!approximateMessagesCount) return result;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(200, 50 + options.visibilityTimeoutSeconds * 1000)),
+      );
       continue;
     }
     for (const message of messages) {
@@ -59,6 +69,13 @@ export async function drainQueue(
           await poison.sendMessage(message.messageText);
           await queue.deleteMessage(message.messageId, message.popReceipt);
           result.poisoned += 1;
+        } else {
+          await queue.updateMessage(
+            message.messageId,
+            message.popReceipt,
+            undefined,
+            options.visibilityTimeoutSeconds,
+          );
         }
       }
     }

@@ -22,6 +22,7 @@ import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { AllowlistStore } from "../../src/store/allowlist-store";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import { testStorage } from "../helpers/azurite";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 
 /**
@@ -119,14 +120,15 @@ const CELLS: Cell[] = [
   {
     fault: "resource-graph page slower than timeout",
     stage: "page 2",
-    rules: rg({ kind: "delay", ms: 2500 }, (n) => n === 2),
-    env: { AZURE_REQUEST_TIMEOUT_SECONDS: "1", AZURE_MAX_RETRIES: "0" },
+    // Test-mode timing: a 0.25 s timeout and a page that takes 0.75 s (Azure's default is 60 s).
+    rules: rg({ kind: "delay", ms: 750 }, (n) => n === 2),
+    env: { AZURE_REQUEST_TIMEOUT_SECONDS: "0.25", AZURE_MAX_RETRIES: "0" },
   },
   {
     fault: "ARM tenant lookup timeout",
     stage: "resolution",
-    rules: [{ service: "arm-subscription", at: () => true, fault: { kind: "delay", ms: 2500 } }],
-    env: { AZURE_REQUEST_TIMEOUT_SECONDS: "1", AZURE_MAX_RETRIES: "0" },
+    rules: [{ service: "arm-subscription", at: () => true, fault: { kind: "delay", ms: 750 } }],
+    env: { AZURE_REQUEST_TIMEOUT_SECONDS: "0.25", AZURE_MAX_RETRIES: "0" },
   },
   {
     fault: "Graph 403",
@@ -145,8 +147,8 @@ const CELLS: Cell[] = [
   {
     fault: "webhook timeout",
     stage: "delivery",
-    env: { ALERT_TIMEOUT_SECONDS: "0.5" },
-    webhook: (i) => (i < 1 ? { status: 202, delayMs: 1500 } : { status: 202 }),
+    env: { ALERT_TIMEOUT_SECONDS: "0.25" },
+    webhook: (i) => (i < 1 ? { status: 202, delayMs: 750 } : { status: 202 }),
   },
   { fault: "webhook 400", stage: "delivery", webhook: (i) => (i < 1 ? { status: 400 } : { status: 202 }) },
 ];
@@ -213,7 +215,11 @@ const FAULT_FREE: { state?: string } = {};
 
 async function runCell(cell: Cell): Promise<CellResult> {
   const dir = mkdtempSync(join(tmpdir(), "faults-"));
-  let azurite: RunningAzurite = await startAzurite({ location: dir });
+  // Cells that stop storage run on an Azurite of their own, on disk, to restart it on the same
+  // ports with what it held; the others on a fresh account of the run's shared Azurite.
+  let azurite: RunningAzurite = cell.storageStop
+    ? await startAzurite({ location: dir })
+    : (await testStorage()).azurite;
   const ports = portsOf(azurite);
   const trap = transactionTrap();
   const storage: Storage = storageFromConnectionString(azurite.connectionString, "fault matrix", {
@@ -302,7 +308,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
         }),
       {
         maxDequeueCount: 5,
-        visibilityTimeoutSeconds: 1,
+        visibilityTimeoutSeconds: 0,
         timeoutMs: 30_000,
       },
     );

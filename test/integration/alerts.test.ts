@@ -92,7 +92,7 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
       (m) => dispatchAlert(m, deps()),
       {
         maxDequeueCount: 5,
-        visibilityTimeoutSeconds: 1,
+        visibilityTimeoutSeconds: 0,
         timeoutMs: 30_000,
       },
     );

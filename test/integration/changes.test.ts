@@ -116,7 +116,7 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
           sleep: async () => {},
           backoffMs: 1,
         }),
-      { maxDequeueCount: 5, visibilityTimeoutSeconds: 1, timeoutMs: 30_000 },
+      { maxDequeueCount: 5, visibilityTimeoutSeconds: 0, timeoutMs: 30_000 },
     );
     return sink.delivered().slice(before);
   }

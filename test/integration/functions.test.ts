@@ -95,7 +95,7 @@ async function runQueuedScans() {
     (m) => scanRequests(m, context("scanRequests")),
     {
       maxDequeueCount: 5,
-      visibilityTimeoutSeconds: 1,
+      visibilityTimeoutSeconds: 0,
       timeoutMs: 30_000,
     },
   );

@@ -67,7 +67,7 @@ describe("alerts replay-poison with a dispatcher running", () => {
       while (running) {
         await drainQueue(alerts, poison, (message) => dispatchAlert(message, deps), {
           maxDequeueCount: 5,
-          visibilityTimeoutSeconds: 1,
+          visibilityTimeoutSeconds: 0,
           timeoutMs: 60_000,
         });
         await new Promise((resolve) => setTimeout(resolve, 20));

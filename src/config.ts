@@ -292,18 +292,19 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 export type Config = { [K in SettingName]: z.output<(typeof SETTINGS)[K]["parse"]> };
 
-/** Reads and validates every setting; a bad value fails with the setting's name and what it must be. */
+/**
+ * Reads and validates every setting; a bad value fails with the setting's name and what it must be.
+ * A secret whose Key Vault reference App Service did not resolve is the one exception: it turns off
+ * only the alert destination it belongs to (all of that destination's settings read as empty, so
+ * the webhook is never sent unsigned), and the rest of the app keeps running. `unresolvedSecrets(env)` names them, for the
+ * log, the `scan-degraded` alert and doctor (src/functions/runtime.ts, src/doctor/key-vault-references.ts).
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
+  const off = new Set<string>(unresolvedSecrets(env).flatMap((u) => DESTINATION_SECRETS[u.destination]));
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
-    const raw = (setting.verbatim ? env[name] : env[name]?.trim()) || setting.default;
-    if (setting.secret && isKeyVaultReference(raw)) {
-      problems.push(
-        `the Key Vault reference of ${name} was not resolved: check the app's identity has Key Vault Secrets User and restart the app`,
-      );
-      continue;
-    }
+    const raw = off.has(name) ? "" : (setting.verbatim ? env[name] : env[name]?.trim()) || setting.default;
     const result = setting.parse.safeParse(raw);
     if (result.success) config[name] = result.data;
     else {
@@ -324,6 +325,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  */
 export function isKeyVaultReference(value: string): boolean {
   return /^\s*@Microsoft\.KeyVault\(/i.test(value);
+}
+
+/**
+ * The alert destinations and their secret settings. One unresolved secret empties all of its
+ * destination's: an empty URL is a destination that is off, so the webhook is never sent unsigned.
+ */
+export const DESTINATION_SECRETS = {
+  teams: ["TEAMS_WEBHOOK_URL"],
+  webhook: ["WEBHOOK_URL", "WEBHOOK_SECRET"],
+} as const satisfies Record<string, readonly SettingName[]>;
+export type DestinationName = keyof typeof DESTINATION_SECRETS;
+
+export interface UnresolvedSecret {
+  /** The app setting that still holds its Key Vault reference. */
+  setting: SettingName;
+  /** The alert destination it turns off. */
+  destination: DestinationName;
+}
+
+/** Secret settings whose value is still an unresolved Key Vault reference (their values never leave here). */
+export function unresolvedSecrets(env: Record<string, string | undefined> = process.env): UnresolvedSecret[] {
+  return (Object.entries(DESTINATION_SECRETS) as [DestinationName, readonly SettingName[]][]).flatMap(
+    ([destination, names]) =>
+      names
+        .filter((name) => isKeyVaultReference(env[name] ?? ""))
+        .map((setting) => ({ setting, destination })),
+  );
 }
 
 /** `*.example.com` matches any subdomain of example.com; other patterns match exactly. */

@@ -74,6 +74,7 @@ const KIND_LABEL: Record<AlertKind, string> = {
   "coverage-lost": "Subscription out of sight",
   digest: "Digest",
   "setting-changed": "Setting changed",
+  "scan-degraded": "Scan degraded",
 };
 
 /** The Adaptive Card that tells a Teams channel about one alert; always small enough to post. */
@@ -161,6 +162,7 @@ function buildCard(alert: AlertMessage, options: CardOptions, limits: Limits): A
       return card([...header(alert, limits), ...entrySection(alert, limits), footer(alert, limits)]);
     case "scan-incomplete":
     case "scan-failed":
+    case "scan-degraded":
       return card([...header(alert, limits), ...scanSection(alert, limits), footer(alert, limits)]);
     case "coverage-lost":
       return card([...header(alert, limits), ...coverageSection(alert, limits), footer(alert, limits)]);

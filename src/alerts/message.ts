@@ -20,6 +20,8 @@ export const ALERT_KINDS = [
   "coverage-lost",
   "digest",
   "setting-changed",
+  /** The scan ran, but part of what it reports through is off (an alert destination's secret). */
+  "scan-degraded",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

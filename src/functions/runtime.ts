@@ -1,7 +1,8 @@
 import type { Agent } from "node:https";
 import { app, type InvocationContext } from "@azure/functions";
 import { liveConnection, type AzureConnection } from "../azure/connection";
-import { loadConfig, type Config } from "../config";
+import { destinationsOffText } from "../alerts/destinations-off";
+import { loadConfig, unresolvedSecrets, type Config, type UnresolvedSecret } from "../config";
 import { InputError } from "../errors";
 import type { Logger } from "../log";
 import { storageFromEnv, type Storage } from "../store/storage";
@@ -16,6 +17,8 @@ export interface Runtime {
   agent?: Agent;
   /** What the platform's app settings say of App Service Authentication; absent counts as off. */
   appServiceAuth?: AppServiceAuth;
+  /** Secrets whose Key Vault reference did not resolve: their alert destinations are off. */
+  unresolvedSecrets?: UnresolvedSecret[];
 }
 
 let current: Runtime | undefined;
@@ -33,6 +36,7 @@ function fromEnvironment(): Runtime {
     storage,
     connection: liveConnection(config),
     appServiceAuth: appServiceAuthOf(process.env),
+    unresolvedSecrets: unresolvedSecrets(process.env),
   };
 }
 
@@ -60,8 +64,19 @@ export function contextLogger(context: InvocationContext): Logger {
 
 // A misconfigured app fails when the host starts it, with the setting's name, not at the first trigger.
 app.hook.appStart(() => {
-  const { config, appServiceAuth } = runtime();
+  const { config, appServiceAuth, unresolvedSecrets: unresolved = [] } = runtime();
   const warning = allowlistWritesWarning(config.ALLOWLIST_WRITE_AUTH, appServiceAuth);
   // The host collects the worker's stderr into its logs; no invocation logger exists yet.
   if (warning) console.warn(JSON.stringify({ event: "allowlist-writes-refused", reason: warning }));
+  // Only those destinations are off; scans, the poller and Event Grid keep running. The timer
+  // scan says it again, and alerts the destinations that still work (src/alerts/destinations-off.ts).
+  if (unresolved.length > 0) {
+    console.error(
+      JSON.stringify({
+        event: "key-vault-reference-unresolved",
+        settings: unresolved.map((u) => u.setting),
+        reason: destinationsOffText(unresolved),
+      }),
+    );
+  }
 });

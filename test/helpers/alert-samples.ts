@@ -1,3 +1,4 @@
+import { destinationsOffAlert } from "../../src/alerts/destinations-off";
 import { bySeverity, type AlertKind, type AlertMessage, type FindingAlert } from "../../src/alerts/message";
 
 type PeeringAlert = Extract<FindingAlert, { kind: "vnet-peering" }>;
@@ -177,6 +178,11 @@ export function alertsOfEveryKind(): Record<AlertKind, AlertMessage> {
       },
     },
     digest: digestAlert(200),
+    "scan-degraded": destinationsOffAlert(
+      [{ setting: "TEAMS_WEBHOOK_URL", destination: "teams" }],
+      SCAN_ID,
+      new Date("2026-11-29T06:00:00.000Z"),
+    ),
   };
 }
 

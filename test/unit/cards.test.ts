@@ -109,6 +109,7 @@ const KEY_FACTS: Record<AlertKind, string[]> = {
     "CISA MS.AAD.8.3",
     "usersAndGroups:AllUsers",
   ],
+  "scan-degraded": ["HIGH · Scan degraded", "Alerts to Teams are off", "TEAMS_WEBHOOK_URL was not resolved"],
 };
 
 /** What each check's card must show: its heading, its own facts, and the other tenant. */

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import { contractSchemas } from "../../src/contract-schemas";
-import { SETTINGS, loadConfig } from "../../src/config";
+import { destinationsOf } from "../../src/alerts/dispatch";
+import { SETTINGS, loadConfig, unresolvedSecrets } from "../../src/config";
 import { InputError } from "../../src/errors";
 import { parseEstate } from "../../src/sandbox/estate";
 
@@ -61,25 +62,36 @@ describe("configuration", () => {
     }
   });
 
-  it("refuses a secret whose Key Vault reference App Service could not resolve, without printing it", () => {
+  it("turns off only the destination of a secret whose Key Vault reference App Service could not resolve", () => {
     // App Service passes the reference text itself; WEBHOOK_SECRET would sign with it unnoticed.
     const reference = "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/webhook-secret/)";
-    for (const name of ["TEAMS_WEBHOOK_URL", "WEBHOOK_URL", "WEBHOOK_SECRET"]) {
-      let problems: readonly string[] = [];
-      try {
-        loadConfig({ [name]: reference });
-      } catch (error) {
-        problems = (error as InputError).problems;
-      }
-      expect(problems).toEqual([
-        `the Key Vault reference of ${name} was not resolved: check the app's identity has Key Vault Secrets User and restart the app`,
-      ]);
-      expect(problems.join("\n")).not.toMatch(/vault\.azure\.net|webhook-secret/);
+    const all = {
+      TEAMS_WEBHOOK_URL: "https://contoso.webhook.office.com/a",
+      WEBHOOK_URL: "https://hooks.example.com/b",
+      WEBHOOK_SECRET: "s3cret",
+      ALERT_ALLOWED_HOSTS: "*.webhook.office.com,hooks.example.com",
+    };
+    const cases: [string, string, string[]][] = [
+      ["TEAMS_WEBHOOK_URL", "teams", ["webhook"]],
+      ["WEBHOOK_URL", "webhook", ["teams"]],
+      // The URL resolved but its signing key did not: the webhook is off, never sent unsigned.
+      ["WEBHOOK_SECRET", "webhook", ["teams"]],
+    ];
+    for (const [name, destination, left] of cases) {
+      const env = { ...all, [name]: reference };
+      expect(unresolvedSecrets(env)).toEqual([{ setting: name, destination }]);
+      const config = loadConfig(env);
+      expect(destinationsOf(config).map((d) => d.name)).toEqual(left);
+      // The reference text is never a value of the config, so never a URL or a signing key.
+      expect(JSON.stringify(config)).not.toMatch(/vault\.azure\.net|webhook-secret|KeyVault/);
     }
     // A resolved secret that merely mentions the syntax later on is a secret like any other.
     expect(loadConfig({ WEBHOOK_SECRET: "key with @Microsoft.KeyVault( inside" }).WEBHOOK_SECRET).toBe(
       "key with @Microsoft.KeyVault( inside",
     );
+    expect(unresolvedSecrets({ WEBHOOK_SECRET: "key with @Microsoft.KeyVault( inside" })).toEqual([]);
+    // A reference in a setting that is not a secret is still refused, naming the setting only.
+    expect(() => loadConfig({ ALERT_ALLOWED_HOSTS: reference })).toThrow(/ALERT_ALLOWED_HOSTS/);
   });
 });
 

@@ -1,0 +1,46 @@
+import { destinationsOffText } from "../alerts/destinations-off";
+import { unresolvedSecrets } from "../config";
+import type { DoctorCheck } from "./check";
+
+/**
+ * App Service sets `WEBSITE_SITE_NAME`, `WEBSITE_RESOURCE_GROUP` and `WEBSITE_OWNER_NAME`
+ * (`<subscription id>+<resource group>-<region>webspace`) on every app
+ * (https://learn.microsoft.com/azure/app-service/reference-app-settings): enough to name the app's
+ * ARM id in the fix. Elsewhere (the CLI) the fix keeps placeholders.
+ */
+function appIdOf(env: Record<string, string | undefined>): string {
+  const subscription = env.WEBSITE_OWNER_NAME?.split("+")[0]?.trim() || "<subscription id>";
+  const group = env.WEBSITE_RESOURCE_GROUP?.trim() || "<resource group>";
+  const site = env.WEBSITE_SITE_NAME?.trim() || "<function app>";
+  return `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.Web/sites/${site}`;
+}
+
+/**
+ * `doctor` line `key-vault-references`: fails when an alert secret still holds its Key Vault
+ * reference, naming the setting (never its value) and the destination that is off. The fix is the
+ * documented refresh of the app's Key Vault references
+ * (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references, "Rotation":
+ * `POST …/config/configreferences/appsettings/refresh`), once the identity can read the secret.
+ */
+export async function keyVaultReferencesCheck(
+  env: Record<string, string | undefined> = process.env,
+): Promise<DoctorCheck> {
+  const unresolved = unresolvedSecrets(env);
+  if (unresolved.length === 0) {
+    return {
+      id: "key-vault-references",
+      status: "ok",
+      detail: "Every alert secret that is set resolved (no Key Vault reference left unresolved).",
+      fix: "",
+    };
+  }
+  return {
+    id: "key-vault-references",
+    status: "fail",
+    detail: `${destinationsOffText(unresolved)} The rest of the app runs.`,
+    fix:
+      "Give the app's identity Key Vault Secrets User on the vault (infra/key-vault.bicep does) and check " +
+      "the secret exists, then refresh the references: az rest --method post --url " +
+      `"https://management.azure.com${appIdOf(env)}/config/configreferences/appsettings/refresh?api-version=2022-03-01"`,
+  };
+}

@@ -238,6 +238,11 @@ export const SETTINGS = {
     default: "role",
     parse: z.enum(["role", "function-key"], { message: "must be role or function-key" }),
   },
+  API_READ_AUTH: {
+    doc: "Who may read through the API (GET on findings, scans and the allowlist, and POST /api/scans): 'role' (a caller App Service Authentication signed in, with the app role Findings.Read; refused while authentication is off or allows anonymous callers) or 'function-key' (the function key is enough). The Bicep deploys 'role'.",
+    default: "function-key",
+    parse: z.enum(["role", "function-key"], { message: "must be role or function-key" }),
+  },
   ALERT_ALLOW_PRIVATE_ADDRESSES: {
     doc: "For tests and the local demo only: let webhooks reach loopback, link-local and private addresses. Never set it in Azure.",
     default: "false",

@@ -1,6 +1,6 @@
 import { allowlistEntryInputSchema } from "../allowlist/entry";
 import { AllowlistStore } from "../store/allowlist-store";
-import type { ApiDeps } from "./deps";
+import { readAuthOf, type ApiDeps } from "./deps";
 import {
   ApiError,
   methodNotAllowed,
@@ -10,7 +10,7 @@ import {
   type ApiRequest,
   type ApiResponse,
 } from "./http";
-import { requireWriter, type WriteAuthorisation } from "./principal";
+import { requireReader, requireWriter, type WriteAuthorisation } from "./principal";
 
 export const WRITE_ROLE = "Allowlist.Write";
 const ENTRY_ID = /^[a-z0-9-]{1,64}$/;
@@ -24,6 +24,7 @@ export async function allowlistApi(request: ApiRequest, deps: ApiDeps): Promise<
     mode: deps.config.ALLOWLIST_WRITE_AUTH,
     platform: deps.appServiceAuth ?? { state: "off", reason: "App Service Authentication is off" },
   };
+  if (request.method === "GET") requireReader(request, readAuthOf(deps));
   if (!id) {
     if (request.method !== "GET") throw methodNotAllowed(request, ["GET"]);
     return { status: 200, body: { entries: await store.list() } };

@@ -13,3 +13,9 @@ export interface ApiDeps {
   /** Absent counts as off: allowlist writes under ALLOWLIST_WRITE_AUTH=role are then refused. */
   appServiceAuth?: AppServiceAuth;
 }
+
+/** How API_READ_AUTH applies to this request's deps (absent platform state counts as off). */
+export const readAuthOf = (deps: ApiDeps) => ({
+  mode: deps.config.API_READ_AUTH,
+  platform: deps.appServiceAuth ?? { state: "off" as const, reason: "App Service Authentication is off" },
+});

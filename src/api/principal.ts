@@ -136,6 +136,42 @@ export function requireWriter(request: ApiRequest, role: string, auth: WriteAuth
   return caller;
 }
 
+/** The app role that lets a caller read findings, scans and the allowlist, and ask for scans. */
+export const READ_ROLE = "Findings.Read";
+
+/**
+ * Who may read through the API (setting API_READ_AUTH), failing closed as writes do: `role` needs
+ * a principal from App Service Authentication carrying Findings.Read while the platform requires
+ * authentication; `function-key` lets the function key the host checked be enough. A principal
+ * of the tenant without the role gets 403, whatever key it holds.
+ */
+export function requireReader(request: ApiRequest, auth: WriteAuthorisation): void {
+  if (auth.mode === "function-key") return;
+  const caller = callerOf(request);
+  if (!caller) {
+    throw new ApiError(
+      401,
+      "Unauthorized",
+      `Reading through the API needs a signed-in caller with the app role '${READ_ROLE}' (API_READ_AUTH=role); the request carried no x-ms-client-principal.`,
+    );
+  }
+  if (auth.platform.state !== "required") {
+    throw new ApiError(
+      503,
+      "API reads are off",
+      `API_READ_AUTH is role, but ${auth.platform.reason}, so the caller cannot be trusted. ` +
+        `Turn on App Service Authentication with "require authentication", or set API_READ_AUTH=function-key.`,
+    );
+  }
+  if (!caller.roles.includes(READ_ROLE)) {
+    throw new ApiError(
+      403,
+      "Forbidden",
+      `${caller.name} lacks the app role '${READ_ROLE}' needed to read through the API.`,
+    );
+  }
+}
+
 /**
  * What the app says at start when allowlist writes will be refused: ALLOWLIST_WRITE_AUTH is role,
  * but the platform does not require authentication. Undefined when writes can work.

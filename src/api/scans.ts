@@ -3,7 +3,8 @@ import { requestScan, ScanQueueFullError } from "../scan/queued-scan";
 import { ScanLease } from "../store/scan-lease";
 import { ScanRunsStore, type ScanRunRecord } from "../store/scan-runs";
 import { GUID_PATTERN } from "../validation";
-import type { ApiDeps } from "./deps";
+import { readAuthOf, type ApiDeps } from "./deps";
+import { requireReader } from "./principal";
 import {
   ApiError,
   methodNotAllowed,
@@ -103,6 +104,7 @@ async function getScan(scanId: string, deps: ApiDeps): Promise<ApiResponse> {
 
 export async function scansApi(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   const id = request.params.id;
+  if (request.method === "GET" || request.method === "POST") requireReader(request, readAuthOf(deps));
   if (request.method === "POST" && !id) return startScan(request, deps);
   if (request.method === "GET" && id) {
     parseQuery(NO_QUERY, request.query);

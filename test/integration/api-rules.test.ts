@@ -320,3 +320,58 @@ describe("responses carry no internals", () => {
     }
   });
 });
+
+describe("reads with API_READ_AUTH=role (what infra/app.bicep deploys)", () => {
+  const reader = principal([
+    { typ: "name", val: "bob@contoso.com" },
+    { typ: "roles", val: "Findings.Read" },
+  ]);
+  // Any user of the tenant with a token for the app, holding no app role.
+  const member = principal([{ typ: "name", val: "eve@contoso.com" }]);
+  const as = (header?: string) => (header ? { headers: { "x-ms-client-principal": header } } : {});
+
+  it("a principal without the read role gets 403 from GET /api/findings; with it, 200", async () => {
+    use({ API_READ_AUTH: "role" }, REQUIRED);
+    const refused = await call(findingsHttp, "GET", "findings", as(member));
+    expect(refused.status).toBe(403);
+    expect(String(refused.jsonBody!.detail)).toBe(
+      "eve@contoso.com lacks the app role 'Findings.Read' needed to read through the API.",
+    );
+    // Allowlist.Write alone is not a read role.
+    expect((await call(findingsHttp, "GET", "findings", as(writer))).status).toBe(403);
+    expect((await call(findingsHttp, "GET", "findings")).status).toBe(401);
+    const allowed = await call(findingsHttp, "GET", "findings", as(reader));
+    expect(allowed.status).toBe(200);
+    expect(allowed.jsonBody).toMatchObject({ count: expect.any(Number), findings: expect.any(Array) });
+  });
+
+  it("every read route and POST /api/scans need the role; writes still need Allowlist.Write", async () => {
+    use({ API_READ_AUTH: "role", ALLOWLIST_WRITE_AUTH: "role" }, REQUIRED);
+    const routes = (header?: string) =>
+      Promise.all([
+        call(scansHttp, "GET", "scans", as(header)),
+        call(scansHttp, "POST", "scans", {
+          body: '{"dryRun": true}',
+          headers: {
+            "content-type": "application/json",
+            ...(header ? { "x-ms-client-principal": header } : {}),
+          },
+        }),
+        call(allowlistHttp, "GET", "allowlist", as(header)),
+      ]);
+    expect((await routes(member)).map((r) => r.status)).toEqual([403, 403, 403]);
+    expect((await routes(reader)).map((r) => r.status)).toEqual([200, 202, 200]);
+    const write = await put("by-reader", ENTRY, { "x-ms-client-principal": reader });
+    expect(write.status).toBe(403);
+    expect(await new AllowlistStore(state.storage).list()).toEqual([]);
+  });
+
+  it("refuses reads with 503 while the platform does not require authentication (the header could be forged)", async () => {
+    use({ API_READ_AUTH: "role" });
+    const answer = await call(findingsHttp, "GET", "findings", as(reader));
+    expect(answer.status).toBe(503);
+    expect(String(answer.jsonBody!.detail)).toMatch(
+      /API_READ_AUTH is role, but App Service Authentication is off/,
+    );
+  });
+});

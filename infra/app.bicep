@@ -1,11 +1,19 @@
 // The Function App and what it needs, in one resource group. The app reaches its storage, Key Vault
-// and Application Insights with its user-assigned managed identity only (no keys in settings), and
-// its secrets are Key Vault references: listing the app settings shows where a secret is, not what.
+// and Application Insights with its user-assigned managed identity only (no keys in settings, no
+// local authentication anywhere), and its secrets are Key Vault references: listing the app
+// settings shows where a secret is, not what. Every resource sends its logs to the workspace.
 param location string
 param namePrefix string
 param authClientId string
+param scanManagementGroups string
+param scanSubscriptions string
+param microsoftTenantIds string
 param scanSchedule string
 param changePollSchedule string
+param alertDigestThreshold string
+param teamsMinSeverity string
+param webhookMinSeverity string
+param exceptionExpiryWarningDays string
 @secure()
 param teamsWebhookUrl string
 @secure()
@@ -14,16 +22,10 @@ param webhookUrl string
 param webhookSecret string
 param alertAllowedHosts string
 param recoverKeyVault bool
+param existingFunctionApp string
 
 var suffix = uniqueString(resourceGroup().id)
 var deploymentContainer = 'app-package'
-// Built-in role ids (see infra/builtin-roles.json).
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-}
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${namePrefix}-id-${suffix}'
@@ -37,6 +39,17 @@ var secretNames = {
   WEBHOOK_SECRET: 'webhook-secret'
 }
 
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: '${namePrefix}-log-${suffix}'
+  location: location
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: 30
+    // Queries and ingestion with Entra ID only, no workspace keys.
+    features: { disableLocalAuth: true }
+  }
+}
+
 module vault 'key-vault.bicep' = {
   name: 'cts-key-vault-${location}'
   params: {
@@ -44,10 +57,13 @@ module vault 'key-vault.bicep' = {
     location: location
     principalId: identity.properties.principalId
     recover: recoverKeyVault
+    workspaceId: logs.id
+    // A secret is written only when its parameter holds a value ('off' turns the destination off in
+    // the app settings below and leaves the secret as it is).
     secrets: {
-      '${secretNames.TEAMS_WEBHOOK_URL}': teamsWebhookUrl
-      '${secretNames.WEBHOOK_URL}': webhookUrl
-      '${secretNames.WEBHOOK_SECRET}': webhookSecret
+      '${secretNames.TEAMS_WEBHOOK_URL}': teamsWebhookUrl == 'off' ? '' : teamsWebhookUrl
+      '${secretNames.WEBHOOK_URL}': webhookUrl == 'off' ? '' : webhookUrl
+      '${secretNames.WEBHOOK_SECRET}': webhookSecret == 'off' ? '' : webhookSecret
     }
   }
 }
@@ -61,6 +77,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     allowBlobPublicAccess: false
     allowSharedKeyAccess: false
+    // The portal signs in with Entra ID too, instead of asking for keys that are off anyway.
+    defaultToOAuthAuthentication: true
     supportsHttpsTrafficOnly: true
   }
 }
@@ -70,31 +88,19 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   name: 'default'
 }
 
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
 resource packages 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: deploymentContainer
-}
-
-// Blob for deployment packages and host leases, queues for alerts, tables for the scanner's state.
-resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for role in [roles.storageBlobDataOwner, roles.storageQueueDataContributor, roles.storageTableDataContributor]: {
-    name: guid(storage.id, identity.id, role)
-    scope: storage
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
-      principalId: identity.properties.principalId
-      principalType: 'ServicePrincipal'
-    }
-  }
-]
-
-resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: '${namePrefix}-log-${suffix}'
-  location: location
-  properties: {
-    sku: { name: 'PerGB2018' }
-    retentionInDays: 30
-  }
 }
 
 resource insights 'Microsoft.Insights/components@2020-02-02' = {
@@ -108,13 +114,13 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
-resource insightsRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insights.id, identity.id, roles.monitoringMetricsPublisher)
-  scope: insights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+// The identity's storage and monitoring roles, named with its principal id (see the module).
+module identityRoles 'identity-roles.bicep' = {
+  name: 'cts-identity-roles-${location}'
+  params: {
+    storageAccountName: storage.name
+    insightsName: insights.name
     principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
   }
 }
 
@@ -130,6 +136,20 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
     reserved: true
   }
 }
+
+// The app settings the app has now, when it exists (the README's steps pass its name): a rerun that
+// leaves an alert destination's parameter empty keeps that destination. ARM evaluates only the
+// branch of if() that applies, so list() runs only when the app is there
+// (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-logical#if);
+// list() of a site's config/appsettings returns them
+// (https://learn.microsoft.com/rest/api/appservice/web-apps/list-application-settings).
+var current = empty(existingFunctionApp) ? {} : list(resourceId('Microsoft.Web/sites/config', existingFunctionApp, 'appsettings'), '2024-04-01').properties
+
+// An alert destination's setting: the Key Vault reference when its parameter holds a value, empty
+// for 'off', and what the app has now when the parameter is empty.
+var teamsWebhookUrlSetting = teamsWebhookUrl == 'off' ? '' : !empty(teamsWebhookUrl) ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.TEAMS_WEBHOOK_URL})' : current.?TEAMS_WEBHOOK_URL ?? ''
+var webhookUrlSetting = webhookUrl == 'off' ? '' : !empty(webhookUrl) ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.WEBHOOK_URL})' : current.?WEBHOOK_URL ?? ''
+var webhookSecretSetting = webhookSecret == 'off' ? '' : !empty(webhookSecret) ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.WEBHOOK_SECRET})' : current.?WEBHOOK_SECRET ?? ''
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: '${namePrefix}-func-${suffix}'
@@ -168,46 +188,70 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       appSettings: [
-        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
+        // Host storage by service URI, from the account's own endpoints, so it works in every cloud
+        // (__accountName builds public-cloud URIs only):
+        // https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
+        { name: 'AzureWebJobsStorage__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
+        { name: 'AzureWebJobsStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
+        { name: 'AzureWebJobsStorage__tableServiceUri', value: storage.properties.primaryEndpoints.table }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
         // DefaultAzureCredential in the scanner signs in as the same identity.
         { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
+        { name: 'SCAN_MANAGEMENT_GROUPS', value: scanManagementGroups }
+        { name: 'SCAN_SUBSCRIPTIONS', value: scanSubscriptions }
+        { name: 'MICROSOFT_TENANT_IDS', value: microsoftTenantIds }
         { name: 'SCAN_SCHEDULE', value: scanSchedule }
         { name: 'CHANGE_POLL_SCHEDULE', value: changePollSchedule }
-        // Secrets: a Key Vault reference when given, else empty (that destination is off).
-        {
-          name: 'TEAMS_WEBHOOK_URL'
-          value: empty(teamsWebhookUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.TEAMS_WEBHOOK_URL})'
-        }
-        {
-          name: 'WEBHOOK_URL'
-          value: empty(webhookUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.WEBHOOK_URL})'
-        }
-        {
-          name: 'WEBHOOK_SECRET'
-          value: empty(webhookSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.secretsUri}${secretNames.WEBHOOK_SECRET})'
-        }
+        { name: 'ALERT_DIGEST_THRESHOLD', value: alertDigestThreshold }
+        { name: 'TEAMS_MIN_SEVERITY', value: teamsMinSeverity }
+        { name: 'WEBHOOK_MIN_SEVERITY', value: webhookMinSeverity }
+        { name: 'EXCEPTION_EXPIRY_WARNING_DAYS', value: exceptionExpiryWarningDays }
+        // Secrets: Key Vault references (or empty: that destination is off).
+        { name: 'TEAMS_WEBHOOK_URL', value: teamsWebhookUrlSetting }
+        { name: 'WEBHOOK_URL', value: webhookUrlSetting }
+        { name: 'WEBHOOK_SECRET', value: webhookSecretSetting }
         { name: 'ALERT_ALLOWED_HOSTS', value: alertAllowedHosts }
-        // PUT/DELETE on the allowlist need the app role Allowlist.Write of the caller that App
-        // Service Authentication (below) signed in, not just a function key.
+        // PUT/DELETE on the allowlist need the app role Allowlist.Write, and reads the app role
+        // Findings.Read, of the caller App Service Authentication (below) signed in: a function key
+        // and a token of the tenant are not enough.
         { name: 'ALLOWLIST_WRITE_AUTH', value: 'role' }
+        { name: 'API_READ_AUTH', value: 'role' }
       ]
     }
   }
-  dependsOn: [storageRoles, insightsRole]
+  dependsOn: [identityRoles]
+}
+
+// No FTP or SCM basic-auth publishing credentials: deployments sign in with Entra ID
+// (https://learn.microsoft.com/azure/app-service/configure-basic-auth-disable). Core Tools'
+// `func azure functionapp publish` deploys a Flex Consumption app with the signed-in account's
+// Entra token (https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to#deploy-your-code-project).
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'scm'
+  properties: { allow: false }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'ftp'
+  properties: { allow: false }
 }
 
 // App Service Authentication ("Easy Auth"): every request needs an Entra ID token for the app
 // registration authClientId; others get 401 before they reach a function. The caller and its app
-// roles then arrive in x-ms-client-principal. Timer and queue triggers are not HTTP and unaffected.
-// Event Grid is: it delivers to /runtime/webhooks/eventgrid with only the Event Grid extension's
-// system key (no Entra token), so that path is excluded from sign-in; the system key, checked by
-// the Functions host, still protects it. excludedPaths: paths where unauthenticated requests are
-// not rejected, https://learn.microsoft.com/azure/app-service/configure-authentication-file-based
-// and https://learn.microsoft.com/javascript/api/@azure-rest/arm-appservice/globalvalidation
+// roles then arrive in x-ms-client-principal (the app checks Findings.Read and Allowlist.Write;
+// the app registration requires an app role assignment for a token at all, see the README).
+// Timer and queue triggers are not HTTP and unaffected. Event Grid is: it delivers to the Event
+// Grid extension's webhook with only its system key (no Entra token), so that path is excluded
+// from sign-in; the system key, checked by the Functions host, still protects it. Microsoft's docs
+// spell the path both /runtime/webhooks/eventgrid and /runtime/webhooks/EventGrid, so both are
+// listed. excludedPaths: paths where unauthenticated requests are not rejected,
+// https://learn.microsoft.com/azure/app-service/configure-authentication-file-based and
+// https://learn.microsoft.com/javascript/api/@azure-rest/arm-appservice/globalvalidation
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'authsettingsV2'
@@ -216,7 +260,7 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
-      excludedPaths: ['/runtime/webhooks/eventgrid']
+      excludedPaths: ['/runtime/webhooks/eventgrid', '/runtime/webhooks/EventGrid']
     }
     httpSettings: { requireHttps: true }
     identityProviders: {
@@ -235,6 +279,47 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
     login: {
       tokenStore: { enabled: false }
     }
+  }
+}
+
+// Diagnostic settings: the function app's logs, and every storage service's reads, writes and
+// deletes, to the workspace (the Key Vault's AuditEvent is in key-vault.bicep).
+// https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/microsoft-web-sites-logs
+resource appDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-workspace'
+  scope: app
+  properties: {
+    workspaceId: logs.id
+    logs: [{ category: 'FunctionAppLogs', enabled: true }]
+  }
+}
+
+// https://learn.microsoft.com/azure/storage/blobs/monitor-blob-storage#collection-and-routing
+// (the same for queues and tables): logs are set on each service, not on the account.
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-workspace'
+  scope: blobService
+  properties: {
+    workspaceId: logs.id
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+  }
+}
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-workspace'
+  scope: queueService
+  properties: {
+    workspaceId: logs.id
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-workspace'
+  scope: tableService
+  properties: {
+    workspaceId: logs.id
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
   }
 }
 

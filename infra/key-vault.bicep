@@ -9,8 +9,11 @@ param location string
 @description('Object (principal) id of the identity that reads the secrets.')
 param principalId string
 
-@description('Recover a soft-deleted vault of the same name (after its resource group was deleted).')
+@description('Recover a soft-deleted vault of the same name (after its resource group was deleted). Only then: recovering a vault that is not soft-deleted fails (SoftDeletedVaultDoesNotExist), which is why the README\'s steps work it out on every run.')
 param recover bool
+
+@description('Log Analytics workspace that receives the vault\'s AuditEvent log.')
+param workspaceId string
 
 @description('Secret name to value; empty values are not written (that destination is off).')
 @secure()
@@ -49,6 +52,17 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUserRoleId)
     principalId: principalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// Every access to the vault and its secrets (who read which secret, refused attempts), to the workspace:
+// https://learn.microsoft.com/azure/key-vault/general/logging
+resource audit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-workspace'
+  scope: vault
+  properties: {
+    workspaceId: workspaceId
+    logs: [{ category: 'AuditEvent', enabled: true }]
   }
 }
 

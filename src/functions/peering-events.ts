@@ -3,7 +3,7 @@ import { handlePeeringEvent } from "../scan/peering-event";
 import { contextLogger, runtime } from "./runtime";
 
 /**
- * Seconds, for teams that deploy subscription system topics (infra/modules/peering-events.bicep):
+ * Seconds, for teams that deploy subscription system topics (infra/peering-events.bicep, after the publish):
  * each VNet or peering write or delete re-checks that VNet against ARM.
  */
 export async function peeringEvents(event: EventGridEvent, context: InvocationContext): Promise<void> {

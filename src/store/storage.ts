@@ -33,9 +33,13 @@ function fromConnectionString(connectionString: string, options: TableServiceCli
 
 /**
  * Reads the storage account as the Functions host does: `AzureWebJobsStorage` as a connection
- * string (or `UseDevelopmentStorage=true`), or the identity-based form
- * (`AzureWebJobsStorage__accountName`, or `__tableServiceUri` and `__queueServiceUri`) with a
- * managed identity (`__clientId` for a user-assigned one).
+ * string (or `UseDevelopmentStorage=true`), or the identity-based form with per-service URIs
+ * (`AzureWebJobsStorage__tableServiceUri` and `__queueServiceUri`, as infra/app.bicep sets them
+ * from the account's primaryEndpoints) and a managed identity (`__clientId` for a user-assigned
+ * one). The URIs carry the cloud's own storage suffix, so sovereign clouds work; `__accountName`
+ * alone would mean public-cloud URIs
+ * (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity),
+ * so it is refused with what to set instead.
  */
 export function storageFromEnv(env: Record<string, string | undefined>): Storage | undefined {
   const connectionString = env.AzureWebJobsStorage?.trim();
@@ -59,16 +63,14 @@ export function storageFromEnv(env: Record<string, string | undefined>): Storage
     }
     return storageOf(clients, `storage account ${host}`);
   }
+  const tableUri = env.AzureWebJobsStorage__tableServiceUri?.trim();
+  const queueUri = env.AzureWebJobsStorage__queueServiceUri?.trim();
   const account = env.AzureWebJobsStorage__accountName?.trim();
-  const serviceUri = (service: "table" | "queue") =>
-    env[`AzureWebJobsStorage__${service}ServiceUri`]?.trim() ||
-    (account ? `https://${account}.${service}.core.windows.net` : undefined);
-  const tableUri = serviceUri("table");
-  const queueUri = serviceUri("queue");
-  if (!tableUri && !queueUri) return undefined;
+  if (!tableUri && !queueUri && !account) return undefined;
   if (!tableUri || !queueUri || ![tableUri, queueUri].every((uri) => uri.startsWith("https://"))) {
     throw new InputError(
-      "Identity-based storage needs AzureWebJobsStorage__accountName, or both AzureWebJobsStorage__tableServiceUri and AzureWebJobsStorage__queueServiceUri as https URLs.",
+      "Identity-based storage needs both AzureWebJobsStorage__tableServiceUri and AzureWebJobsStorage__queueServiceUri as https URLs " +
+        "(the account's primaryEndpoints.table and .queue; infra/app.bicep sets them). __accountName alone is not used: it only names public-cloud endpoints.",
     );
   }
   const clientId = env.AzureWebJobsStorage__clientId?.trim();

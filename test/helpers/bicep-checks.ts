@@ -93,7 +93,24 @@ export interface SettingsInput {
   platformSettings: Record<string, string>;
 }
 
-const KEY_VAULT_REFERENCE = /^(empty\(\w+\) \? '' : )?'@Microsoft\.KeyVault\(SecretUri=\$\{[^}]+\}[^']*\)'$/;
+/**
+ * A secret setting's value: its Key Vault reference when the parameter holds a value, empty for
+ * 'off', and the app's current setting (`current`, read with list()) when the parameter is empty.
+ */
+const KEY_VAULT_REFERENCE =
+  /^(\w+) == 'off' \? '' : !empty\(\1\) \? '@Microsoft\.KeyVault\(SecretUri=\$\{[^}]+\}[^']*\)' : current\.\?(\w+) \?\? ''$/;
+
+/** A `var` of the template, as written (one line), or undefined. */
+export function variable(text: string, name: string): string | undefined {
+  return new RegExp(`^var ${name} = (.+)$`, "m").exec(text)?.[1]?.trim();
+}
+
+/** An app setting's value with a variable it names replaced by that variable's definition. */
+export function settingExpression(appBicep: string, name: string): string | undefined {
+  const value = appSettings(appBicep).get(name);
+  if (value === undefined || !/^\w+$/.test(value)) return value;
+  return variable(appBicep, value) ?? value;
+}
 
 export function settingProblems(input: SettingsInput): string[] {
   const set = appSettings(input.appBicep);
@@ -117,9 +134,12 @@ export function settingProblems(input: SettingsInput): string[] {
       problems.push(
         `${name} is required by src/config.ts (its default does not pass) but infra/app.bicep does not set it`,
       );
-    const value = set.get(name);
-    if (info.secret && value !== undefined && !KEY_VAULT_REFERENCE.test(value))
-      problems.push(`${name} is a secret but infra/app.bicep sets it to ${value}, not a Key Vault reference`);
+    const value = settingExpression(input.appBicep, name);
+    const reference = value === undefined ? null : KEY_VAULT_REFERENCE.exec(value);
+    if (info.secret && value !== undefined && (!reference || reference[2] !== name))
+      problems.push(
+        `${name} is a secret but infra/app.bicep sets it to ${value}, not a Key Vault reference (or the app's current ${name})`,
+      );
   }
   for (const name of set.keys())
     if (!(name in input.settings) && !(name in input.platformSettings))
@@ -132,4 +152,67 @@ export function settingProblems(input: SettingsInput): string[] {
 /** The names of `@secure()` parameters of a template. */
 export function secureParams(text: string): string[] {
   return [...text.matchAll(/@secure\(\)\s*\n\s*param\s+(\w+)/g)].map((m) => m[1]!);
+}
+
+/**
+ * Role assignments whose name does not include the principal they are for. Azure refuses to point
+ * an existing assignment at another principal (RoleAssignmentUpdateNotPermitted), so a name without
+ * the principal breaks the redeploy after the identity was recreated under the same name.
+ */
+export function roleAssignmentsWithoutPrincipal(templates: Templates): string[] {
+  return Object.entries(templates).flatMap(([file, text]) =>
+    [
+      ...text.matchAll(
+        /^resource (\w+) 'Microsoft\.Authorization\/roleAssignments@[^']+' = [^\n]*\n([\s\S]*?)^[}\]]/gm,
+      ),
+    ]
+      .map((m) => ({ symbol: m[1]!, name: /name: (.+)/.exec(m[2]!)?.[1]?.trim() ?? "", body: m[2]! }))
+      .filter(
+        (r) =>
+          !/principalId/.test(r.name) ||
+          !/principalId: principalId$/m.test(r.body) ||
+          !/^guid\(.*\bprincipalId\)$/.test(r.name),
+      )
+      .map((r) => `${file}: role assignment ${r.symbol} is named ${r.name}, without its principal id`),
+  );
+}
+
+/** Role assignments of all templates: file, symbol and name expression. */
+export function roleAssignmentNames(templates: Templates): { file: string; symbol: string; name: string }[] {
+  return Object.entries(templates).flatMap(([file, text]) =>
+    [
+      ...text.matchAll(
+        /^resource (\w+) 'Microsoft\.Authorization\/roleAssignments@[^']+' = [^\n]*\n([\s\S]*?)^[}\]]/gm,
+      ),
+    ].map((m) => ({ file, symbol: m[1]!, name: /name: (.+)/.exec(m[2]!)?.[1]?.trim() ?? "" })),
+  );
+}
+
+/**
+ * How a rerun treats an alert destination whose parameter is left out: kept, when the app's current
+ * settings are read with list() of the existing app's config/appsettings (guarded, so the first
+ * deployment, with no app yet, does not call it), and each secret setting falls back to them.
+ */
+export function destinationKeepProblems(appBicep: string, secretSettings: readonly string[]): string[] {
+  const problems: string[] = [];
+  const current = variable(appBicep, "current") ?? "";
+  if (
+    !/^empty\(existingFunctionApp\) \? \{\} : list\(resourceId\('Microsoft\.Web\/sites\/config', existingFunctionApp, 'appsettings'\), '[\d-]+'\)\.properties$/.test(
+      current,
+    )
+  )
+    problems.push(
+      `var current must read the existing app's settings only when existingFunctionApp is set, not: ${current || "(missing)"}`,
+    );
+  if (
+    !/^param existingFunctionApp string = ''$/m.test(appBicep) &&
+    !/^param existingFunctionApp string$/m.test(appBicep)
+  )
+    problems.push("app.bicep has no parameter existingFunctionApp");
+  for (const name of secretSettings) {
+    const value = settingExpression(appBicep, name) ?? "";
+    if (!value.endsWith(`: current.?${name} ?? ''`))
+      problems.push(`${name} does not keep the app's current setting when its parameter is empty: ${value}`);
+  }
+  return problems;
 }

@@ -5,7 +5,11 @@ import { z } from "zod";
 import { SETTINGS } from "../../src/config";
 import {
   appSettings,
+  destinationKeepProblems,
   resourceDeclarations,
+  roleAssignmentNames,
+  roleAssignmentsWithoutPrincipal,
+  settingExpression,
   secureParams,
   settingProblems,
   unknownResourceTypes,
@@ -52,7 +56,10 @@ const PLATFORM_SETTINGS: Record<string, string> = {
   // adds this setting to src/config.ts; from then on it is checked as a config setting as well).
   ALLOWLIST_WRITE_AUTH: "src/config.ts (issue 10)",
   // https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
-  AzureWebJobsStorage__accountName: "identity-based host storage",
+  // (per service, from the account's primaryEndpoints: __accountName would mean public-cloud URIs)
+  AzureWebJobsStorage__blobServiceUri: "identity-based host storage",
+  AzureWebJobsStorage__queueServiceUri: "identity-based host storage",
+  AzureWebJobsStorage__tableServiceUri: "identity-based host storage",
   AzureWebJobsStorage__credential: "identity-based host storage",
   AzureWebJobsStorage__clientId: "identity-based host storage (user-assigned identity)",
   // https://learn.microsoft.com/javascript/api/@azure/identity/defaultazurecredential (ManagedIdentityCredential reads AZURE_CLIENT_ID)
@@ -74,13 +81,13 @@ describe("infra/*.bicep resource types and API versions", () => {
   it("deploys only the types and API versions listed, with sources, in infra/resource-types.json", () => {
     expect(Object.keys(templates).sort()).toEqual([
       "app.bicep",
+      "identity-roles.bicep",
       "key-vault.bicep",
       "log-analytics-reader.bicep",
       "main.bicep",
       "peering-events-topic.bicep",
       "peering-events.bicep",
       "reader-assignment.bicep",
-      "resource-group.bicep",
     ]);
     for (const row of resourceTypes) expect(row.source).toMatch(/^https:\/\//);
     expect(Object.values(templates).flatMap(resourceDeclarations).length).toBeGreaterThan(10);
@@ -164,8 +171,56 @@ describe("app settings", () => {
     ]);
   });
 
-  it("sets ALLOWLIST_WRITE_AUTH=role: allowlist writes need the app role, not just a function key", () => {
+  it("sets ALLOWLIST_WRITE_AUTH=role and API_READ_AUTH=role: writes and reads need an app role, not just a function key", () => {
     expect(appSettings(templates["app.bicep"]!).get("ALLOWLIST_WRITE_AUTH")).toBe("'role'");
+    expect(appSettings(templates["app.bicep"]!).get("API_READ_AUTH")).toBe("'role'");
+  });
+
+  it("takes the scan settings as parameters of main.bicep, passed through to the app settings", () => {
+    const main = templates["main.bicep"]!;
+    const settings = appSettings(templates["app.bicep"]!);
+    const byParam: Record<string, string> = {
+      scanManagementGroups: "SCAN_MANAGEMENT_GROUPS",
+      scanSubscriptions: "SCAN_SUBSCRIPTIONS",
+      microsoftTenantIds: "MICROSOFT_TENANT_IDS",
+      scanSchedule: "SCAN_SCHEDULE",
+      changePollSchedule: "CHANGE_POLL_SCHEDULE",
+      alertDigestThreshold: "ALERT_DIGEST_THRESHOLD",
+      teamsMinSeverity: "TEAMS_MIN_SEVERITY",
+      webhookMinSeverity: "WEBHOOK_MIN_SEVERITY",
+      exceptionExpiryWarningDays: "EXCEPTION_EXPIRY_WARNING_DAYS",
+    };
+    for (const [param, setting] of Object.entries(byParam)) {
+      expect([param, main]).toEqual([
+        param,
+        expect.stringMatching(new RegExp(`^param ${param} string = '[^']*'$`, "m")),
+      ]);
+      expect([param, main]).toEqual([
+        param,
+        expect.stringMatching(new RegExp(`^    ${param}: ${param}$`, "m")),
+      ]);
+      expect([setting, settings.get(setting)]).toEqual([setting, param]);
+    }
+    // An empty parameter means the app's own default, which must parse (src/config.ts).
+    for (const setting of Object.values(byParam)) {
+      const { default: fallback, parse } = SETTINGS[setting as keyof typeof SETTINGS] as {
+        default: string;
+        parse: z.ZodType;
+      };
+      expect([setting, parse.safeParse(fallback).success]).toEqual([setting, true]);
+    }
+  });
+
+  it("reaches host storage by the account's service endpoints, in any cloud", () => {
+    const settings = appSettings(templates["app.bicep"]!);
+    for (const service of ["blob", "queue", "table"])
+      expect(settings.get(`AzureWebJobsStorage__${service}ServiceUri`)).toBe(
+        `storage.properties.primaryEndpoints.${service}`,
+      );
+    expect(settings.has("AzureWebJobsStorage__accountName")).toBe(false);
+    for (const [file, text] of Object.entries(templates))
+      expect([file, text]).not.toContain("core.windows.net");
+    expect(read(join(ROOT, "src/store/storage.ts"))).not.toContain("core.windows.net");
   });
 });
 
@@ -179,13 +234,15 @@ describe("secrets in Key Vault", () => {
       .filter(([, s]) => "secret" in s && s.secret)
       .map(([name]) => name);
     expect(secrets.sort()).toEqual(["TEAMS_WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_URL"]);
-    const settings = appSettings(app);
     for (const name of secrets)
-      expect(settings.get(name)).toMatch(
-        /^empty\(\w+\) \? '' : '@Microsoft\.KeyVault\(SecretUri=\$\{vault\.outputs\.secretsUri\}\$\{secretNames\.\w+\}\)'$/,
+      expect(settingExpression(app, name)).toMatch(
+        /^(\w+) == 'off' \? '' : !empty\(\1\) \? '@Microsoft\.KeyVault\(SecretUri=\$\{vault\.outputs\.secretsUri\}\$\{secretNames\.\w+\}\)' : current\.\?\w+ \?\? ''$/,
       );
-    // A secure parameter appears in no app setting except to test it for empty.
-    const values = [...settings.values()].join("\n").replace(/empty\(\w+\)/g, "");
+    // A secure parameter appears in no app setting except to test it for 'off' or empty.
+    const values = secrets
+      .map((name) => settingExpression(app, name)!)
+      .join("\n")
+      .replace(/!?empty\(\w+\)|\w+ == 'off'/g, "");
     for (const param of secureParams(app)) expect(values).not.toMatch(new RegExp(`\\b${param}\\b`));
     expect(secureParams(main).sort()).toEqual(["teamsWebhookUrl", "webhookSecret", "webhookUrl"]);
     expect(secureParams(app).sort()).toEqual(["teamsWebhookUrl", "webhookSecret", "webhookUrl"]);
@@ -196,12 +253,12 @@ describe("secrets in Key Vault", () => {
     const input = {
       ...settingsInput(),
       appBicep: app.replace(
-        /name: 'WEBHOOK_SECRET'\s*value: [^\n]+/,
-        "name: 'WEBHOOK_SECRET'\n value: webhookSecret",
+        /name: 'WEBHOOK_SECRET', value: [^\n]+/,
+        "name: 'WEBHOOK_SECRET', value: webhookSecret }",
       ),
     };
     expect(settingProblems(input)).toEqual([
-      "WEBHOOK_SECRET is a secret but infra/app.bicep sets it to webhookSecret, not a Key Vault reference",
+      "WEBHOOK_SECRET is a secret but infra/app.bicep sets it to webhookSecret, not a Key Vault reference (or the app's current WEBHOOK_SECRET)",
     ]);
   });
 
@@ -227,34 +284,98 @@ describe("secrets in Key Vault", () => {
 describe("redeploys", () => {
   const main = templates["main.bicep"]!;
   const reader = templates["reader-assignment.bicep"]!;
+  const app = templates["app.bicep"]!;
 
-  it("names the management-group Reader assignment after the principal, in a module at management-group scope", () => {
-    expect(reader).toMatch(/^targetScope = 'managementGroup'$/m);
-    expect(reader).toMatch(/name: guid\(managementGroup\(\)\.id, readerRoleId, principalId\)/);
+  it("deploys the app at the hosting subscription and Reader at the management group, apart", () => {
+    // A management-group deployment reaches only subscriptions under that group; a subscription
+    // deployment has no such limit, and the Reader assignment is a deployment of its own.
+    expect(main).toMatch(/^targetScope = 'subscription'$/m);
     expect(main).toMatch(
-      /module reader 'reader-assignment\.bicep' = \{[\s\S]*?principalId: app\.outputs\.principalId/,
+      /^resource group 'Microsoft\.Resources\/resourceGroups@[^']+' = \{\s*name: resourceGroupName/m,
     );
-    expect(resourceDeclarations(main)).toEqual([]);
-    // Every role assignment's name includes the principal it is for, or the principal's resource id
-    // when the scope goes with the identity's resource group.
-    for (const text of Object.values(templates))
-      for (const m of text.matchAll(/roleAssignments@[^']+' = [\s\S]*?name: (guid\([^\n]+\))/g))
-        expect(m[1]).toMatch(/principalId|identity\.id/);
+    expect(main).toMatch(/^module app 'app\.bicep' = \{[\s\S]*?scope: group/m);
+    expect(main).not.toMatch(/^module \w+ 'reader-assignment\.bicep'|managementGroup\(/m);
+    expect(main).toMatch(/^output identityPrincipalId string = app\.outputs\.principalId$/m);
+    expect(reader).toMatch(/^targetScope = 'managementGroup'$/m);
+    expect(reader).toMatch(/^param principalId string$/m);
+  });
+
+  it("names every role assignment after the principal it is for", () => {
+    const names = roleAssignmentNames(templates);
+    expect(names.map((n) => `${n.file}: ${n.symbol}`).sort()).toEqual([
+      "identity-roles.bicep: insightsRole",
+      "identity-roles.bicep: storageRoles",
+      "key-vault.bicep: secretsUser",
+      "reader-assignment.bicep: reader",
+    ]);
+    expect(roleAssignmentsWithoutPrincipal(templates)).toEqual([]);
+    // Each template that assigns roles gets the principal id as a parameter, from the identity.
+    expect(app).toMatch(
+      /module identityRoles 'identity-roles\.bicep' = \{[\s\S]*?principalId: identity\.properties\.principalId/,
+    );
+    expect(app).toMatch(
+      /module vault 'key-vault\.bicep' = \{[\s\S]*?principalId: identity\.properties\.principalId/,
+    );
+  });
+
+  it("notices a role assignment named without its principal", () => {
+    const broken = templates["identity-roles.bicep"]!.replace(
+      "guid(insights.id, roles.monitoringMetricsPublisher, principalId)",
+      "guid(insights.id, roles.monitoringMetricsPublisher)",
+    );
+    expect(roleAssignmentsWithoutPrincipal({ "identity-roles.bicep": broken })).toEqual([
+      "identity-roles.bicep: role assignment insightsRole is named guid(insights.id, roles.monitoringMetricsPublisher), without its principal id",
+    ]);
+  });
+
+  it("keeps an alert destination whose parameter a rerun leaves out", () => {
+    expect(destinationKeepProblems(app, ["TEAMS_WEBHOOK_URL", "WEBHOOK_URL", "WEBHOOK_SECRET"])).toEqual([]);
+    expect(main).toMatch(/^param existingFunctionApp string = ''$/m);
+    expect(main).toMatch(/^ {4}existingFunctionApp: existingFunctionApp$/m);
+    // The vault writes a secret only when its value is given: an empty parameter leaves it as it is.
+    expect(templates["key-vault.bicep"]).toMatch(
+      /for secret in items\(secrets\): if \(!empty\(secret\.value\)\)/,
+    );
+    const dropped = app.replace(" : current.?WEBHOOK_URL ?? ''", " : ''");
+    expect(destinationKeepProblems(dropped, ["WEBHOOK_URL"])).toEqual([
+      expect.stringMatching(
+        /^WEBHOOK_URL does not keep the app's current setting when its parameter is empty/,
+      ),
+    ]);
+    const unguarded = app.replace("empty(existingFunctionApp) ? {} : list(", "list(");
+    expect(destinationKeepProblems(unguarded, [])).toEqual([
+      expect.stringMatching(
+        /^var current must read the existing app's settings only when existingFunctionApp is set/,
+      ),
+    ]);
+  });
+
+  it("recovers the Key Vault only when asked, and says the steps work that out each run", () => {
+    expect(templates["key-vault.bicep"]).toMatch(/createMode: recover \? 'recover' : 'default'/);
+    expect(main).toMatch(
+      /@description\([^\n]*az keyvault list-deleted[^\n]*\)\nparam recoverKeyVault bool = false/,
+    );
   });
 
   it("gives every module deployment a name unique per location", () => {
     const names = Object.values(templates).flatMap((t) =>
-      [...t.matchAll(/^module \w+ '[^']+' = \{\s*name: '([^']+)'/gm)].map((m) => m[1]!),
+      [...t.matchAll(/^module \w+ '[^']+' = \{\s*name: ([^\n]+)/gm)].map((m) => m[1]!),
     );
-    expect(names.length).toBe(4);
-    for (const name of names) expect(name).toContain("${location}");
+    expect(names.length).toBe(3);
+    for (const name of names) expect(name).toMatch(/'cts-[\w-]+-\$\{location\}'/);
   });
 
-  it("lower-cases namePrefix and bounds its length", () => {
+  it("validates namePrefix: lower-case letters and digits, starting with a letter", () => {
     expect(main).toMatch(/@minLength\(3\)\s*@maxLength\(11\)\s*param namePrefix string/);
     expect(main).toMatch(/var prefix = toLower\(namePrefix\)/);
-    // Nothing else reads the raw parameter.
-    expect(main.match(/\bnamePrefix\b/g)?.length).toBe(3);
+    expect(main).toMatch(
+      /var prefixIsValid = contains\(letters, first\(prefix\)\) && empty\(filter\(range\(0, length\(prefix\)\), i => !contains\('\$\{letters\}0123456789', substring\(prefix, i, 1\)\)\)\)/,
+    );
+    // An invalid prefix makes the app module's deployment name invalid (spaces): the deployment
+    // stops before it starts, with the reason in the error.
+    expect(main).toMatch(
+      /name: prefixIsValid \? 'cts-app-\$\{location\}' : 'namePrefix \$\{namePrefix\} is invalid: [^']+'/,
+    );
     expect(main).toMatch(/namePrefix: prefix/);
   });
 });
@@ -274,9 +395,15 @@ describe("App Service Authentication", () => {
   it("lets Event Grid deliveries, which carry only the system key, reach the Event Grid extension", () => {
     // Without this every delivery to peeringEvents gets 401 and change-driven detection is dead.
     const globalValidation = /globalValidation: \{([^}]*)\}/.exec(app)?.[1] ?? "";
-    expect(globalValidation).toMatch(/excludedPaths: \['\/runtime\/webhooks\/eventgrid'\]/);
+    // Microsoft's docs spell it both ways; both are listed.
+    expect(globalValidation).toMatch(
+      /excludedPaths: \['\/runtime\/webhooks\/eventgrid', '\/runtime\/webhooks\/EventGrid'\]/,
+    );
     // Only that path: everything else still needs a sign-in.
-    expect(globalValidation.match(/'\/[^']*'/g)).toEqual(["'/runtime/webhooks/eventgrid'"]);
+    expect(globalValidation.match(/'\/[^']*'/g)).toEqual([
+      "'/runtime/webhooks/eventgrid'",
+      "'/runtime/webhooks/EventGrid'",
+    ]);
   });
 
   it("names the app registration that signs callers in", () => {
@@ -289,7 +416,7 @@ describe("App Service Authentication", () => {
       value: string;
       allowedMemberTypes: string[];
     }[];
-    expect(roles.map((r) => r.value)).toEqual(["Allowlist.Write"]);
+    expect(roles.map((r) => r.value)).toEqual(["Allowlist.Write", "Findings.Read"]);
   });
 });
 
@@ -330,5 +457,41 @@ describe("Event Grid system topic per subscription", () => {
     expect(events).toMatch(
       /scope: resourceGroup\(subscriptionId, contains\(existingTopics, subscriptionId\) \? existingTopics\[subscriptionId\]\.resourceGroup : resourceGroupName\)/,
     );
+  });
+});
+
+describe("hardening", () => {
+  const app = templates["app.bicep"]!;
+  const vault = templates["key-vault.bicep"]!;
+
+  it("sends the Key Vault's AuditEvent, every storage service's logs and the function app's logs to the workspace", () => {
+    expect(vault).toMatch(
+      /resource audit 'Microsoft\.Insights\/diagnosticSettings@[^']+' = \{\s*name: '[^']+'\s*scope: vault\s*properties: \{\s*workspaceId: workspaceId\s*logs: \[\{ category: 'AuditEvent', enabled: true \}\]/,
+    );
+    expect(app).toMatch(/module vault 'key-vault\.bicep' = \{[\s\S]*?workspaceId: logs\.id/);
+    const diagnostics = [
+      ...app.matchAll(
+        /resource \w+ 'Microsoft\.Insights\/diagnosticSettings@[^']+' = \{\s*name: '[^']+'\s*scope: (\w+)\s*properties: \{\s*workspaceId: logs\.id\s*logs: \[\{ (\w+): '(\w+)', enabled: true \}\]/g,
+      ),
+    ].map((m) => `${m[1]} ${m[2]}=${m[3]}`);
+    expect(diagnostics.sort()).toEqual([
+      "app category=FunctionAppLogs",
+      "blobService categoryGroup=allLogs",
+      "queueService categoryGroup=allLogs",
+      "tableService categoryGroup=allLogs",
+    ]);
+  });
+
+  it("turns off local authentication: workspace keys, storage keys, publishing credentials", () => {
+    expect(app).toMatch(/features: \{ disableLocalAuth: true \}/);
+    expect(app).toMatch(/allowSharedKeyAccess: false/);
+    expect(app).toMatch(/defaultToOAuthAuthentication: true/);
+    expect(app).toMatch(/DisableLocalAuth: true/);
+    const policies = [
+      ...app.matchAll(
+        /resource \w+ 'Microsoft\.Web\/sites\/basicPublishingCredentialsPolicies@[^']+' = \{\s*parent: app\s*name: '(\w+)'\s*properties: \{ allow: false \}/g,
+      ),
+    ].map((m) => m[1]);
+    expect(policies.sort()).toEqual(["ftp", "scm"]);
   });
 });

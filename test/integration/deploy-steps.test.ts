@@ -15,28 +15,52 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { FuncIgnore } from "../helpers/funcignore";
-import { APP_ID, FUNCTION_APP_NAME, type StubCall } from "../helpers/deploy-stubs/record";
+import { roleAssignmentNames, roleAssignmentsWithoutPrincipal } from "../helpers/bicep-checks";
+import { deleteResourceGroup, readState, type AzureState } from "../helpers/deploy-stubs/azure-state";
+import {
+  APP_ID,
+  commandOf,
+  FUNCTION_APP_NAME,
+  GRAPH_ROLES,
+  PRINCIPAL_IDS,
+  type StubCall,
+} from "../helpers/deploy-stubs/record";
 
 /**
  * The README's deploy steps, run in order on a fresh copy of the repository (what `git clone`
  * gives: tracked and new unignored files, no node_modules, dist or local.settings.json), with `az`
- * and `func` replaced by stubs that check their arguments, working directory and settings. The
- * build steps are real (npm ci, npm run build, npm prune --omit=dev) and run in that copy only.
+ * and `func` replaced by stubs that check their arguments, working directory and settings, and keep
+ * what "Azure" holds between calls and runs (test/helpers/deploy-stubs/azure-state.ts). The build
+ * steps are real (npm ci, npm run build, npm prune --omit=dev) and run in that copy only; they need
+ * the npm registry or its cache, which is why this runs in `npm run test:deploy`, not `npm test`.
  */
 const ROOT = join(__dirname, "../../..");
 const STUBS = join(__dirname, "../helpers/deploy-stubs");
+const EVENT_SUBSCRIPTION = "7d1e3f5a-9b2c-4d6e-8f10-2a3b4c5d6e7f";
 
-/** The README block marked `deploy-steps`, up to and including the publish. */
-function deployStepsUpToPublish(readme: string): string {
+/**
+ * The README block marked `deploy-steps`, as a user runs it: the first lines' values set as the user
+ * sets them, up to the last step, which only brings back the dev tools. `build: false` leaves out
+ * the npm lines (a rerun publishes what the first run built).
+ */
+function deploySteps(readme: string, values: Record<string, string>, build = true): string {
   const marker = readme.indexOf("<!-- deploy-steps");
   const open = readme.indexOf("```sh\n", marker);
   const close = readme.indexOf("\n```", open + 1);
   if (marker < 0 || open < 0 || close < 0)
     throw new Error("README.md has no ```sh block after <!-- deploy-steps");
   const lines = readme.slice(open + "```sh\n".length, close).split("\n");
-  const publish = lines.findIndex((line) => line.trimStart().startsWith("func azure functionapp publish"));
-  if (publish < 0) throw new Error("README.md's deploy steps do not reach `func azure functionapp publish`");
-  return lines.slice(0, publish + 1).join("\n");
+  const devTools = lines.lastIndexOf("npm ci");
+  if (devTools !== lines.length - 1) throw new Error("README.md's deploy steps no longer end with `npm ci`");
+  const steps = lines.slice(0, devTools).map((line) => {
+    const name = /^([A-Z_]+)=/.exec(line)?.[1];
+    if (name && name in values) return `${name}=${values[name]}`;
+    return !build && /^npm |^\[ -f local\.settings\.json \]/.test(line) ? ":" : line;
+  });
+  for (const name of Object.keys(values))
+    if (!steps.some((l) => l.startsWith(`${name}=`)))
+      throw new Error(`README.md's first lines set no ${name}`);
+  return steps.join("\n");
 }
 
 function freshCopy(): string {
@@ -79,7 +103,13 @@ function userEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     ...extra,
   };
 }
-const SETTINGS_NOT_INHERITED = { FUNCTIONS_WORKER_RUNTIME: 1, AzureWebJobsStorage: 1 };
+const SETTINGS_NOT_INHERITED = {
+  FUNCTIONS_WORKER_RUNTIME: 1,
+  AzureWebJobsStorage: 1,
+  TEAMS_WEBHOOK_URL: 1,
+  WEBHOOK_URL: 1,
+  WEBHOOK_SECRET: 1,
+};
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -97,13 +127,16 @@ const readCalls = (log: string): StubCall[] =>
         .map((line) => JSON.parse(line) as StubCall)
     : [];
 
-const summary = (calls: StubCall[]): string[] =>
-  calls.map(
-    (c) =>
-      `${c.tool} ${c.args
-        .filter((a) => !a.startsWith("-"))
-        .slice(0, 3)
-        .join(" ")}`,
+/** Each call as `tool command`, the command being the words before its first option. */
+const summary = (calls: StubCall[]): string[] => calls.map((c) => `${c.tool} ${commandOf(c.args)}`);
+
+/** The `name=value` parameters of a deployment call. */
+const parametersOf = (call: StubCall): Record<string, string> =>
+  Object.fromEntries(
+    call.args
+      .slice(call.args.indexOf("--parameters") + 1)
+      .filter((a) => /^\w+=/.test(a))
+      .map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]),
   );
 
 const listFiles = (dir: string, prefix = ""): string[] =>
@@ -111,43 +144,67 @@ const listFiles = (dir: string, prefix = ""): string[] =>
     e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
   );
 
+const SECRETS = {
+  TEAMS_WEBHOOK_URL: "https://contoso.webhook.office.com/webhookb2/teams-1",
+  WEBHOOK_URL: "https://hooks.contoso.example/scanner",
+  WEBHOOK_SECRET: "hmac-key-1",
+};
+const VALUES = { EVENT_SUBSCRIPTIONS: `'["${EVENT_SUBSCRIPTION}"]'` };
+
+interface Run {
+  code: number;
+  stderr: string;
+  calls: StubCall[];
+  state: AzureState;
+}
+
 describe("README deploy steps on a fresh clone", () => {
   let work: string;
   let clone: string;
-  let result: { code: number; stdout: string; stderr: string };
-  let calls: StubCall[];
   let pkg: { runtime: string; files: string[] };
-  let rerun: { code: number; stderr: string; calls: StubCall[] };
+  let env: NodeJS.ProcessEnv;
+  const runs: Record<string, Run> = {};
+  let runCount = 0;
+
+  /** Runs the README's steps once more in the clone, against the same "Azure". */
+  async function deploy(secrets: Record<string, string>, build: boolean): Promise<Run> {
+    const log = join(work, `calls-${++runCount}.jsonl`);
+    const script = deploySteps(readFileSync(join(clone, "README.md"), "utf8"), VALUES, build);
+    const result = await run("bash", ["-euo", "pipefail", "-c", script], clone, {
+      ...env,
+      ...secrets,
+      STUB_LOG: log,
+    });
+    return {
+      code: result.code,
+      stderr: result.stderr.slice(-2000),
+      calls: readCalls(log),
+      state: readState(join(work, "azure.json")),
+    };
+  }
 
   beforeAll(async () => {
     work = realpathSync(mkdtempSync(join(tmpdir(), "cts-deploy-")));
     clone = freshCopy();
     expect(relative(ROOT, clone).startsWith("..")).toBe(true); // the prune below never touches the work tree
-    const script = deployStepsUpToPublish(readFileSync(join(clone, "README.md"), "utf8"));
-    const env = userEnv({
+    env = userEnv({
       PATH: `${stubBin(work)}:${process.env.PATH ?? ""}`,
       STUB_NODE: process.execPath,
-      STUB_LOG: join(work, "calls.jsonl"),
       STUB_PACKAGE: join(work, "package.json"),
-      STUB_STATE: join(work, "app-registration"),
+      STUB_STATE: join(work, "azure.json"),
     });
-    result = await run("bash", ["-euo", "pipefail", "-c", script], clone, env);
-    // Once more, the Azure part only (up to the build): the second run must reuse what the first made.
-    const azurePart = script.slice(0, script.indexOf("\nnpm ci"));
-    const again = await run("bash", ["-euo", "pipefail", "-c", azurePart], clone, {
-      ...env,
-      STUB_LOG: join(work, "again.jsonl"),
-    });
-    rerun = { code: again.code, stderr: again.stderr, calls: readCalls(join(work, "again.jsonl")) };
-    calls = existsSync(join(work, "calls.jsonl"))
-      ? readFileSync(join(work, "calls.jsonl"), "utf8")
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l) as StubCall)
-      : [];
+    runs.first = await deploy(SECRETS, true);
     pkg = existsSync(join(work, "package.json"))
       ? JSON.parse(readFileSync(join(work, "package.json"), "utf8"))
       : { runtime: "", files: [] };
+    // The same steps again, as they are: the recover flag is part of the command, worked out anew.
+    runs.again = await deploy(SECRETS, false);
+    // The resource group is deleted (the vault stays soft-deleted), then the steps run twice more.
+    deleteResourceGroup(join(work, "azure.json"));
+    runs.recovered = await deploy(SECRETS, false);
+    runs.afterRecovery = await deploy(SECRETS, false);
+    // A rerun without the generic webhook's URL and secret: the webhook stays as it was.
+    runs.withoutWebhook = await deploy({ TEAMS_WEBHOOK_URL: SECRETS.TEAMS_WEBHOOK_URL }, false);
   }, 10 * 60_000);
 
   afterAll(() => {
@@ -155,44 +212,145 @@ describe("README deploy steps on a fresh clone", () => {
     rmSync(clone, { recursive: true, force: true });
   });
 
-  it("reach `func azure functionapp publish` with the runtime known, in the repository root", () => {
-    expect({ code: result.code, stderr: result.stderr.slice(-2000) }).toEqual({
-      code: 0,
-      stderr: expect.any(String),
-    });
-    expect(
-      calls.map(
-        (c) =>
-          `${c.tool} ${c.args
-            .filter((a) => !a.startsWith("-"))
-            .slice(0, 3)
-            .join(" ")}`,
-      ),
-    ).toEqual([
+  it("follow the README through the publish and then the Event Grid step, in the repository root", () => {
+    const { code, stderr, calls, state } = runs.first!;
+    expect({ code, stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    const graphGrant = ["az ad sp show", "az rest", "az rest"];
+    expect(summary(calls)).toEqual([
       "az login",
       "az ad app list",
       "az ad app create",
       "az ad app update",
       "az ad sp create",
+      "az ad sp update",
+      "az group exists",
+      "az keyvault list-deleted",
+      "az deployment sub create",
+      "az deployment sub show",
+      "az deployment sub show",
       "az deployment mg create",
-      "func azure functionapp publish",
+      "az ad sp show",
+      ...graphGrant,
+      ...graphGrant,
+      ...graphGrant,
+      `func azure functionapp publish ${FUNCTION_APP_NAME}`,
+      "az deployment mg create",
     ]);
-    const publish = calls.at(-1)!;
+    const publish = calls.find((c) => c.tool === "func")!;
     expect(publish.args).toEqual(["azure", "functionapp", "publish", FUNCTION_APP_NAME, "--no-build"]);
     expect(publish.cwd).toBe(clone);
     expect(pkg.runtime).toBe("node");
-    const deployment = calls.find((c) => c.args[0] === "deployment")!;
+    const deployment = calls.find((c) => commandOf(c.args) === "deployment sub create")!;
     expect(deployment.cwd).toBe(clone);
-    expect(deployment.args).toContain(`authClientId=${APP_ID}`);
+    expect(parametersOf(deployment)).toMatchObject({
+      authClientId: APP_ID,
+      scanManagementGroups: "contoso-platform",
+      recoverKeyVault: "false",
+      existingFunctionApp: "",
+    });
+    // The Event Grid step comes after the publish, for the app just deployed.
+    const events = calls.at(-1)!;
+    expect(events.args).toContain("infra/peering-events.bicep");
+    expect(parametersOf(events)).toMatchObject({
+      functionAppId: state.app!.id,
+      subscriptionIds: `["${EVENT_SUBSCRIPTION}"]`,
+    });
+    expect(state.eventSubscriptions).toEqual({
+      [EVENT_SUBSCRIPTION]: `${state.app!.id}/functions/peeringEvents`,
+    });
+    // Reader on the management group, and the three Graph permissions, for the app's identity.
+    expect(state.readers).toEqual([PRINCIPAL_IDS[0]]);
+    expect(Object.keys(state.graphRoles)).toEqual([PRINCIPAL_IDS[0]]);
+    expect(state.graphRoles[PRINCIPAL_IDS[0]!]!.sort()).toEqual(Object.values(GRAPH_ROLES).sort());
+    expect(state.appRegistration).toEqual({ appId: APP_ID, appRoleAssignmentRequired: true });
+    // Every secret is a Key Vault reference in the app settings, its value in the vault.
+    expect(state.app!.settings).toMatchObject({
+      TEAMS_WEBHOOK_URL: expect.stringMatching(/^@Microsoft\.KeyVault\(SecretUri=.*teams-webhook-url\)$/),
+      WEBHOOK_URL: expect.stringMatching(/^@Microsoft\.KeyVault\(SecretUri=.*\/webhook-url\)$/),
+      WEBHOOK_SECRET: expect.stringMatching(/^@Microsoft\.KeyVault\(SecretUri=.*webhook-secret\)$/),
+    });
+    expect(state.secrets).toEqual({
+      "teams-webhook-url": SECRETS.TEAMS_WEBHOOK_URL,
+      "webhook-url": SECRETS.WEBHOOK_URL,
+      "webhook-secret": SECRETS.WEBHOOK_SECRET,
+    });
     // The work tree keeps its dev dependencies: nothing ran there.
     expect(existsSync(join(ROOT, "node_modules/typescript/package.json"))).toBe(true);
   });
 
-  it("run again, reuse the app registration and redeploy under the same name", () => {
-    expect({ code: rerun.code, stderr: rerun.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(summary(rerun.calls)).toEqual(["az login", "az ad app list", "az deployment mg create"]);
-    const first = calls.find((c) => c.args[0] === "deployment")!;
-    expect(rerun.calls.at(-1)!.args).toEqual(first.args);
+  it("name every role assignment after its principal, and assign Reader to the identity's", () => {
+    const templates = Object.fromEntries(
+      readdirSync(join(clone, "infra"))
+        .filter((f) => f.endsWith(".bicep"))
+        .map((f) => [f, readFileSync(join(clone, "infra", f), "utf8")]),
+    );
+    expect(roleAssignmentNames(templates).length).toBe(4);
+    expect(roleAssignmentsWithoutPrincipal(templates)).toEqual([]);
+    const reader = runs.first!.calls.find((c) => c.args.includes("infra/reader-assignment.bicep"))!;
+    expect(parametersOf(reader)).toEqual({ principalId: PRINCIPAL_IDS[0] });
+  });
+
+  it("run again, reuse the app registration and redeploy under the same name, with the recover flag left in", () => {
+    const { code, stderr, calls, state } = runs.again!;
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(summary(calls).slice(0, 9)).toEqual([
+      "az login",
+      "az ad app list",
+      "az ad sp update",
+      "az group exists",
+      "az functionapp list",
+      "az keyvault list-deleted",
+      "az deployment sub create",
+      "az deployment sub show",
+      "az deployment sub show",
+    ]);
+    // Granted once: the rerun only looks.
+    expect(summary(calls).filter((c) => c === "az rest")).toHaveLength(3);
+    const first = runs.first!.calls.find((c) => commandOf(c.args) === "deployment sub create")!;
+    const again = calls.find((c) => commandOf(c.args) === "deployment sub create")!;
+    expect(again.args.slice(0, again.args.indexOf("--parameters"))).toEqual(
+      first.args.slice(0, first.args.indexOf("--parameters")),
+    );
+    expect(parametersOf(again)).toEqual({
+      ...parametersOf(first),
+      existingFunctionApp: FUNCTION_APP_NAME,
+      recoverKeyVault: "false",
+    });
+    expect(state.app!.settings).toEqual(runs.first!.state.app!.settings);
+  });
+
+  it("after the resource group was deleted, recover the vault, then run a second time with the flag still in the command", () => {
+    const recovered = runs.recovered!;
+    expect({ code: recovered.code, stderr: recovered.stderr }).toEqual({ code: 0, stderr: "" });
+    const create = (r: Run) =>
+      parametersOf(r.calls.find((c) => commandOf(c.args) === "deployment sub create")!);
+    expect(create(recovered)).toMatchObject({ recoverKeyVault: "true", existingFunctionApp: "" });
+    expect(recovered.state.vault).toBe("active");
+    // A new identity: its own Reader assignment and Graph permissions, named after its principal.
+    expect(recovered.state.readers).toEqual([PRINCIPAL_IDS[0], PRINCIPAL_IDS[1]]);
+    expect(recovered.state.graphRoles[PRINCIPAL_IDS[1]!]!.sort()).toEqual(Object.values(GRAPH_ROLES).sort());
+    // The Event Grid step again: the subscriptions deliver to the new app.
+    expect(recovered.state.eventSubscriptions).toEqual({
+      [EVENT_SUBSCRIPTION]: `${recovered.state.app!.id}/functions/peeringEvents`,
+    });
+    const afterRecovery = runs.afterRecovery!;
+    expect({ code: afterRecovery.code, stderr: afterRecovery.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(create(afterRecovery)).toMatchObject({
+      recoverKeyVault: "false",
+      existingFunctionApp: FUNCTION_APP_NAME,
+    });
+    expect(afterRecovery.state.app!.settings).toEqual(runs.first!.state.app!.settings);
+  });
+
+  it("rerun with the webhook's parameters left out: nothing lost", () => {
+    const { code, stderr, calls, state } = runs.withoutWebhook!;
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const create = calls.find((c) => commandOf(c.args) === "deployment sub create")!;
+    expect(parametersOf(create)).toMatchObject({ webhookUrl: "", webhookSecret: "" });
+    const before = runs.afterRecovery!.state;
+    expect(state.app!.settings).toEqual(before.app!.settings);
+    expect(state.app!.settings.WEBHOOK_URL).toMatch(/^@Microsoft\.KeyVault\(/);
+    expect(state.secrets).toEqual(before.secrets);
   });
 
   it("package what runs: host.json, package.json, dist/src/**/*.js and production dependencies only", () => {
@@ -215,6 +373,90 @@ describe("README deploy steps on a fresh clone", () => {
       expect(files.has(`node_modules/${dependency}/package.json`)).toBe(true);
     const devOnly = Object.keys(manifest.devDependencies).filter((d) => !(d in manifest.dependencies));
     expect(devOnly.filter((d) => pkg.files.some((f) => f.startsWith(`node_modules/${d}/`)))).toEqual([]);
+  });
+});
+
+describe("the az stub refuses what Azure refuses", () => {
+  const az = async (state: Partial<AzureState>, args: string[]) => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "cts-az-")));
+    try {
+      writeFileSync(join(dir, "azure.json"), JSON.stringify(state));
+      writeFileSync(join(dir, "main.bicep"), "");
+      writeFileSync(join(dir, "peering-events.bicep"), "");
+      const result = await run(process.execPath, [join(STUBS, "az.js"), ...args], dir, {
+        ...userEnv({}),
+        STUB_LOG: join(dir, "calls.jsonl"),
+        STUB_STATE: join(dir, "azure.json"),
+      });
+      return { code: result.code, stderr: result.stderr.trim(), state: readState(join(dir, "azure.json")) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const SUB = "00000000-0000-0000-0000-000000000000";
+  const create = (parameters: string[]) => [
+    "deployment",
+    "sub",
+    "create",
+    "--name",
+    "cts-westeurope",
+    "--subscription",
+    SUB,
+    "--location",
+    "westeurope",
+    "--template-file",
+    "main.bicep",
+    "--parameters",
+    `authClientId=${APP_ID}`,
+    ...parameters,
+  ];
+  const app = (settings: Record<string, string>) => ({
+    name: FUNCTION_APP_NAME,
+    id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/${FUNCTION_APP_NAME}`,
+    settings,
+    published: false,
+  });
+
+  it("recovering a vault that is there, and creating one over a soft-deleted one", async () => {
+    const live = await az({ resourceGroup: true, vault: "active" }, create(["recoverKeyVault=true"]));
+    expect(live).toMatchObject({ code: 1, stderr: expect.stringMatching(/^SoftDeletedVaultDoesNotExist/) });
+    const deleted = await az({ vault: "soft-deleted" }, create(["recoverKeyVault=false"]));
+    expect(deleted).toMatchObject({ code: 1, stderr: expect.stringMatching(/^ConflictError/) });
+  });
+
+  it("an Event Grid subscription to a function not published yet", async () => {
+    const unpublished = app({});
+    const result = await az({ resourceGroup: true, vault: "active", app: unpublished }, [
+      "deployment",
+      "mg",
+      "create",
+      "--name",
+      "cts-events-westeurope",
+      "--management-group-id",
+      "mg",
+      "--location",
+      "westeurope",
+      "--template-file",
+      "peering-events.bicep",
+      "--parameters",
+      `functionAppId=${unpublished.id}`,
+      `subscriptionIds=["${EVENT_SUBSCRIPTION}"]`,
+      "resourceGroupName=rg",
+    ]);
+    expect(result).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/Destination endpoint not found/),
+    });
+  });
+
+  it("and loses a destination when the existing app is not named", async () => {
+    const webhook = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/webhook-url)";
+    const result = await az(
+      { resourceGroup: true, vault: "active", app: app({ WEBHOOK_URL: webhook }) },
+      create(["recoverKeyVault=false", "webhookUrl=", "existingFunctionApp="]),
+    );
+    expect(result.code).toBe(0);
+    expect(result.state.app!.settings.WEBHOOK_URL).toBe("");
   });
 });
 

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { packageFiles } from "../funcignore";
+import { readState, writeState } from "./azure-state";
 import { fail, record } from "./record";
 
 /**
@@ -45,3 +46,11 @@ for (const dependency of Object.keys(pkg.dependencies ?? {}))
     fail(`func stub: dependency ${dependency} is not in the package (run npm ci before publishing)`);
 
 if (process.env.STUB_PACKAGE) writeFileSync(process.env.STUB_PACKAGE, JSON.stringify({ runtime, files }));
+
+// The app must exist (the deployment made it); its functions, peeringEvents among them, exist from now.
+const state = readState();
+if (process.env.STUB_STATE) {
+  if (state.app?.name !== app) fail(`Can't find app with name "${app}"`);
+  state.app.published = true;
+  writeState(state);
+}

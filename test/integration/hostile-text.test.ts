@@ -19,6 +19,7 @@ import { escapeHtml, PRINTABLE, REPLACEMENT } from "../../src/text";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 import { testStorage, type TestStorage } from "../helpers/azurite";
+import { destinationsOffAlert } from "../../src/alerts/destinations-off";
 
 /**
  * What a foreign tenant's administrator and a partner can put in the names we print, and what an
@@ -236,6 +237,7 @@ function hostileCards(): AdaptiveCard[] {
     ...expiring,
     ...incomplete,
     scanFailedAlert(report.scanId, new Date(), HOSTILE_TENANT),
+    destinationsOffAlert([{ setting: "TEAMS_WEBHOOK_URL", destination: "teams" }], report.scanId, new Date()),
     ...coverageLostAlerts(
       report,
       [

@@ -11,7 +11,7 @@ import {
 } from "../azure/resource-graph";
 import { SUBSCRIPTION_COUNT_QUERY, subscriptionCountRowSchema } from "../azure/subscription-inventory";
 import { USER_PROPERTIES } from "../azure/directory-objects";
-import { isKeyVaultReference, SETTINGS, type Config, type SettingName } from "../config";
+import type { Config } from "../config";
 import { errorMessage } from "../errors";
 import { cleanText } from "../text";
 import type { DoctorCheck } from "./check";
@@ -336,21 +336,6 @@ export const SUBSCRIPTIONS_QUERY = `resourcecontainers
 export const SUBSCRIPTION_EVENTS_TOPICS_QUERY = `resources
 | where type =~ 'microsoft.eventgrid/systemtopics' and tostring(properties.topicType) =~ 'Microsoft.Resources.Subscriptions'
 | project id, subscriptionId = tolower(subscriptionId)`;
-
-/** Secret settings App Service handed over as their Key Vault reference text: not resolved. */
-export function keyVaultReferencesCheck(env: Record<string, string | undefined>): DoctorCheck {
-  const id = "key-vault-references";
-  const unresolved = (Object.keys(SETTINGS) as SettingName[]).filter(
-    (name) => "secret" in SETTINGS[name] && isKeyVaultReference(env[name] ?? ""),
-  );
-  if (unresolved.length > 0)
-    return fail(
-      id,
-      `The Key Vault reference(s) of ${unresolved.join(", ")} were not resolved: App Service passed the reference text instead of the secret.`,
-      "Give the app's identity Key Vault Secrets User on the vault (az role assignment create --role 'Key Vault Secrets User' --assignee <identity> --scope <vault id>), then restart the app.",
-    );
-  return ok(id, "No secret setting holds an unresolved Key Vault reference.");
-}
 
 /** Webhook destinations: set, and passing the SSRF guard (allowed host, public address), without sending. */
 export async function webhookChecks(

@@ -3,6 +3,7 @@ import { probeLogAnalyticsWorkspace, probePolicyRead } from "./entra-evidence";
 import type { AzureConnection } from "../azure/connection";
 import { azureGetter } from "../azure/http";
 import { isKeyVaultReference, loadConfig, type Config } from "../config";
+import { keyVaultReferencesCheck } from "./key-vault-references";
 import { InputError } from "../errors";
 import { scopeOf } from "../scan/run-scan";
 import type { DoctorCheck } from "./check";
@@ -13,7 +14,6 @@ import {
   graphDirectoryChecks,
   identityCheck,
   identityOf,
-  keyVaultReferencesCheck,
   resourceGraphCheck,
   webhookChecks,
   type ProbeContext,
@@ -70,7 +70,7 @@ function lenientConfig(env: Record<string, string | undefined>): {
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> {
   const { config, problem } = lenientConfig(options.env);
-  const checks: DoctorCheck[] = [problem, keyVaultReferencesCheck(options.env)];
+  const checks: DoctorCheck[] = [problem, await keyVaultReferencesCheck(options.env)];
   if (!config) return checks;
   const connection = await options.connect(config);
   const identity = await identityOf(connection);

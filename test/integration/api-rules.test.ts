@@ -4,7 +4,7 @@ import { HttpRequest, InvocationContext, type HttpResponseInit } from "@azure/fu
 import { ENTRY_LIMITS } from "../../src/allowlist/entry";
 import { appServiceAuthOf, type AppServiceAuth } from "../../src/api/principal";
 import { loadConfig } from "../../src/config";
-import { allowlistHttp, findingsHttp, scansHttp } from "../../src/functions/http-api";
+import { allowlistHttp, findingsHttp, healthHttp, reportHttp, scansHttp } from "../../src/functions/http-api";
 import { useRuntime, type Runtime } from "../../src/functions/runtime";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { readEstateFile, type Estate } from "../../src/sandbox/estate";
@@ -358,9 +358,13 @@ describe("reads with API_READ_AUTH=role (what infra/app.bicep deploys)", () => {
           },
         }),
         call(allowlistHttp, "GET", "allowlist", as(header)),
+        // No complete scan stored here: a reader is told so (404), a member is refused first.
+        call(reportHttp, "GET", "report", as(header)),
       ]);
-    expect((await routes(member)).map((r) => r.status)).toEqual([403, 403, 403]);
-    expect((await routes(reader)).map((r) => r.status)).toEqual([200, 202, 200]);
+    expect((await routes(member)).map((r) => r.status)).toEqual([403, 403, 403, 403]);
+    expect((await routes(reader)).map((r) => r.status)).toEqual([200, 202, 200, 404]);
+    // The health checks say what the identity can reach: a member gets nothing of it.
+    expect((await call(healthHttp, "GET", "health", as(member))).status).toBe(403);
     const write = await put("by-reader", ENTRY, { "x-ms-client-principal": reader });
     expect(write.status).toBe(403);
     expect(await new AllowlistStore(state.storage).list()).toEqual([]);

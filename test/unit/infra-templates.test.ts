@@ -306,6 +306,7 @@ describe("redeploys", () => {
       "identity-roles.bicep: insightsRole",
       "identity-roles.bicep: storageRoles",
       "key-vault.bicep: secretsUser",
+      "log-analytics-reader.bicep: logReader",
       "reader-assignment.bicep: reader",
     ]);
     expect(roleAssignmentsWithoutPrincipal(templates)).toEqual([]);

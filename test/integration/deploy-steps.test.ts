@@ -284,7 +284,7 @@ describe("README deploy steps on a fresh clone", () => {
         .filter((f) => f.endsWith(".bicep"))
         .map((f) => [f, readFileSync(join(clone, "infra", f), "utf8")]),
     );
-    expect(roleAssignmentNames(templates).length).toBe(4);
+    expect(roleAssignmentNames(templates).length).toBe(5);
     expect(roleAssignmentsWithoutPrincipal(templates)).toEqual([]);
     const reader = runs.first!.calls.find((c) => c.args.includes("infra/reader-assignment.bicep"))!;
     expect(parametersOf(reader)).toEqual({ principalId: PRINCIPAL_IDS[0] });

@@ -219,6 +219,34 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         // and a token of the tenant are not enough.
         { name: 'ALLOWLIST_WRITE_AUTH', value: 'role' }
         { name: 'API_READ_AUTH', value: 'role' }
+        // Settings no parameter sets (set in the portal or with az, as the README says for
+        // LOG_ANALYTICS_WORKSPACE_ID, PUBLIC_BASE_URL and the sovereign-cloud endpoints): appSettings
+        // replaces every setting on each deployment, so each is written back as the app has it
+        // (empty, the default, when it has none). test/unit/infra-templates.test.ts holds this list
+        // against the settings src/config.ts reads.
+        { name: 'ALLOW_MICROSOFT_MANAGED', value: current.?ALLOW_MICROSOFT_MANAGED ?? '' }
+        { name: 'MICROSOFT_APP_OWNER_TENANT_IDS', value: current.?MICROSOFT_APP_OWNER_TENANT_IDS ?? '' }
+        { name: 'TENANT_NAMES_FROM_GRAPH', value: current.?TENANT_NAMES_FROM_GRAPH ?? '' }
+        { name: 'TENANT_CACHE_TTL_HOURS', value: current.?TENANT_CACHE_TTL_HOURS ?? '' }
+        { name: 'RESOURCE_GRAPH_PAGE_SIZE', value: current.?RESOURCE_GRAPH_PAGE_SIZE ?? '' }
+        { name: 'SUBSCRIPTION_GROUP_SIZE', value: current.?SUBSCRIPTION_GROUP_SIZE ?? '' }
+        { name: 'AZURE_MAX_RETRIES', value: current.?AZURE_MAX_RETRIES ?? '' }
+        { name: 'RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS', value: current.?RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS ?? '' }
+        { name: 'ARM_ENDPOINT', value: current.?ARM_ENDPOINT ?? '' }
+        { name: 'GRAPH_ENDPOINT', value: current.?GRAPH_ENDPOINT ?? '' }
+        { name: 'HTTP_SCAN_WAIT_SECONDS', value: current.?HTTP_SCAN_WAIT_SECONDS ?? '' }
+        { name: 'SCAN_REQUESTS_MAX_WAITING', value: current.?SCAN_REQUESTS_MAX_WAITING ?? '' }
+        { name: 'ALERT_DELIVERY_ATTEMPTS', value: current.?ALERT_DELIVERY_ATTEMPTS ?? '' }
+        { name: 'ALERT_TIMEOUT_SECONDS', value: current.?ALERT_TIMEOUT_SECONDS ?? '' }
+        { name: 'AZURE_PORTAL_URL', value: current.?AZURE_PORTAL_URL ?? '' }
+        { name: 'PUBLIC_BASE_URL', value: current.?PUBLIC_BASE_URL ?? '' }
+        { name: 'AZURE_REQUEST_TIMEOUT_SECONDS', value: current.?AZURE_REQUEST_TIMEOUT_SECONDS ?? '' }
+        { name: 'LOG_ANALYTICS_WORKSPACE_ID', value: current.?LOG_ANALYTICS_WORKSPACE_ID ?? '' }
+        { name: 'LOG_ANALYTICS_ENDPOINT', value: current.?LOG_ANALYTICS_ENDPOINT ?? '' }
+        { name: 'SIGN_IN_WINDOW', value: current.?SIGN_IN_WINDOW ?? '' }
+        { name: 'ACTIVITY_LOG_WINDOW', value: current.?ACTIVITY_LOG_WINDOW ?? '' }
+        { name: 'CHANGE_POLL_OVERLAP_SECONDS', value: current.?CHANGE_POLL_OVERLAP_SECONDS ?? '' }
+        { name: 'GROUP_MEMBERS_PER_SCAN', value: current.?GROUP_MEMBERS_PER_SCAN ?? '' }
       ]
     }
   }

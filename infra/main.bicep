@@ -124,9 +124,14 @@ module app 'app.bicep' = {
 // Log Analytics Reader on the evidence workspace, only when one is named.
 module logReader 'log-analytics-reader.bicep' = if (!empty(logAnalyticsWorkspaceId)) {
   name: 'cts-log-analytics-reader-${location}'
-  scope: az.resourceGroup(split(logAnalyticsWorkspaceId, '/')[2], split(logAnalyticsWorkspaceId, '/')[4])
+  // ARM validates a module's scope before its condition: with no workspace named, the scope must
+  // still be a valid one (Azure/bicep#1492), so the guard sits inside the arguments.
+  scope: az.resourceGroup(
+    empty(logAnalyticsWorkspaceId) ? subscription().subscriptionId : split(logAnalyticsWorkspaceId, '/')[2],
+    empty(logAnalyticsWorkspaceId) ? resourceGroupName : split(logAnalyticsWorkspaceId, '/')[4]
+  )
   params: {
-    workspaceName: last(split(logAnalyticsWorkspaceId, '/'))
+    workspaceName: empty(logAnalyticsWorkspaceId) ? 'none' : last(split(logAnalyticsWorkspaceId, '/'))
     principalId: app.outputs.principalId
   }
 }

@@ -3,16 +3,27 @@ import { unresolvedSecrets } from "../config";
 import type { DoctorCheck } from "./check";
 
 /**
- * App Service sets `WEBSITE_SITE_NAME`, `WEBSITE_RESOURCE_GROUP` and `WEBSITE_OWNER_NAME`
- * (`<subscription id>+<resource group>-<region>webspace`) on every app
- * (https://learn.microsoft.com/azure/app-service/reference-app-settings): enough to name the app's
- * ARM id in the fix. Elsewhere (the CLI) the fix keeps placeholders.
+ * The app's ARM id for the refresh command. App Service sets `WEBSITE_SITE_NAME`,
+ * `WEBSITE_RESOURCE_GROUP` and `WEBSITE_OWNER_NAME` (`<subscription id>+<resource group>-<region>
+ * webspace`) (https://learn.microsoft.com/azure/app-service/reference-app-settings); Flex
+ * Consumption sets no `WEBSITE_RESOURCE_GROUP` and its owner name carries no resource group
+ * (Azure/azure-functions-host#10441), so there the command looks the id up by the app's name.
+ * Elsewhere (the CLI) the command keeps placeholders.
  */
-function appIdOf(env: Record<string, string | undefined>): string {
-  const subscription = env.WEBSITE_OWNER_NAME?.split("+")[0]?.trim() || "<subscription id>";
-  const group = env.WEBSITE_RESOURCE_GROUP?.trim() || "<resource group>";
+function refreshCommand(env: Record<string, string | undefined>): string {
   const site = env.WEBSITE_SITE_NAME?.trim() || "<function app>";
-  return `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.Web/sites/${site}`;
+  const group = env.WEBSITE_RESOURCE_GROUP?.trim();
+  const subscription = env.WEBSITE_OWNER_NAME?.split("+")[0]?.trim() || "<subscription id>";
+  const url = (id: string) =>
+    `az rest --method post --url "https://management.azure.com${id}/config/configreferences/appsettings/refresh?api-version=2022-03-01"`;
+  if (group || !env.WEBSITE_SITE_NAME?.trim())
+    return url(
+      `/subscriptions/${subscription}/resourceGroups/${group || "<resource group>"}/providers/Microsoft.Web/sites/${site}`,
+    );
+  return (
+    `APP_ID=$(az resource list --subscription ${subscription} --name ${site} ` +
+    `--resource-type Microsoft.Web/sites --query "[0].id" -o tsv); ${url("$APP_ID")}`
+  );
 }
 
 /**
@@ -40,7 +51,6 @@ export async function keyVaultReferencesCheck(
     detail: `${destinationsOffText(unresolved)} The rest of the app runs.`,
     fix:
       "Give the app's identity Key Vault Secrets User on the vault (infra/key-vault.bicep does) and check " +
-      "the secret exists, then refresh the references: az rest --method post --url " +
-      `"https://management.azure.com${appIdOf(env)}/config/configreferences/appsettings/refresh?api-version=2022-03-01"`,
+      `the secret exists, then refresh the references: ${refreshCommand(env)}`,
   };
 }

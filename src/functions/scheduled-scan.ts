@@ -8,10 +8,15 @@ export async function scheduledScan(timer: Timer, context: InvocationContext): P
   const log = contextLogger(context);
   if (timer.isPastDue) log("warn", "timer-past-due", { last: timer.scheduleStatus?.last ?? null });
   const { config, storage, connection, unresolvedSecrets = [] } = runtime();
-  const result = await runLeasedScan({ config, storage, connection, trigger: "timer", log });
-  // An alert destination whose secret did not resolve is off: the others hear of it once a day.
-  const scanId = result.ran ? result.report.scanId : result.running.scanId;
-  await reportDestinationsOff({ storage, log }, unresolvedSecrets, scanId);
+  let scanId: string | undefined;
+  try {
+    const result = await runLeasedScan({ config, storage, connection, trigger: "timer", log });
+    scanId = result.ran ? result.report.scanId : result.running.scanId;
+  } finally {
+    // An alert destination whose secret did not resolve is off: the others hear of it once a
+    // day, whether or not the scan itself worked.
+    await reportDestinationsOff({ storage, log }, unresolvedSecrets, scanId ?? "timer (the scan failed)");
+  }
 }
 
 app.timer("scheduledScan", { schedule: "%SCAN_SCHEDULE%", handler: scheduledScan });

@@ -16,7 +16,12 @@ import { dirname, join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { FuncIgnore } from "../helpers/funcignore";
 import { roleAssignmentNames, roleAssignmentsWithoutPrincipal } from "../helpers/bicep-checks";
-import { deleteResourceGroup, readState, type AzureState } from "../helpers/deploy-stubs/azure-state";
+import {
+  deleteResourceGroup,
+  editState,
+  readState,
+  type AzureState,
+} from "../helpers/deploy-stubs/azure-state";
 import {
   APP_ID,
   commandOf,
@@ -149,6 +154,8 @@ const SECRETS = {
   WEBHOOK_URL: "https://hooks.contoso.example/scanner",
   WEBHOOK_SECRET: "hmac-key-1",
 };
+/** A setting no parameter sets, changed in the portal between runs. */
+const PORTAL_SETTING = "https://ctscan-func.azurewebsites.net";
 const VALUES = { EVENT_SUBSCRIPTIONS: `'["${EVENT_SUBSCRIPTION}"]'` };
 
 interface Run {
@@ -198,6 +205,12 @@ describe("README deploy steps on a fresh clone", () => {
       ? JSON.parse(readFileSync(join(work, "package.json"), "utf8"))
       : { runtime: "", files: [] };
     // The same steps again, as they are: the recover flag is part of the command, worked out anew.
+    // In between, the registration loses Findings.Read (as one made before the role existed) and
+    // someone sets the report's address in the portal.
+    editState(join(work, "azure.json"), (state) => {
+      state.appRegistration!.roles = ["Allowlist.Write"];
+      state.app!.settings.PUBLIC_BASE_URL = PORTAL_SETTING;
+    });
     runs.again = await deploy(SECRETS, false);
     // The resource group is deleted (the vault stays soft-deleted), then the steps run twice more.
     deleteResourceGroup(join(work, "azure.json"));
@@ -222,6 +235,7 @@ describe("README deploy steps on a fresh clone", () => {
       "az ad app create",
       "az ad app update",
       "az ad sp create",
+      "az ad app update",
       "az ad sp update",
       "az group exists",
       "az keyvault list-deleted",
@@ -262,7 +276,11 @@ describe("README deploy steps on a fresh clone", () => {
     expect(state.readers).toEqual([PRINCIPAL_IDS[0]]);
     expect(Object.keys(state.graphRoles)).toEqual([PRINCIPAL_IDS[0]]);
     expect(state.graphRoles[PRINCIPAL_IDS[0]!]!.sort()).toEqual(Object.values(GRAPH_ROLES).sort());
-    expect(state.appRegistration).toEqual({ appId: APP_ID, appRoleAssignmentRequired: true });
+    expect(state.appRegistration).toEqual({
+      appId: APP_ID,
+      appRoleAssignmentRequired: true,
+      roles: ["Allowlist.Write", "Findings.Read"],
+    });
     // Every secret is a Key Vault reference in the app settings, its value in the vault.
     expect(state.app!.settings).toMatchObject({
       TEAMS_WEBHOOK_URL: expect.stringMatching(/^@Microsoft\.KeyVault\(SecretUri=.*teams-webhook-url\)$/),
@@ -293,9 +311,10 @@ describe("README deploy steps on a fresh clone", () => {
   it("run again, reuse the app registration and redeploy under the same name, with the recover flag left in", () => {
     const { code, stderr, calls, state } = runs.again!;
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-    expect(summary(calls).slice(0, 9)).toEqual([
+    expect(summary(calls).slice(0, 10)).toEqual([
       "az login",
       "az ad app list",
+      "az ad app update",
       "az ad sp update",
       "az group exists",
       "az functionapp list",
@@ -316,7 +335,12 @@ describe("README deploy steps on a fresh clone", () => {
       existingFunctionApp: FUNCTION_APP_NAME,
       recoverKeyVault: "false",
     });
-    expect(state.app!.settings).toEqual(runs.first!.state.app!.settings);
+    // The registration has its roles again; what was set in the portal is still set.
+    expect(state.appRegistration!.roles).toEqual(["Allowlist.Write", "Findings.Read"]);
+    expect(state.app!.settings).toEqual({
+      ...runs.first!.state.app!.settings,
+      PUBLIC_BASE_URL: PORTAL_SETTING,
+    });
   });
 
   it("after the resource group was deleted, recover the vault, then run a second time with the flag still in the command", () => {
@@ -383,6 +407,8 @@ describe("the az stub refuses what Azure refuses", () => {
       writeFileSync(join(dir, "azure.json"), JSON.stringify(state));
       writeFileSync(join(dir, "main.bicep"), "");
       writeFileSync(join(dir, "peering-events.bicep"), "");
+      mkdirSync(join(dir, "infra"));
+      copyFileSync(join(ROOT, "infra/app.bicep"), join(dir, "infra/app.bicep"));
       const result = await run(process.execPath, [join(STUBS, "az.js"), ...args], dir, {
         ...userEnv({}),
         STUB_LOG: join(dir, "calls.jsonl"),

@@ -176,6 +176,15 @@ describe("an unresolved Key Vault reference for the Teams URL", () => {
     expect(check.fix).toContain(
       "https://management.azure.com/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-cross-tenant-scanner/providers/Microsoft.Web/sites/ctscan-func-q3xv7k2lmb4de/config/configreferences/appsettings/refresh?api-version=2022-03-01",
     );
+    // Flex Consumption: no WEBSITE_RESOURCE_GROUP, and an owner name without the group.
+    const flex = await keyVaultReferencesCheck({
+      ...env,
+      WEBSITE_SITE_NAME: "ctscan-func-q3xv7k2lmb4de",
+      WEBSITE_OWNER_NAME: "00000000-0000-0000-0000-000000000001+flex-6a3c0f2b-webspace",
+    });
+    expect(flex.fix).toContain(
+      'APP_ID=$(az resource list --subscription 00000000-0000-0000-0000-000000000001 --name ctscan-func-q3xv7k2lmb4de --resource-type Microsoft.Web/sites --query "[0].id" -o tsv); az rest --method post --url "https://management.azure.com$APP_ID/config/configreferences/appsettings/refresh?api-version=2022-03-01"',
+    );
     expect(
       await keyVaultReferencesCheck({ ...env, TEAMS_WEBHOOK_URL: "https://contoso.webhook.office.com/x" }),
     ).toEqual({

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import { z } from "zod";
-import { SETTINGS } from "../../src/config";
+import { loadConfig, SETTINGS } from "../../src/config";
 import {
   appSettings,
   destinationKeepProblems,
@@ -209,6 +209,26 @@ describe("app settings", () => {
       };
       expect([setting, parse.safeParse(fallback).success]).toEqual([setting, true]);
     }
+  });
+
+  it("writes back every setting no parameter sets, so a rerun never wipes one set in the portal", () => {
+    const settings = appSettings(templates["app.bicep"]!);
+    // The CLI's own folder and a switch for tests and the local demo have no place in the app.
+    const notForTheApp = new Set(["CLI_STATE_DIR", "ALERT_ALLOW_PRIVATE_ADDRESSES"]);
+    const missing = Object.keys(SETTINGS).filter((name) => !notForTheApp.has(name) && !settings.has(name));
+    expect(missing).toEqual([]);
+    for (const name of notForTheApp) expect([name, settings.has(name)]).toEqual([name, false]);
+    // Each setting is either the template's (a parameter, a resource's property, a fixed value) or
+    // kept as the app has it: the sign-in evidence workspace, the sovereign-cloud endpoints.
+    for (const name of ["LOG_ANALYTICS_WORKSPACE_ID", "ARM_ENDPOINT", "GRAPH_ENDPOINT", "PUBLIC_BASE_URL"])
+      expect([name, settings.get(name)]).toEqual([name, `current.?${name} ?? ''`]);
+    // Without the app (a first deployment) they are empty, which the app reads as each default.
+    const defaults = loadConfig({});
+    for (const [name, value] of settings)
+      if (value === `current.?${name} ?? ''`) {
+        const key = name as keyof typeof defaults;
+        expect([name, loadConfig({ [name]: "" })[key]]).toEqual([name, defaults[key]]);
+      }
   });
 
   it("reaches host storage by the account's service endpoints, in any cloud", () => {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { appSettings } from "../bicep-checks";
 import { readState, writeState, type AzureState } from "./azure-state";
 import {
   APP_ID,
@@ -102,11 +103,15 @@ function deploySubscription(): void {
   state.resourceGroup = true;
   state.vault = "active";
   const current = p.existingFunctionApp ? (state.app?.settings ?? {}) : {};
-  const settings: Record<string, string> = {
-    SCAN_MANAGEMENT_GROUPS: p.scanManagementGroups ?? "",
-    ALLOWLIST_WRITE_AUTH: "role",
-    API_READ_AUTH: "role",
-  };
+  // What infra/app.bicep (of the copy the steps run in) sets, as ARM would: a setting kept from the
+  // app as it is, a fixed value, a parameter passed through, or another resource's property.
+  const settings: Record<string, string> = {};
+  for (const [name, expression] of appSettings(readFileSync("infra/app.bicep", "utf8"))) {
+    if (expression === `current.?${name} ?? ''`) settings[name] = current[name] ?? "";
+    else if (/^'[^']*'$/.test(expression)) settings[name] = expression.slice(1, -1);
+    else if (/^\w+$/.test(expression) && p[expression] !== undefined) settings[name] = p[expression]!;
+    else settings[name] = `<${expression}>`;
+  }
   const secrets: [string, string, string][] = [
     ["teamsWebhookUrl", "TEAMS_WEBHOOK_URL", "teams-webhook-url"],
     ["webhookUrl", "WEBHOOK_URL", "webhook-url"],
@@ -206,24 +211,28 @@ function graphServicePrincipal(): void {
   process.stdout.write(`${GRAPH_ROLES[permission]}\n`);
 }
 
+/** The app roles of `--app-roles @file`, each the API needs with a fixed id. */
+function appRoles(verb: string): string[] {
+  const roles = JSON.parse(readFileSync(needFile("--app-roles"), "utf8")) as { value: string; id?: string }[];
+  for (const role of ["Allowlist.Write", "Findings.Read"])
+    if (!roles.some((r) => r.value === role && GUID.test(r.id ?? "")))
+      fail(`az ad app ${verb}: no app role ${role} with a fixed id`);
+  return roles.map((r) => r.value).sort();
+}
+
 function run(s: AzureState): void {
   if (command === "login") {
     // Interactive sign-in: nothing to check.
   } else if (command === "ad app list") {
     process.stdout.write(`${s.appRegistration?.appId ?? ""}\n`);
   } else if (command === "ad app create") {
-    const roles = JSON.parse(readFileSync(needFile("--app-roles"), "utf8")) as {
-      value: string;
-      id?: string;
-    }[];
-    for (const role of ["Allowlist.Write", "Findings.Read"])
-      if (!roles.some((r) => r.value === role && GUID.test(r.id ?? "")))
-        fail(`az ad app create: no app role ${role} with a fixed id`);
-    s.appRegistration = { appId: APP_ID, appRoleAssignmentRequired: false };
+    s.appRegistration = { appId: APP_ID, appRoleAssignmentRequired: false, roles: appRoles("create") };
     process.stdout.write(`${APP_ID}\n`);
   } else if (command === "ad app update") {
     const id = needGuid("--id");
-    if (option(args, "--identifier-uris") !== `api://${id}`)
+    if (id !== s.appRegistration?.appId) fail("az ad app update: not the app registration's");
+    if (option(args, "--app-roles") !== undefined) s.appRegistration.roles = appRoles("update");
+    else if (option(args, "--identifier-uris") !== `api://${id}`)
       fail("az ad app update: identifier URI is not api://<id>");
   } else if (command === "ad sp create") {
     needGuid("--id");

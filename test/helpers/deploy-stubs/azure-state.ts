@@ -6,7 +6,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
  * can delete the resource group in between as a user would.
  */
 export interface AzureState {
-  appRegistration?: { appId: string; appRoleAssignmentRequired: boolean };
+  /** The API's app registration: its app roles (by value) and whether assignment is required. */
+  appRegistration?: { appId: string; appRoleAssignmentRequired: boolean; roles: string[] };
   resourceGroup: boolean;
   /** The Key Vault: none yet, there, or soft-deleted with its resource group (purge protection). */
   vault: "none" | "active" | "soft-deleted";
@@ -41,6 +42,13 @@ export function readState(path = process.env.STUB_STATE): AzureState {
 
 export function writeState(state: AzureState, path = process.env.STUB_STATE): void {
   if (path) writeFileSync(path, JSON.stringify(state, null, 2));
+}
+
+/** Changes "Azure" between runs as a person would in the portal. */
+export function editState(path: string, edit: (state: AzureState) => void): void {
+  const state = readState(path);
+  edit(state);
+  writeState(state, path);
 }
 
 /** What deleting the app's resource group leaves: the vault soft-deleted (with its secrets), the rest. */

@@ -11,42 +11,6 @@ import type { ScanContext, ScanError } from "./scanner";
 export const WINDOW = 400;
 
 /**
- * How many resources hold how many private endpoint connections, in each of the three arrays:
- * one query that both private endpoint checks read (the scan asks it once), so each check's
- * fixed cost per subscription group stays one request.
- */
-export const CONNECTION_SUMMARY_QUERY = `resources
-| where isnotnull(properties.privateLinkServiceConnections) or isnotnull(properties.manualPrivateLinkServiceConnections) or isnotnull(properties.privateEndpointConnections)
-| extend automatic = array_length(properties.privateLinkServiceConnections),
-    manual = array_length(properties.manualPrivateLinkServiceConnections),
-    inbound = array_length(properties.privateEndpointConnections)
-| summarize containers = count() by automatic, manual, inbound`;
-
-export const connectionSummarySchema = z.object({
-  automatic: z.number().int().nullable(),
-  manual: z.number().int().nullable(),
-  inbound: z.number().int().nullable(),
-  containers: z.number().int(),
-});
-export type ConnectionSummaryRow = z.infer<typeof connectionSummarySchema>;
-
-export interface WindowedRead<T extends { id: string; itemCount: number; containerId: string }> {
-  /** Names the queries in logs and errors: "private endpoint connection". */
-  name: string;
-  /** Which of the summary's arrays this read expands. */
-  array: "automatic" | "manual" | "inbound";
-  windowQuery(window: number): string;
-  rowSchema: z.ZodType<T>;
-}
-
-export interface WindowedRows<T> {
-  rows: T[];
-  /** Containers (endpoints, resources) with at least one item, and their items in all. */
-  containers: number;
-  items: number;
-}
-
-/**
  * Runs a windowed query for windows 0 to `windows - 1` and returns their rows, de-duplicated by
  * id; unreadable rows become errors. Returns null when a query failed (the error is recorded).
  */
@@ -88,54 +52,6 @@ export async function readWindows<T extends { id: string }>(
     }
   }
   return rows;
-}
-
-/**
- * Reads every candidate row of an array too long for one mv-expand: first how long the arrays
- * are, then one query per window. Returns null when a query failed (the error is recorded).
- */
-export async function readWindowed<T extends { id: string; itemCount: number; containerId: string }>(
-  context: ScanContext,
-  source: string,
-  read: WindowedRead<T>,
-  errors: ScanError[],
-): Promise<WindowedRows<T> | null> {
-  let containers = 0;
-  let items = 0;
-  let windows = 0;
-  try {
-    const summary = await context.queryAll(
-      "private endpoint connection summary",
-      CONNECTION_SUMMARY_QUERY,
-      connectionSummarySchema,
-    );
-    for (const row of summary.rows) {
-      const itemCount = row[read.array];
-      if (!itemCount) continue;
-      containers += row.containers;
-      items += row.containers * itemCount;
-      windows = Math.max(windows, Math.ceil(itemCount / WINDOW));
-    }
-    for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
-  } catch (error) {
-    errors.push({ source, message: `Counting ${read.name}s failed: ${errorMessage(error)}` });
-    return null;
-  }
-
-  const rows = await readWindows(context, source, { ...read, what: `${read.name}s`, windows }, errors);
-  if (rows === null) return null;
-  // An array that grew past what the windows read since it was counted: not every item was seen.
-  const cut = new Map<string, string>();
-  for (const row of rows) {
-    if (row.itemCount > windows * WINDOW)
-      cut.set(idKey(row.containerId), `${row.containerId} (${row.itemCount}, ${windows * WINDOW} read)`);
-  }
-  if (cut.size > 0)
-    errors.push({
-      source,
-      message: `Resource Graph returned only some ${read.name}s of: ${[...cut.values()].join(", ")}`,
-    });
-  return { rows, containers, items };
 }
 
 /** Text Resource Graph may leave out: read as "" so one odd row is still judged. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@jest/globals";
 import { SUBSCRIPTION_COUNT_QUERY } from "../../src/azure/subscription-inventory";
 import { KqlError, runQuery, type Row } from "../../src/sandbox/kql";
+import { ARRAY_SUMMARY_QUERY, arraySummaryRowSchema, countOf } from "../../src/scanners/array-summary";
 import {
   PEERING_CANDIDATES_QUERY,
-  VNET_SUMMARY_QUERY,
   peeringCandidatesQuery,
   peeringRowSchema,
 } from "../../src/scanners/peering/query";
@@ -164,20 +164,44 @@ describe("PEERING_CANDIDATES_QUERY", () => {
   });
 });
 
-describe("VNET_SUMMARY_QUERY", () => {
-  it("counts VNets by their number of peerings", () => {
+describe("ARRAY_SUMMARY_QUERY", () => {
+  it("counts VNets and their peerings, and every other array, in one row", () => {
     const resources = [
       vnet("a", []),
       vnet("b", [peering("x")]),
-      vnet("b2", [peering("y")]),
+      vnet("b2", [peering("y"), peering("z")]),
       vnet("c", undefined, "Microsoft.Network/virtualNetworks"),
       vnet("d", [], "microsoft.compute/virtualmachines"),
+      {
+        id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st",
+        type: "microsoft.storage/storageaccounts",
+        properties: {
+          networkAcls: { virtualNetworkRules: [{ id: "a" }, { id: "b" }, { id: "c" }] },
+          privateEndpointConnections: [{ id: "pec" }],
+        },
+      },
+      {
+        id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateLinkServices/pls",
+        type: "microsoft.network/privatelinkservices",
+        properties: { visibility: { subscriptions: ["*"] }, autoApproval: { subscriptions: ["x", "y"] } },
+      },
     ];
-    expect(runQuery(VNET_SUMMARY_QUERY, { resources }).rows).toEqual([
-      { peeringCount: 0, vnets: 1 },
-      { peeringCount: 1, vnets: 2 },
-      { peeringCount: null, vnets: 1 },
-    ]);
+    const rows = runQuery(ARRAY_SUMMARY_QUERY, { resources }).rows;
+    expect(rows).toHaveLength(1);
+    const counted = (array: Parameters<typeof countOf>[1]) =>
+      countOf([arraySummaryRowSchema.parse(rows[0])], array);
+    // Every VNet counts (peered or not); the longest array sizes the windows.
+    expect(counted("peerings")).toEqual({ containers: 4, items: 3, windows: 1 });
+    expect(counted("rules")).toEqual({ containers: 1, items: 3, windows: 1 });
+    expect(counted("inbound")).toEqual({ containers: 1, items: 1, windows: 1 });
+    expect(counted("entries")).toEqual({ containers: 1, items: 3, windows: 1 });
+    expect(counted("automatic")).toEqual({ containers: 0, items: 0, windows: 0 });
+  });
+
+  it("adds the rows of every request scope (past the cut-off, one per subscription group)", () => {
+    const row = (peeringsMost: number) =>
+      arraySummaryRowSchema.parse({ vnets: 2, peeringsItems: 5, peeringsMost, peeringsContainers: 2 });
+    expect(countOf([row(3), row(401)], "peerings")).toEqual({ containers: 4, items: 10, windows: 2 });
   });
 });
 

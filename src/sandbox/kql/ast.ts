@@ -18,7 +18,7 @@ export interface Assignment {
 /** One aggregation of `summarize`: `name = fn(args)`. */
 export interface Aggregate {
   name: string;
-  fn: "count" | "min" | "max" | "make_set";
+  fn: "count" | "sum" | "min" | "max" | "make_set";
   args: Expr[];
   pos: number;
 }

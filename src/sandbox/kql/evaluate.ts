@@ -347,9 +347,10 @@ function compileSort(keys: SortKey[], schema: Schema): Compiled {
 const MAKE_SET_DEFAULT_MAX = 1_048_576;
 
 /**
- * Groups rows by the `by` columns and aggregates each group: count(), min()/max() over non-null
- * values (null when there is none), make_set() of distinct non-null values up to its size. Without
- * `by`, one row even for no input.
+ * Groups rows by the `by` columns and aggregates each group: count(), sum() of the non-null
+ * numbers (learn.microsoft.com/kusto/query/sum-aggregation-function: nulls are ignored; null when
+ * there is none), min()/max() over non-null values (null when there is none), make_set() of
+ * distinct non-null values up to its size. Without `by`, one row even for no input.
  */
 function compileSummarize(
   aggregates: Aggregate[],
@@ -374,15 +375,16 @@ function compileSummarize(
     return { ...a, value, max };
   });
   const stage: Stage = (rows) => {
-    const groups = new Map<string, { keys: unknown[]; acc: unknown[] }>();
+    const groups = new Map<string, { keys: unknown[]; acc: unknown[]; seen: (Set<string> | null)[] }>();
     const start = () => compiled.map((a) => (a.fn === "count" ? 0 : a.fn === "make_set" ? [] : null));
-    if (names.length === 0) groups.set("", { keys: [], acc: start() });
+    const sets = () => compiled.map((a) => (a.fn === "make_set" ? new Set<string>() : null));
+    if (names.length === 0) groups.set("", { keys: [], acc: start(), seen: sets() });
     for (const row of rows) {
       const keys = names.map((n) => (Object.hasOwn(row, n) ? (row[n] ?? null) : null));
       const key = JSON.stringify(keys);
       let group = groups.get(names.length === 0 ? "" : key);
       if (group === undefined) {
-        group = { keys, acc: start() };
+        group = { keys, acc: start(), seen: sets() };
         groups.set(key, group);
       }
       compiled.forEach((a, i) => {
@@ -391,11 +393,20 @@ function compileSummarize(
         if (v === null || v === undefined) return;
         if (a.fn === "make_set") {
           const set = group.acc[i] as unknown[];
-          if (set.length < a.max && !set.some((s) => JSON.stringify(s) === JSON.stringify(v))) set.push(v);
+          const seen = group.seen[i]!;
+          const key = typeof v === "string" ? `s${v}` : `j${JSON.stringify(v)}`;
+          if (set.length < a.max && !seen.has(key)) {
+            seen.add(key);
+            set.push(v);
+          }
           return;
         }
         if (typeof v === "object")
           throw new KqlError(`${a.fn}() needs numbers, strings or booleans ${at(a.pos)}`);
+        if (a.fn === "sum") {
+          if (typeof v !== "number") throw new KqlError(`sum() needs numbers ${at(a.pos)}`);
+          return void (group.acc[i] = ((group.acc[i] as number | null) ?? 0) + v);
+        }
         const current = group.acc[i];
         const c = current === null ? 0 : compareScalars(v, current);
         if (current === null || (a.fn === "min" ? c < 0 : c > 0)) group.acc[i] = v;

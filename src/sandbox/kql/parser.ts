@@ -20,7 +20,7 @@ const UNSUPPORTED_INFIX = new Set(
   ]),
 );
 
-const AGGREGATIONS = new Set(["count", "min", "max", "make_set"]);
+const AGGREGATIONS = new Set(["count", "sum", "min", "max", "make_set"]);
 
 const MV_EXPAND_PARAMS = new Set(["kind", "bagexpansion", "with_itemindex", "itemindex"]);
 
@@ -213,8 +213,8 @@ class Parser {
   }
 
   /**
-   * `[name =] count()`, `min(x)`, `max(x)` or `make_set(x[, max])`; without a name Kusto calls
-   * them count_, min_x, max_x and set_x (learn.microsoft.com/kusto/query/summarize-operator).
+   * `[name =] count()`, `sum(x)`, `min(x)`, `max(x)` or `make_set(x[, max])`; without a name Kusto
+   * calls them count_, sum_x, min_x, max_x and set_x (learn.microsoft.com/kusto/query/summarize-operator).
    */
   private parseAggregate(): Aggregate {
     let name: string | null = null;
@@ -237,7 +237,7 @@ class Parser {
       throw new KqlError(
         `Name the result of ${fn.text}() of an expression: 'name = ${fn.text}(…)' ${at(fn.pos)}`,
       );
-    const prefix = { count: "count_", min: "min_", max: "max_", make_set: "set_" }[
+    const prefix = { count: "count_", sum: "sum_", min: "min_", max: "max_", make_set: "set_" }[
       fn.text as Aggregate["fn"]
     ];
     return {

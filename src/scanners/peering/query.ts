@@ -7,17 +7,6 @@ import { WINDOW } from "../windows";
  */
 export const PEERING_WINDOW = WINDOW;
 
-/** How many VNets have how many peerings: the VNet and peering counts, and how many windows to read. */
-export const VNET_SUMMARY_QUERY = `resources
-| where type =~ 'microsoft.network/virtualnetworks'
-| extend peeringCount = array_length(properties.virtualNetworkPeerings)
-| summarize vnets = count() by peeringCount`;
-
-export const vnetSummaryRowSchema = z.object({
-  peeringCount: z.number().int().nullable(),
-  vnets: z.number().int(),
-});
-
 /**
  * The peerings in positions [start, start + 400) of each VNet's array that are candidates: those
  * whose remote subscription Resource Graph does not place in the local VNet's own tenant (a foreign

@@ -3,18 +3,17 @@ import { idKey, parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindows } from "../windows";
+import { countArray } from "../array-summary";
 import { FAN_OUT_ROWS, candidateRemotes, censusOf, filterLists } from "../census";
 import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
 import {
   PEERING_WINDOW,
-  VNET_SUMMARY_QUERY,
   peeringCandidatesQuery,
   peeringCensusQuery,
   peeringFanOutQuery,
   peeringRowSchema,
-  vnetSummaryRowSchema,
   type PeeringRow,
 } from "./query";
 
@@ -117,28 +116,16 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
     );
   }
 
-  let virtualNetworks = 0;
-  let peerings = 0;
-  let windows = 1;
-  try {
-    const summary = await context.queryAll(
-      "virtual network summary",
-      VNET_SUMMARY_QUERY,
-      vnetSummaryRowSchema,
-    );
-    for (const row of summary.rows) {
-      virtualNetworks += row.vnets;
-      peerings += row.vnets * (row.peeringCount ?? 0);
-      windows = Math.max(windows, Math.ceil((row.peeringCount ?? 0) / PEERING_WINDOW));
-    }
-    for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
-  } catch (error) {
-    errors.push({
-      source,
-      message: `Counting virtual networks and their peerings failed: ${errorMessage(error)}`,
-    });
-    return empty();
-  }
+  const counted = await countArray(
+    context,
+    source,
+    "peerings",
+    "virtual networks and their peerings",
+    errors,
+  );
+  if (counted === null) return empty();
+  const { containers: virtualNetworks, items: peerings } = counted;
+  const windows = Math.max(1, counted.windows);
 
   const rows = await readWindows(
     context,

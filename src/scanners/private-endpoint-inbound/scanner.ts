@@ -13,7 +13,7 @@ import {
   type RemoteTenant,
 } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
-import { readWindowed } from "../windows";
+import { readWindowed } from "../array-summary";
 import { exposureFindingId } from "../private-link-service-exposure/scanner";
 import type { PrivateEndpointInboundFinding } from "./finding";
 import { PRIVATE_ENDPOINT_INBOUND_CHECK } from "./metadata";

@@ -13,7 +13,7 @@ import {
   type RemoteTenant,
 } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
-import { readWindowed } from "../windows";
+import { readWindowed } from "../array-summary";
 import type { PrivateEndpointOutboundFinding } from "./finding";
 import { PRIVATE_ENDPOINT_OUTBOUND_CHECK } from "./metadata";
 import { outboundCandidatesQuery, outboundRowSchema, type ConnectionArray, type OutboundRow } from "./query";

@@ -9,18 +9,8 @@ import { REMOTE_TENANT_JOIN, WINDOW, text } from "../windows";
  * learn.microsoft.com/azure/private-link/private-link-service-overview, "Control service exposure").
  */
 const TYPE_FILTER = `where type =~ 'microsoft.network/privatelinkservices'`;
-const ENTRIES = `array_concat(coalesce(properties.visibility.subscriptions, dynamic([])), coalesce(properties.autoApproval.subscriptions, dynamic([])))`;
-
-/** How many private link services list how many subscriptions: one request, which sizes the windows. */
-export const PRIVATE_LINK_SERVICE_SUMMARY_QUERY = `resources
-| ${TYPE_FILTER}
-| extend entries = array_length(${ENTRIES})
-| summarize containers = count() by entries`;
-
-export const exposureSummarySchema = z.object({
-  entries: z.number().int().nullable(),
-  containers: z.number().int(),
-});
+/** A service's visibility list, then its auto-approval list. */
+export const ENTRIES = `array_concat(coalesce(properties.visibility.subscriptions, dynamic([])), coalesce(properties.autoApproval.subscriptions, dynamic([])))`;
 
 /** The id of one exposure: the service and one subscription it lists (or `*`). */
 export const exposureRowId = (serviceId: string, subscription: string) =>

@@ -13,17 +13,10 @@ import {
   type RemoteTenant,
 } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
-import { readWindows, WINDOW } from "../windows";
+import { readWindowed } from "../array-summary";
 import type { PrivateLinkServiceExposureFinding } from "./finding";
 import { PRIVATE_LINK_SERVICE_EXPOSURE_CHECK } from "./metadata";
-import {
-  exposureCandidatesQuery,
-  exposureRowId,
-  exposureRowSchema,
-  exposureSummarySchema,
-  PRIVATE_LINK_SERVICE_SUMMARY_QUERY,
-  type ExposureRow,
-} from "./query";
+import { exposureCandidatesQuery, exposureRowId, exposureRowSchema, type ExposureRow } from "./query";
 
 const EVERYONE = "*";
 const isEveryone = (row: ExposureRow) => row.subscription.trim() === EVERYONE;
@@ -90,43 +83,19 @@ export function classifyExposure(
 async function scanExposure(context: ScanContext): Promise<ScannerResult> {
   const source = PRIVATE_LINK_SERVICE_EXPOSURE_CHECK.id;
   const errors: ScanError[] = [];
-  let windows = 0;
-  try {
-    const summary = await context.queryAll(
-      "private link service exposure summary",
-      PRIVATE_LINK_SERVICE_SUMMARY_QUERY,
-      exposureSummarySchema,
-    );
-    for (const row of summary.rows) {
-      if (row.entries) windows = Math.max(windows, Math.ceil(row.entries / WINDOW));
-    }
-    for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
-  } catch (error) {
-    errors.push({
-      source,
-      message: `Counting private link service exposures failed: ${errorMessage(error)}`,
-    });
-    return { findings: [], counts: {}, errors };
-  }
-  const rows = await readWindows(
+  const read = await readWindowed(
     context,
     source,
     {
       name: "private link service exposure",
-      what: "private link service visibility and auto-approval lists",
-      windows,
+      array: "entries",
       windowQuery: exposureCandidatesQuery,
       rowSchema: exposureRowSchema,
     },
     errors,
   );
-  if (rows === null) return { findings: [], counts: {}, errors };
-  const cut = rows.filter((row) => row.itemCount > windows * WINDOW).map((row) => row.containerId);
-  if (cut.length > 0)
-    errors.push({
-      source,
-      message: `Resource Graph returned only some listed subscriptions of: ${[...new Set(cut)].join(", ")}`,
-    });
+  if (read === null) return { findings: [], counts: {}, errors };
+  const { rows } = read;
   const listed = rows.filter((row) => !isEveryone(row));
   const remotes = await resolveRemoteTenants(
     listed.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),

@@ -15,18 +15,8 @@ import { REMOTE_TENANT_JOIN, WINDOW, text } from "../windows";
  * resources Resource Graph's `resources` table does not return (see README).
  */
 export const RULES_FILTER = `where isnotnull(properties.networkAcls.virtualNetworkRules) or isnotnull(properties.virtualNetworkRules)`;
-const RULES = `iif(isnotnull(properties.networkAcls.virtualNetworkRules), properties.networkAcls.virtualNetworkRules, properties.virtualNetworkRules)`;
-
-/** How many resources hold how many rules: one request, which sizes the windows. */
-export const SERVICE_ENDPOINT_SUMMARY_QUERY = `resources
-| ${RULES_FILTER}
-| extend rules = array_length(${RULES})
-| summarize containers = count() by rules`;
-
-export const ruleSummarySchema = z.object({
-  rules: z.number().int().nullable(),
-  containers: z.number().int(),
-});
+/** A resource's rule array, wherever its type keeps it. */
+export const RULES = `iif(isnotnull(properties.networkAcls.virtualNetworkRules), properties.networkAcls.virtualNetworkRules, properties.virtualNetworkRules)`;
 
 /**
  * The rules in positions [start, start + 400) of each resource's rule array whose subnet

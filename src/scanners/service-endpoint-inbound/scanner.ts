@@ -13,16 +13,10 @@ import {
   type RemoteTenant,
 } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
-import { readWindows, WINDOW } from "../windows";
+import { readWindowed } from "../array-summary";
 import type { ServiceEndpointInboundFinding } from "./finding";
 import { SERVICE_ENDPOINT_INBOUND_CHECK } from "./metadata";
-import {
-  ruleSummarySchema,
-  serviceEndpointCandidatesQuery,
-  serviceEndpointRowSchema,
-  SERVICE_ENDPOINT_SUMMARY_QUERY,
-  type ServiceEndpointRow,
-} from "./query";
+import { serviceEndpointCandidatesQuery, serviceEndpointRowSchema, type ServiceEndpointRow } from "./query";
 
 const remoteSubscriptionOf = (row: ServiceEndpointRow) =>
   (parseResourceId(row.subnetId)?.subscriptionId ?? "").toLowerCase();
@@ -101,41 +95,19 @@ export function classifyServiceEndpoint(
 async function scanServiceEndpoints(context: ScanContext): Promise<ScannerResult> {
   const source = SERVICE_ENDPOINT_INBOUND_CHECK.id;
   const errors: ScanError[] = [];
-  let windows = 0;
-  try {
-    const summary = await context.queryAll(
-      "virtual network rule summary",
-      SERVICE_ENDPOINT_SUMMARY_QUERY,
-      ruleSummarySchema,
-    );
-    for (const row of summary.rows) {
-      if (!row.rules) continue;
-      windows = Math.max(windows, Math.ceil(row.rules / WINDOW));
-    }
-    for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
-  } catch (error) {
-    errors.push({ source, message: `Counting virtual network rules failed: ${errorMessage(error)}` });
-    return { findings: [], counts: {}, errors };
-  }
-  const rows = await readWindows(
+  const read = await readWindowed(
     context,
     source,
     {
       name: "virtual network rule",
-      what: "virtual network rules",
-      windows,
+      array: "rules",
       windowQuery: serviceEndpointCandidatesQuery,
       rowSchema: serviceEndpointRowSchema,
     },
     errors,
   );
-  if (rows === null) return { findings: [], counts: {}, errors };
-  const cut = rows.filter((row) => row.itemCount > windows * WINDOW).map((row) => row.containerId);
-  if (cut.length > 0)
-    errors.push({
-      source,
-      message: `Resource Graph returned only some virtual network rules of: ${[...new Set(cut)].join(", ")}`,
-    });
+  if (read === null) return { findings: [], counts: {}, errors };
+  const { rows } = read;
   const remotes = await resolveRemoteTenants(
     rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
     context,

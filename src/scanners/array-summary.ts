@@ -1,0 +1,146 @@
+import { idKey } from "../azure/resource-id";
+import { z } from "zod";
+import { errorMessage } from "../errors";
+import { RULES } from "./service-endpoint-inbound/query";
+import { ENTRIES } from "./private-link-service-exposure/query";
+import type { ScanContext, ScanError } from "./scanner";
+import { readWindows, WINDOW } from "./windows";
+
+/**
+ * The arrays checks read in windows of 400: a VNet's peerings, a private endpoint's automatic and
+ * manual connections, a resource's inbound private endpoint connections, its virtual-network
+ * rules, a private link service's visibility and auto-approval lists.
+ */
+export type CountedArray = "peerings" | "automatic" | "manual" | "inbound" | "rules" | "entries";
+
+/**
+ * How many resources hold each array, how many items they hold and the longest: one query every
+ * check shares (the scan asks it once, so each check's fixed cost per subscription group is a
+ * fraction of one request), answered in one row per request scope. A summarize without `by` gives
+ * one row, so Resource Graph's "first page only" for summarize (query-language.md) never cuts it.
+ * Sums and maxima are taken over the values present (learn.microsoft.com/kusto/query/
+ * sum-aggregation-function: null values are ignored).
+ */
+export const ARRAY_SUMMARY_QUERY = `resources
+| where type =~ 'microsoft.network/virtualnetworks' or type =~ 'microsoft.network/privatelinkservices' or isnotnull(properties.privateLinkServiceConnections) or isnotnull(properties.manualPrivateLinkServiceConnections) or isnotnull(properties.privateEndpointConnections) or isnotnull(properties.networkAcls.virtualNetworkRules) or isnotnull(properties.virtualNetworkRules)
+| extend isVnet = type =~ 'microsoft.network/virtualnetworks', isService = type =~ 'microsoft.network/privatelinkservices'
+| extend peerings = iif(isVnet, array_length(properties.virtualNetworkPeerings), 0),
+    automatic = array_length(properties.privateLinkServiceConnections),
+    manual = array_length(properties.manualPrivateLinkServiceConnections),
+    inbound = array_length(properties.privateEndpointConnections),
+    rules = array_length(${RULES}),
+    entries = iif(isService, array_length(${ENTRIES}), 0)
+| summarize vnets = sum(iif(isVnet, 1, 0)),
+    peeringsContainers = sum(iif(peerings > 0, 1, 0)), peeringsItems = sum(peerings), peeringsMost = max(peerings),
+    automaticContainers = sum(iif(automatic > 0, 1, 0)), automaticItems = sum(automatic), automaticMost = max(automatic),
+    manualContainers = sum(iif(manual > 0, 1, 0)), manualItems = sum(manual), manualMost = max(manual),
+    inboundContainers = sum(iif(inbound > 0, 1, 0)), inboundItems = sum(inbound), inboundMost = max(inbound),
+    rulesContainers = sum(iif(rules > 0, 1, 0)), rulesItems = sum(rules), rulesMost = max(rules),
+    entriesContainers = sum(iif(entries > 0, 1, 0)), entriesItems = sum(entries), entriesMost = max(entries)`;
+
+const count = z
+  .number()
+  .int()
+  .nullish()
+  .transform((n) => n ?? 0);
+const ARRAYS: CountedArray[] = ["peerings", "automatic", "manual", "inbound", "rules", "entries"];
+
+export const arraySummaryRowSchema = z.object({
+  vnets: count,
+  ...Object.fromEntries(
+    ARRAYS.flatMap((a) => [`${a}Containers`, `${a}Items`, `${a}Most`].map((name) => [name, count])),
+  ),
+}) as unknown as z.ZodType<ArraySummaryRow>;
+
+export type ArraySummaryRow = { vnets: number } & Record<
+  `${CountedArray}${"Containers" | "Items" | "Most"}`,
+  number
+>;
+
+export interface ArrayCount {
+  /** Resources holding at least one item (for peerings: every VNet, peered or not). */
+  containers: number;
+  items: number;
+  /** Windows of 400 the longest array needs. */
+  windows: number;
+}
+
+/** The summary's figures for one array, over every request scope's row. */
+export function countOf(rows: ArraySummaryRow[], array: CountedArray): ArrayCount {
+  let containers = 0;
+  let items = 0;
+  let most = 0;
+  for (const row of rows) {
+    containers += array === "peerings" ? row.vnets : row[`${array}Containers`];
+    items += row[`${array}Items`];
+    most = Math.max(most, row[`${array}Most`]);
+  }
+  return { containers, items, windows: Math.ceil(most / WINDOW) };
+}
+
+/**
+ * Counts one array through the shared summary. Returns null when the summary could not be read
+ * (the error, naming what was being counted, is recorded).
+ */
+export async function countArray(
+  context: ScanContext,
+  source: string,
+  array: CountedArray,
+  what: string,
+  errors: ScanError[],
+): Promise<ArrayCount | null> {
+  try {
+    const summary = await context.queryAll("array summary", ARRAY_SUMMARY_QUERY, arraySummaryRowSchema);
+    for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
+    return countOf(summary.rows, array);
+  } catch (error) {
+    errors.push({ source, message: `Counting ${what} failed: ${errorMessage(error)}` });
+    return null;
+  }
+}
+
+export interface WindowedRead<T extends { id: string; itemCount: number; containerId: string }> {
+  /** Names the queries in logs and the items in errors: "private endpoint connection". */
+  name: string;
+  /** Which of the summary's arrays this read expands. */
+  array: CountedArray;
+  windowQuery(window: number): string;
+  rowSchema: z.ZodType<T>;
+}
+
+export interface WindowedRows<T> {
+  rows: T[];
+  /** Containers (endpoints, resources) with at least one item, and their items in all. */
+  containers: number;
+  items: number;
+}
+
+/**
+ * Reads every candidate row of an array that may be too long for one mv-expand: its count from
+ * the shared summary, then one query per window. An array that grew past what the windows read
+ * since it was counted is an error (not every item was seen). Returns null when a query failed
+ * (the error is recorded).
+ */
+export async function readWindowed<T extends { id: string; itemCount: number; containerId: string }>(
+  context: ScanContext,
+  source: string,
+  read: WindowedRead<T>,
+  errors: ScanError[],
+): Promise<WindowedRows<T> | null> {
+  const counted = await countArray(context, source, read.array, `${read.name}s`, errors);
+  if (counted === null) return null;
+  const { windows } = counted;
+  const rows = await readWindows(context, source, { ...read, what: `${read.name}s`, windows }, errors);
+  if (rows === null) return null;
+  const cut = new Map<string, string>();
+  for (const row of rows) {
+    if (row.itemCount > windows * WINDOW)
+      cut.set(idKey(row.containerId), `${row.containerId} (${row.itemCount}, ${windows * WINDOW} read)`);
+  }
+  if (cut.size > 0)
+    errors.push({
+      source,
+      message: `Resource Graph returned only some ${read.name}s of: ${[...cut.values()].join(", ")}`,
+    });
+  return { rows, containers: counted.containers, items: counted.items };
+}

@@ -2,22 +2,25 @@ import { idKey } from "../azure/resource-id";
 import { z } from "zod";
 import { TruncatedResult } from "../azure/resource-graph";
 import type { ScanContext } from "./scanner";
+import { censusSetMax } from "./census-limits";
 import { text } from "./windows";
 
 /**
  * Past Resource Graph's 10,000-subscription cut-off each subscription group is its own request
  * scope, and the `resourcecontainers` join sees only the group's own subscriptions: a peering to a
  * same-tenant hub in another group would come back as a candidate. So, per group, a census first:
- * which remote subscriptions the group's items point at, one row per (remote subscription, local
- * tenant), classified against ARM's subscription list and the tenant cache; then the candidate
- * rows only of the remote subscriptions that are foreign or unknown.
+ * which remote subscriptions the group's items point at, as sets per local tenant (a few rows,
+ * however many subscriptions a hub points at), classified against ARM's subscription list and the
+ * tenant cache; then the candidate rows only of the remote subscriptions that are foreign or
+ * unknown.
  */
 
 /**
  * `summarize` results are "simplified, first page only" (learn.microsoft.com/azure/governance/
  * resource-graph/concepts/query-language, supported operators) and a page holds at most 1000 rows:
- * a census that would be longer is asked again over smaller parts of its group, each sized by the
- * total Resource Graph reported to fill about this share of a page.
+ * a census that would be longer, or whose set of remote subscriptions reached its bound (census-limits.ts), is
+ * asked again over smaller parts of its group, each sized by the total Resource Graph reported to
+ * fill about this share of a page.
  */
 export const CENSUS_PAGE_SHARE = 0.8;
 
@@ -29,8 +32,12 @@ export const CENSUS_PAGE_SHARE = 0.8;
 export const MAX_FILTER_TEXT = 16_000;
 
 export const censusRowSchema = z.object({
-  remoteSubscriptionId: text,
   localTenantId: text,
+  /** The remote subscriptions pointed at from that tenant (one bucket of them). */
+  remotes: z
+    .array(text)
+    .nullish()
+    .transform((r) => r ?? []),
   /** Items (peerings, connections) pointing there from that tenant. */
   items: z.number().int(),
   /** Whether they include the first item of their container: counts containers. */
@@ -64,7 +71,8 @@ export const fanOutRowSchema = z.object({ subscriptionId: z.string().min(1), cen
 /** The census query of a check, and its count of census rows per subscription (the fan-outs). */
 export interface CensusQueries {
   name: string;
-  census: string;
+  /** The census query, given the most remote subscriptions one row's set may hold. */
+  census(setMax: number): string;
   /** Subscriptions giving more than FAN_OUT_ROWS census rows each, with how many. */
   fanOut: string;
 }
@@ -110,8 +118,14 @@ export async function censusOf(
   fanOutsAsked = false,
 ): Promise<GroupCensus> {
   const pageRows = CENSUS_PAGE_SHARE * context.config.RESOURCE_GRAPH_PAGE_SIZE;
+  const setMax = censusSetMax(context.config.RESOURCE_GRAPH_PAGE_SIZE);
   try {
-    const result = await context.queryAll(queries.name, queries.census, censusRowSchema, group);
+    const result = await context.queryAll(queries.name, queries.census(setMax), censusRowSchema, group);
+    if (result.rows.some((row) => row.remotes.length >= setMax))
+      throw new TruncatedResult(
+        `A set of remote subscriptions of the ${queries.name} query reached ${setMax}`,
+        2 * pageRows,
+      );
     unreadable.push(...result.unreadable.map((u) => u.message));
     return { group, rows: result.rows, unfiltered: [] };
   } catch (error) {
@@ -156,13 +170,15 @@ export async function candidateRemotes(
   const candidates = new Set<string>();
   const tenants = new Map<string, string | null | undefined>();
   for (const row of rows) {
-    const remote = idKey(row.remoteSubscriptionId);
-    if (candidates.has(remote)) continue;
-    if (!tenants.has(remote))
-      tenants.set(remote, remote ? await context.tenants.tenantIfKnown(remote) : undefined);
-    const tenant = tenants.get(remote);
-    if (tenant && idKey(tenant) === idKey(row.localTenantId)) continue;
-    candidates.add(remote);
+    for (const remoteId of row.remotes) {
+      const remote = idKey(remoteId);
+      if (candidates.has(remote)) continue;
+      if (!tenants.has(remote))
+        tenants.set(remote, remote ? await context.tenants.tenantIfKnown(remote) : undefined);
+      const tenant = tenants.get(remote);
+      if (tenant && idKey(tenant) === idKey(row.localTenantId)) continue;
+      candidates.add(remote);
+    }
   }
   return [...candidates].sort();
 }

@@ -23,18 +23,14 @@ describe("census of remote subscriptions", () => {
       ["other", "t2"],
     ]);
     const tenants = { tenantIfKnown: async (id: string) => known.get(id) };
-    const row = (remoteSubscriptionId: string, localTenantId = "t1") => ({
-      remoteSubscriptionId,
-      localTenantId,
-      items: 1,
-    });
+    const row = (remotes: string[], localTenantId = "t1") => ({ remotes, localTenantId, items: 1 });
     const context = { tenants } as unknown as Parameters<typeof candidateRemotes>[1];
     expect(
       await candidateRemotes(
-        [row("same"), row("other"), row("unknown"), row(""), row("other", "t2")],
+        [row(["same", "other"]), row(["unknown", ""]), row(["other", "Same"], "t2")],
         context,
       ),
-    ).toEqual(["", "other", "unknown"]);
+    ).toEqual(["", "other", "same", "unknown"]);
   });
 
   it("splits a filter list that would make the query text too long", () => {

@@ -58,6 +58,20 @@ export const FUNCTIONS: Record<string, ScalarFunction> = {
   toboolean: unary(toBool),
   toint: unary(toInteger),
   tolong: unary(toInteger),
+  // substring(source, start[, length]) (learn.microsoft.com/kusto/query/substring-function):
+  // zero-based; a start past the end gives "".
+  substring: {
+    minArgs: 2,
+    maxArgs: 3,
+    call: ([source, start, length]) => {
+      if (typeof start !== "number" || (length !== undefined && typeof length !== "number")) return null;
+      const text = toKqlString(source);
+      const from = Math.max(0, Math.trunc(start));
+      return length === undefined
+        ? text.slice(from)
+        : text.slice(from, from + Math.max(0, Math.trunc(length)));
+    },
+  },
   array_length: unary((v) => (Array.isArray(v) ? v.length : null)),
   isnull: unary((v) => v === null),
   isnotnull: unary((v) => v !== null),

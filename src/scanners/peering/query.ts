@@ -48,13 +48,17 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 
 /**
  * Past the cut-off, per subscription group: which remote subscriptions the group's peerings in
- * positions [start, start + 400) point at, from which local tenant; one row per pair, with how many
- * peerings (`items`), whether they hold a VNet's first peering (`opensVnet`: counts the VNets) and
- * whether a VNet has peerings past this window (`beyond`: another window to read).
+ * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
+ * as sets (`make_set`), one row per local tenant, first hex digit of the remote subscription
+ * (`bucket`, so no set reaches `setMax` before a group points at about 16 times as many), whether
+ * the peerings hold a VNet's first peering (`opensVnet`: counts the VNets) and whether a VNet has
+ * peerings past this window (`beyond`: another window to read); `items` counts the peerings. A
+ * group of hubs, pointing at every spoke subscription, is a few rows, not one per spoke.
  */
-export function peeringCensusQuery(window: number): string {
+export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
-| summarize items = count() by remoteSubscriptionId, localTenantId, opensVnet, beyond`;
+| extend bucket = substring(remoteSubscriptionId, 0, 1)
+| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count() by localTenantId, bucket, opensVnet, beyond`;
 }
 
 /** The census's pairs before they are summarized (each peering, with its local subscription). */
@@ -84,7 +88,7 @@ export function peeringFanOutQuery(window: number, over: number): string {
 | where censusRows > ${over}`;
 }
 
-export const PEERING_CENSUS_QUERY = peeringCensusQuery(0);
+export const PEERING_CENSUS_QUERY = peeringCensusQuery(0, 2500);
 export const PEERING_FAN_OUT_QUERY = peeringFanOutQuery(0, 10);
 /** A first-window candidate query filtered to two remote subscriptions (for the query syntax test). */
 export const PEERING_FILTERED_CANDIDATES_QUERY = peeringCandidatesQuery(

@@ -64,7 +64,7 @@ async function readByGroup(
           context,
           {
             name: window === 0 ? "peering census" : `peering census (window ${window + 1})`,
-            census: peeringCensusQuery(window),
+            census: (setMax) => peeringCensusQuery(window, setMax),
             fanOut: peeringFanOutQuery(window, FAN_OUT_ROWS),
           },
           group,
@@ -77,10 +77,15 @@ async function readByGroup(
         }
         for (const list of filterLists(await candidateRemotes(census.rows, context)))
           await read("peering", peeringCandidatesQuery(window, list), group);
-        // One subscription alone outgrew a census page: its peerings are read unfiltered.
+        // One subscription alone outgrew a census: its peerings are read unfiltered, and its VNets
+        // counted from their rows (each carries its VNet's peering count).
         if (window === 0 && census.unfiltered.length > 0) {
+          const from = rows.length;
           for (let w = 0; w < MOST_WINDOWS; w++)
             await read("peering (unfiltered)", peeringCandidatesQuery(w), census.unfiltered);
+          const vnets = new Map(rows.slice(from).map((row) => [idKey(row.vnetId), row.peeringCount]));
+          virtualNetworks += vnets.size;
+          for (const count of vnets.values()) peerings += count;
         }
         if (!census.rows.some((row) => row.beyond)) break;
       }

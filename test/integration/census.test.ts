@@ -56,7 +56,7 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
       .sort();
     expect(found).toEqual(["to-partner-250", "to-partner-50", "to-partner-hub"]);
     // Only the three foreign peerings travel as candidate rows; the hub's census names its 300
-    // spoke subscriptions in sets (a row per first hex digit), not one row each.
+    // spoke subscriptions in sets (a row per last hex digit), not one row each.
     const rows = report.stats.resourceGraphRows;
     expect(rows).toBeLessThanOrEqual(3 + 4 * 16 + 20);
     // The unfiltered candidate query (whose join sees only its group) is never sent.
@@ -67,16 +67,16 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
   });
 
   it("a census longer than one page is asked again over smaller parts of its group", async () => {
-    // Pages of 100 rows, so a census set holds at most 250 remote subscriptions: the group holding
-    // the hub points at 300 spoke subscriptions and the partner, more than a set holds. Split down
-    // to the hub alone, whose 301 remote subscriptions still do not fit: it is read unfiltered.
+    // Pages of 5 rows, so a census set holds at most 13 remote subscriptions: the group holding
+    // the hub points at 300 spoke subscriptions and the partner, about 19 per last hex digit, more
+    // than a set holds. The hub alone still does not fit: it is read unfiltered.
     const unfiltered = () => env.sandbox.counters.resourceGraphQueries.get(PEERING_CANDIDATES_QUERY) ?? 0;
     const asked = unfiltered();
-    const report = await env.scan({ env: { ...GROUPS, RESOURCE_GRAPH_PAGE_SIZE: "100" } });
+    const report = await env.scan({ env: { ...GROUPS, RESOURCE_GRAPH_PAGE_SIZE: "5" } });
     expect(report.errors).toEqual([]);
     // The hub's set reached its bound: its peerings were read unfiltered (301 candidate rows in
-    // its own request scope, 4 pages of 100), and still counted.
-    expect(unfiltered() - asked).toBe(4);
+    // its own request scope, 61 pages of 5), and still counted.
+    expect(unfiltered() - asked).toBe(61);
     expect(report.stats).toMatchObject({ virtualNetworks: 301, peerings: 603 });
     expect(report.findings.map((f) => f.resourceId.split("/").at(-1)).sort()).toEqual([
       "to-partner-250",

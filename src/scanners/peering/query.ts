@@ -49,7 +49,7 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 /**
  * Past the cut-off, per subscription group: which remote subscriptions the group's peerings in
  * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
- * as sets (`make_set`), one row per local tenant, first hex digit of the remote subscription
+ * as sets (`make_set`), one row per local tenant, last hex digit of the remote subscription id
  * (`bucket`, so no set reaches `setMax` before a group points at about 16 times as many), whether
  * the peerings hold a VNet's first peering (`opensVnet`: counts the VNets) and whether a VNet has
  * peerings past this window (`beyond`: another window to read); `items` counts the peerings. A
@@ -57,7 +57,7 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
  */
 export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
-| extend bucket = substring(remoteSubscriptionId, 0, 1)
+| extend bucket = substring(remoteSubscriptionId, 35, 1)
 | summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count() by localTenantId, bucket, opensVnet, beyond`;
 }
 

@@ -99,41 +99,66 @@ export interface WriteAuthorisation {
   platform: AppServiceAuth;
 }
 
+/** What a role-guarded use of the API is called, in its setting and its refusals. */
+interface GuardedUse {
+  setting: "ALLOWLIST_WRITE_AUTH" | "API_READ_AUTH";
+  /** "Changing the allowlist", "Reading through the API". */
+  doing: string;
+  /** The 503's title: "Allowlist writes are off". */
+  off: string;
+  /** "change the allowlist", "read through the API". */
+  to: string;
+}
+
 /**
- * Who may change the allowlist, failing closed. `role`: a principal from App Service
- * Authentication carrying `role`, and only while the platform requires authentication (else the
- * header could be forged). `function-key`: the function key the host checked is enough.
+ * The caller, when App Service Authentication signed it in carrying `role` and the platform
+ * requires authentication (else the header could be forged); otherwise the refusal: 401 without
+ * a caller, 503 while the platform lets the unauthenticated through, 403 without the role.
  */
-export function requireWriter(request: ApiRequest, role: string, auth: WriteAuthorisation): Caller {
-  const trusted = auth.platform.state === "required";
-  if (auth.mode === "function-key") {
-    const caller = trusted ? callerOf(request) : undefined;
-    return caller ?? { name: "api (function key)", roles: [] };
-  }
+function callerWithRole(
+  request: ApiRequest,
+  role: string,
+  platform: AppServiceAuth,
+  use: GuardedUse,
+): Caller {
   const caller = callerOf(request);
   if (!caller) {
     throw new ApiError(
       401,
       "Unauthorized",
-      `Changing the allowlist needs a signed-in caller with the app role '${role}' (ALLOWLIST_WRITE_AUTH=role); the request carried no x-ms-client-principal.`,
+      `${use.doing} needs a signed-in caller with the app role '${role}' (${use.setting}=role); the request carried no x-ms-client-principal.`,
     );
   }
-  if (!trusted) {
+  if (platform.state !== "required") {
     throw new ApiError(
       503,
-      "Allowlist writes are off",
-      `ALLOWLIST_WRITE_AUTH is role, but ${auth.platform.reason}, so the caller cannot be trusted. ` +
-        `Turn on App Service Authentication with "require authentication", or set ALLOWLIST_WRITE_AUTH=function-key.`,
+      use.off,
+      `${use.setting} is role, but ${platform.reason}, so the caller cannot be trusted. ` +
+        `Turn on App Service Authentication with "require authentication", or set ${use.setting}=function-key.`,
     );
   }
   if (!caller.roles.includes(role)) {
-    throw new ApiError(
-      403,
-      "Forbidden",
-      `${caller.name} lacks the app role '${role}' needed to change the allowlist.`,
-    );
+    throw new ApiError(403, "Forbidden", `${caller.name} lacks the app role '${role}' needed to ${use.to}.`);
   }
   return caller;
+}
+
+/**
+ * Who may change the allowlist, failing closed. `role`: a principal from App Service
+ * Authentication carrying `role`, and only while the platform requires authentication.
+ * `function-key`: the function key the host checked is enough.
+ */
+export function requireWriter(request: ApiRequest, role: string, auth: WriteAuthorisation): Caller {
+  if (auth.mode === "function-key") {
+    const caller = auth.platform.state === "required" ? callerOf(request) : undefined;
+    return caller ?? { name: "api (function key)", roles: [] };
+  }
+  return callerWithRole(request, role, auth.platform, {
+    setting: "ALLOWLIST_WRITE_AUTH",
+    doing: "Changing the allowlist",
+    off: "Allowlist writes are off",
+    to: "change the allowlist",
+  });
 }
 
 /** The app role that lets a caller read findings, scans and the allowlist, and ask for scans. */
@@ -147,29 +172,12 @@ export const READ_ROLE = "Findings.Read";
  */
 export function requireReader(request: ApiRequest, auth: WriteAuthorisation): void {
   if (auth.mode === "function-key") return;
-  const caller = callerOf(request);
-  if (!caller) {
-    throw new ApiError(
-      401,
-      "Unauthorized",
-      `Reading through the API needs a signed-in caller with the app role '${READ_ROLE}' (API_READ_AUTH=role); the request carried no x-ms-client-principal.`,
-    );
-  }
-  if (auth.platform.state !== "required") {
-    throw new ApiError(
-      503,
-      "API reads are off",
-      `API_READ_AUTH is role, but ${auth.platform.reason}, so the caller cannot be trusted. ` +
-        `Turn on App Service Authentication with "require authentication", or set API_READ_AUTH=function-key.`,
-    );
-  }
-  if (!caller.roles.includes(READ_ROLE)) {
-    throw new ApiError(
-      403,
-      "Forbidden",
-      `${caller.name} lacks the app role '${READ_ROLE}' needed to read through the API.`,
-    );
-  }
+  callerWithRole(request, READ_ROLE, auth.platform, {
+    setting: "API_READ_AUTH",
+    doing: "Reading through the API",
+    off: "API reads are off",
+    to: "read through the API",
+  });
 }
 
 /**

@@ -186,7 +186,7 @@ export async function flushAlerts(
   const messages = queueMessages(alerts, config.ALERT_DIGEST_THRESHOLD);
   for (const message of messages) await queue.sendMessage(encodeQueueMessage(message));
   await afterEnqueue?.();
-  for (const stored of pending) await findings.clearPendingAlerts(stored);
+  await findings.clearPendingAlerts(pending);
   await outbox.remove(scanLevel);
   log("info", "alerts-enqueued", { alerts: alerts.length, messages: messages.length });
   return messages.length;

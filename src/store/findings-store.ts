@@ -278,7 +278,15 @@ export class FindingsStore {
     scan: ScanFacts,
     /** The stored findings when the caller has just read them. */
     storedNow?: StoredFinding[],
-  ): Promise<{ delta: Delta; writes: number }> {
+  ): Promise<{
+    delta: Delta;
+    writes: number;
+    /**
+     * The findings this save read or wrote that carry alerts not yet on the queue, with their
+     * present ETags: what a VNet re-check sends without reading the table for pending alerts.
+     */
+    pending: StoredFinding[];
+  }> {
     const ids = current.map((f) => f.id);
     // A VNet re-check (an event, the change poller) costs its VNets' findings, not the table's.
     const scoped = scan.vnets && !storedNow ? scan.vnets : undefined;
@@ -287,6 +295,7 @@ export class FindingsStore {
     const currentByPartition = groupBy(current, (f) => partitionOf(f.id));
     const partitions = new Set([...storedByPartition.keys(), ...currentByPartition.keys()]);
     const committed: StoredFinding[] = [];
+    const pending: StoredFinding[] = [];
 
     for (const partition of partitions) {
       let before = byId(storedByPartition.get(partition) ?? []);
@@ -294,6 +303,9 @@ export class FindingsStore {
         const writes = reconcile(before, currentByPartition.get(partition) ?? [], scan).map(withAlert);
         try {
           await this.write(writes, committed);
+          const written = new Set(writes.map((w) => w.finding.id));
+          for (const s of before.values())
+            if (scan.vnets && !written.has(s.finding.id) && s.pendingAlerts.length > 0) pending.push(s);
           break;
         } catch (error) {
           if (!isConcurrencyConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
@@ -306,7 +318,17 @@ export class FindingsStore {
       }
     }
     if (!scan.vnets) await this.indexOlder(committed);
-    return { delta: deltaOf(committed), writes: committed.length };
+    // A transaction answers an update without its entity's new ETag: such a write is read back by
+    // key. Only a VNet re-check sends its own alerts; a full scan flushes every pending one.
+    const table = await this.storage.table(this.tableName);
+    for (const c of scan.vnets ? committed.filter((w) => w.pendingAlerts.length > 0) : []) {
+      if (c.etag) pending.push(c);
+      else {
+        const now = fromEntity(await table.getEntity(partitionOf(c.finding.id), c.finding.id));
+        if (now.pendingAlerts.length > 0) pending.push(now);
+      }
+    }
+    return { delta: deltaOf(committed), writes: committed.length, pending };
   }
 
   /**
@@ -337,8 +359,15 @@ export class FindingsStore {
       const actions: TransactionAction[] = chunk.map((w) =>
         w.etag ? ["update", toEntity(w), "Replace", { etag: w.etag }] : ["create", toEntity(w)],
       );
-      await table.submitTransaction(actions);
-      committed.push(...chunk);
+      const response = await table.submitTransaction(actions);
+      // As written: with the ETag the write gave it (none when the answer does not say).
+      committed.push(
+        ...chunk.map((w) => {
+          const { etag: _before, ...written } = w;
+          const etag = response.getResponseForEntity(w.finding.id)?.etag;
+          return etag ? { ...written, etag } : written;
+        }),
+      );
     }
   }
 }

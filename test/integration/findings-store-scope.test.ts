@@ -6,6 +6,7 @@ import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
 import { runRecordedScan } from "../../src/scan/record-scan";
+import { listFindingsPage } from "../../src/scan/findings-view";
 import { checkVnets } from "../../src/scan/vnet-check";
 import { findingId } from "../../src/scanners/finding";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
@@ -15,7 +16,7 @@ import { CROSS_TENANT, crossTenantEstate, vnetId } from "../helpers/estate-build
 
 /** Counts the finding entities Table Storage returns to queries and point reads of the findings table. */
 function entityCounter() {
-  const count = { entities: 0 };
+  const count = { entities: 0, queries: 0 };
   const policy: PipelinePolicy = {
     name: "count-finding-entities",
     sendRequest: async (request, next) => {
@@ -29,6 +30,7 @@ function entityCounter() {
       ) {
         const body = JSON.parse(response.bodyAsText) as { value?: unknown[] };
         count.entities += Array.isArray(body.value) ? body.value.length : 1;
+        if (Array.isArray(body.value)) count.queries += 1;
       }
       return response;
     },
@@ -152,6 +154,19 @@ describe("a VNet re-check (Event Grid, change poller) costs its VNet's findings,
     const gone = await checkVnets([vnet(6)], { ...deps(), scanId: "changes-3" });
     read.properties.virtualNetworkPeerings = peerings;
     expect(gone.delta.resolved).toEqual([findingId("vnet-peering", peeringId(6))]);
+  });
+
+  it("identical page requests while one is being read share that read; nothing is kept after", async () => {
+    counter.count.queries = 0;
+    const pages = await Promise.all(Array.from({ length: 20 }, () => listFindingsPage(storage, {}, 10)));
+    expect(counter.count.queries).toBe(1);
+    expect(new Set(pages.map((p) => JSON.stringify(p))).size).toBe(1);
+    expect(pages[0]!.findings).toHaveLength(10);
+    await Promise.all([
+      listFindingsPage(storage, { state: "resolved" }, 10),
+      listFindingsPage(storage, {}, 10),
+    ]);
+    expect(counter.count.queries).toBe(3);
   });
 
   it("pending alerts are marked sent in transactions; a finding written meanwhile keeps its own", async () => {

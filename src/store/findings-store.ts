@@ -167,8 +167,9 @@ export class FindingsStore {
   }
 
   /**
-   * One page of stored findings in table order (at most `limit`, maybe fewer even when more follow,
-   * as Table Storage pages a filtered query), and where the next page starts.
+   * One page of stored findings in table order (at most `limit`, maybe fewer even when more follow:
+   * Table Storage ends a page at its timeout or a partition boundary, learn.microsoft.com/rest/api/
+   * storageservices/query-timeout-and-pagination), and where the next page starts.
    */
   async page(
     filter: string | undefined,

@@ -5,6 +5,7 @@ import { matchKeyOf } from "../allowlist/entry";
 import type { Config } from "../config";
 import type { Logger } from "../log";
 import type { SubscriptionRecord } from "../scan/coverage";
+import type { StoredFinding } from "../scan/reconcile";
 import type { ScanReport } from "../scan/report";
 import { AlertOutbox } from "../store/alert-outbox";
 import { FindingsStore } from "../store/findings-store";
@@ -175,10 +176,15 @@ export async function flushAlerts(
   log: Logger,
   /** Called once the messages are on the queue and before they are marked sent (a crash seam for tests). */
   afterEnqueue?: () => void | Promise<void>,
+  /**
+   * The findings whose pending alerts to send, when the caller knows them (a VNet re-check: those
+   * it read or wrote); by default every finding that has some, read from the table.
+   */
+  only?: readonly StoredFinding[],
 ): Promise<number> {
   const findings = new FindingsStore(storage);
   const outbox = new AlertOutbox(storage);
-  const pending = await findings.withPendingAlerts();
+  const pending = only ? [...only] : await findings.withPendingAlerts();
   const scanLevel = await outbox.list();
   const alerts = [...pending.flatMap((s) => s.pendingAlerts), ...scanLevel];
   if (alerts.length === 0) return 0;
@@ -186,7 +192,7 @@ export async function flushAlerts(
   const messages = queueMessages(alerts, config.ALERT_DIGEST_THRESHOLD);
   for (const message of messages) await queue.sendMessage(encodeQueueMessage(message));
   await afterEnqueue?.();
-  for (const stored of pending) await findings.clearPendingAlerts(stored);
+  await findings.clearPendingAlerts(pending);
   await outbox.remove(scanLevel);
   log("info", "alerts-enqueued", { alerts: alerts.length, messages: messages.length });
   return messages.length;

@@ -1,5 +1,6 @@
 import type { Severity } from "../scanners/finding";
-import { FindingsStore } from "../store/findings-store";
+import { odata } from "@azure/data-tables";
+import { FindingsStore, type TablePosition } from "../store/findings-store";
 import { ScanRunsStore } from "../store/scan-runs";
 import type { Storage } from "../store/storage";
 import type { StoredFinding } from "./reconcile";
@@ -31,13 +32,64 @@ export function listedOf(
   };
 }
 
+const latestRuns = (storage: Storage) => new ScanRunsStore(storage).latestIds(50);
+
+/** The table filter of a listed state and severity ("new" and "open" split on the latest scan). */
+function tableFilter(
+  filter: { state?: ListedState; severity?: Severity },
+  latestScanId: string | undefined,
+): string | undefined {
+  const parts: string[] = [];
+  if (filter.state === "new" || filter.state === "open") {
+    parts.push(odata`state eq ${"open"}`);
+    if (filter.state === "new") parts.push(odata`firstScanId eq ${latestScanId ?? ""}`);
+    else if (latestScanId) parts.push(odata`firstScanId ne ${latestScanId}`);
+  } else if (filter.state) parts.push(odata`state eq ${filter.state}`);
+  if (filter.severity) parts.push(odata`severity eq ${filter.severity}`);
+  return parts.length > 0 ? parts.join(" and ") : undefined;
+}
+
+export interface FindingsPage {
+  findings: ListedFinding[];
+  next?: TablePosition;
+}
+
+/** Page reads under way, per storage account: an identical request joins one instead of starting its own. */
+const inFlight = new WeakMap<Storage, Map<string, Promise<FindingsPage>>>();
+
+/**
+ * One page of the stored findings, filtered in the query, in table order: what
+ * `GET /api/findings` serves, so a request costs a page, not the table. `next` is where the
+ * following page starts (absent on the last); a page may hold fewer than `limit` and still have one.
+ * Requests for the same page while it is being read share that read (a dashboard's many viewers
+ * cost one query, not one each); nothing is kept once it is answered.
+ */
+export function listFindingsPage(
+  storage: Storage,
+  filter: { state?: ListedState; severity?: Severity },
+  limit: number,
+  from?: TablePosition,
+): Promise<FindingsPage> {
+  const key = JSON.stringify([filter.state ?? "", filter.severity ?? "", limit, from ?? null]);
+  let reads = inFlight.get(storage);
+  if (!reads) inFlight.set(storage, (reads = new Map()));
+  const running = reads.get(key);
+  if (running) return running;
+  const read = (async () => {
+    const latest = await latestRuns(storage);
+    const page = await new FindingsStore(storage).page(tableFilter(filter, latest.scanId), limit, from);
+    return { ...page, findings: page.findings.map((s) => listedOf(s, latest)) };
+  })().finally(() => reads.delete(key));
+  reads.set(key, read);
+  return read;
+}
+
 /** The stored findings, filtered, oldest first. */
 export async function listFindings(
   storage: Storage,
   filter: { state?: ListedState; severity?: Severity } = {},
 ): Promise<ListedFinding[]> {
-  const runs = await new ScanRunsStore(storage).latest(50);
-  const latest = { scanId: runs[0]?.scanId, lastComplete: runs.find((r) => r.complete)?.finishedAt };
+  const latest = await latestRuns(storage);
   return (await new FindingsStore(storage).list())
     .map((s) => listedOf(s, latest))
     .filter(

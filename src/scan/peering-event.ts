@@ -88,7 +88,7 @@ export const eventScanId = (eventId: string): string =>
  */
 export async function handlePeeringEvent(
   raw: unknown,
-  options: Omit<VnetCheckOptions, "scanId" | "creators">,
+  options: Omit<VnetCheckOptions, "scanId" | "creators" | "ownAlertsOnly">,
 ): Promise<VnetCheckResult | null> {
   const event = peeringEventOf(raw);
   if (!event) return null;
@@ -102,6 +102,7 @@ export async function handlePeeringEvent(
     ...options,
     scanId: eventScanId(event.eventId),
     creators,
+    ownAlertsOnly: true,
   });
   if (result.failed.length > 0)
     throw new Error(

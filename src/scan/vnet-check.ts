@@ -119,6 +119,12 @@ export interface VnetCheckOptions {
   now?: () => Date;
   /** Lower-case peering id -> its creator, from Event Grid; kept on the finding and shown on the card. */
   creators?: ReadonlyMap<string, Creator>;
+  /**
+   * Send only the pending alerts of the findings this check read or wrote, without reading the
+   * table for every pending one: an event, of which a burst brings many at once. The change
+   * poller (once a minute) also sends what an earlier run left pending anywhere.
+   */
+  ownAlertsOnly?: boolean;
 }
 
 export interface VnetCheckResult {
@@ -199,13 +205,13 @@ export async function checkVnets(
     const creator = options.creators?.get(idKey(f.resourceId));
     return creator ? { ...f, createdBy: creator } : f;
   });
-  const { delta } = await new FindingsStore(storage).save(findings, {
+  const { delta, pending } = await new FindingsStore(storage).save(findings, {
     scanId: options.scanId,
     at: now.toISOString(),
     complete: true,
     vnets: new Set(checked.map((id) => idKey(id))),
   });
-  await flushAlerts(storage, config, log);
+  await flushAlerts(storage, config, log, undefined, options.ownAlertsOnly ? pending : undefined);
   log("info", "vnets-checked", {
     scanId: options.scanId,
     vnets: checked.length,

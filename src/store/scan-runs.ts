@@ -217,6 +217,28 @@ export class ScanRunsStore {
     )) as ScanRun[];
   }
 
+  /**
+   * What a findings listing needs of the runs: the latest finished scan that kept state and when
+   * the latest complete one (of the last `limit` such) finished. Reads those columns only, never
+   * the reports kept with the runs. A column $select names but an entity lacks comes back null.
+   */
+  async latestIds(limit = 50): Promise<{ scanId?: string; lastComplete?: string }> {
+    const table = await this.storage.table(this.tableName);
+    const entities = table.listEntities<Record<string, unknown>>({
+      queryOptions: { select: ["scanId", "status", "dryRun", "complete", "finishedAt"] },
+    });
+    let scanId: string | undefined;
+    let finished = 0;
+    for await (const e of entities) {
+      // Runs recorded before scans could be queued have no status: they are finished.
+      if ((e.status != null && e.status !== "finished") || e.dryRun === true) continue;
+      scanId ??= z.string().parse(e.scanId);
+      if (e.complete === true) return { scanId, lastComplete: z.string().parse(e.finishedAt) };
+      if (++finished >= limit) break;
+    }
+    return scanId ? { scanId } : {};
+  }
+
   /** Every recorded scan, queued to finished, newest first. */
   async recent(limit: number): Promise<ScanRunRecord[]> {
     return this.read(limit);

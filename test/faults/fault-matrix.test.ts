@@ -15,6 +15,7 @@ import { drainQueue } from "../../src/sandbox/queue-host";
 import { startSandbox } from "../../src/sandbox/server";
 import { startWebhookSink, type SinkAnswer } from "../../src/sandbox/webhook-sink";
 import { runLeasedScan } from "../../src/scan/leased-scan";
+import { handlePeeringEvent } from "../../src/scan/peering-event";
 import { SCAN_STAGES, type ScanStage } from "../../src/scan/record-scan";
 import type { ScanReport } from "../../src/scan/report";
 import { ScanRunsStore } from "../../src/store/scan-runs";
@@ -74,6 +75,11 @@ interface Cell {
   storageStop?: "before-enqueue" | "mid-transaction";
   /** How the webhook answers during the fault cycle's delivery. */
   webhook?: (index: number) => SinkAnswer;
+  /**
+   * Before the fault cycle's scan, Event Grid delivers a burst about the changed estate: this many
+   * distinct events, plus exact duplicates of the first `duplicates`, all handled at once in random order.
+   */
+  eventBurst?: { distinct: number; duplicates: number };
 }
 
 const rg = (fault: FaultRule["fault"], at: (n: number) => boolean): FaultRule[] => [
@@ -151,7 +157,52 @@ const CELLS: Cell[] = [
     webhook: (i) => (i < 1 ? { status: 202, delayMs: 750 } : { status: 202 }),
   },
   { fault: "webhook 400", stage: "delivery", webhook: (i) => (i < 1 ? { status: 400 } : { status: 202 }) },
+  {
+    fault: "Event Grid burst, 30% duplicates, random order",
+    stage: "before the scan",
+    eventBurst: { distinct: 21, duplicates: 9 },
+  },
 ];
+
+/**
+ * Event Grid's subscription events for W1 (event-schema-subscriptions.md): the delete of a1's
+ * peering, the write of b2's, and writes of the unchanged VNets (each VNet write is an event too),
+ * over and over under distinct ids; then exact copies of the first ones (at-least-once delivery),
+ * shuffled with a fixed seed.
+ */
+function eventBurst({ distinct, duplicates }: { distinct: number; duplicates: number }): unknown[] {
+  const vnet = (sub: string, name: string) => vnetId(sub, "rg", name);
+  const subjects: [string, string, string][] = [
+    ["Delete", "virtualNetworkPeerings/delete", `${vnet(SUB_A, "a1")}/virtualNetworkPeerings/peer-a1`],
+    ["Write", "virtualNetworkPeerings/write", `${vnet(SUB_B, "b2")}/virtualNetworkPeerings/peer-b2`],
+    ["Write", "write", vnet(SUB_A, "a0")],
+    ["Write", "write", vnet(SUB_A, "a2")],
+    ["Write", "write", vnet(SUB_B, "b0")],
+    ["Write", "write", vnet(SUB_B, "b1")],
+    ["Write", "write", vnet(SUB_B, "b2")],
+  ];
+  const events = Array.from({ length: distinct }, (_, i) => {
+    const [type, operation, subject] = subjects[i % subjects.length]!;
+    return {
+      id: `burst-${i}`,
+      eventType: `Microsoft.Resources.Resource${type}Success`,
+      subject,
+      eventTime: "2026-11-01T00:30:00Z",
+      data: {
+        operationName: `Microsoft.Network/virtualNetworks/${operation}`,
+        authorization: { evidence: { principalId: guid(99, "e9") } },
+      },
+    };
+  });
+  const burst = [...events, ...events.slice(0, duplicates)];
+  let seed = 22;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = burst.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [burst[i], burst[j]] = [burst[j]!, burst[i]!];
+  }
+  return burst;
+}
 
 interface CellResult {
   fault: string;
@@ -249,6 +300,39 @@ async function runCell(cell: Cell): Promise<CellResult> {
    * One scan as the timer runs it (under the scan lease) at `at`. A crash stops it at a stage
    * boundary for good: nothing after that point runs, the lease is not released.
    */
+  /** An Event Grid burst handled by the event function, all at once; what failed is delivered again, as Event Grid does. */
+  async function burst(estate: Estate, config: Config, events: unknown[]): Promise<void> {
+    const sandbox = await startSandbox({ estate });
+    try {
+      const deps = {
+        connection: {
+          ...sandboxConnection(sandbox, estate, config),
+          retryOptions: { maxRetries: config.AZURE_MAX_RETRIES, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
+        },
+        config,
+        storage,
+        now: () => new Date("2026-11-01T00:30:00Z"),
+      };
+      let pending = events;
+      for (let round = 1; pending.length > 0; round++) {
+        if (round > 5) throw new Error(`${pending.length} events still failing after 5 deliveries`);
+        const outcomes = await Promise.allSettled(pending.map((e) => handlePeeringEvent(e, deps)));
+        pending = pending.filter((_, i) => outcomes[i]!.status === "rejected");
+      }
+      // The events, not the scan after them, made the changes: b2 is open and a1 resolved already.
+      const states = new Map(
+        (await new FindingsStore(storage).list()).map((s) => [
+          s.finding.resourceId.split("/peer-")[1],
+          s.state,
+        ]),
+      );
+      if (states.get("b2") !== "open" || states.get("a1") !== "resolved")
+        throw new Error(`the burst left b2 ${states.get("b2")} and a1 ${states.get("a1")}`);
+    } finally {
+      await sandbox.close();
+    }
+  }
+
   async function scan(
     estate: Estate,
     config: Config,
@@ -326,6 +410,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
       await azurite.stop();
     };
     if (cell.storageStop === "mid-transaction") trap.arm(stopStorage);
+    if (cell.eventBurst) await burst(world(true), faulty, eventBurst(cell.eventBurst));
     try {
       const report = await scan(world(true), faulty, "2026-11-01T01:00:00Z", {
         ...(cell.rules ? { rules: cell.rules } : {}),

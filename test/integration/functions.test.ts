@@ -335,6 +335,51 @@ describe("HTTP API", () => {
     expect((await http(findingsHttp, { method: "GET", path: "findings?status=bogus" })).status).toBe(400);
   });
 
+  it("GET /api/findings answers a page at a time: nextLink walks every finding once; a forged continuation is refused", async () => {
+    const all = await http(findingsHttp, { method: "GET", path: "findings?limit=1000" });
+    const everyId = (all.jsonBody!.findings as { finding: { id: string } }[]).map((f) => f.finding.id);
+    expect(all.jsonBody!.nextLink).toBeUndefined();
+    expect(everyId.length).toBeGreaterThan(8);
+    const walked: string[] = [];
+    let path: string | undefined = "findings?limit=4";
+    for (let pages = 0; path; pages++) {
+      expect(pages).toBeLessThan(everyId.length);
+      const url = new URL(path, "https://app.example/api/");
+      const page = await http(findingsHttp, {
+        method: "GET",
+        path: `findings${url.search}`,
+      });
+      expect(page.status).toBe(200);
+      const found = (page.jsonBody!.findings as { finding: { id: string } }[]).map((f) => f.finding.id);
+      expect(found.length).toBeLessThanOrEqual(4);
+      expect(page.jsonBody!.count).toBe(found.length);
+      walked.push(...found);
+      path = page.jsonBody!.nextLink as string | undefined;
+      if (path) expect(path).toMatch(/^\/api\/findings\?limit=4&continuation=[\w-]+$/);
+    }
+    expect(walked.sort()).toEqual([...everyId].sort());
+    // The unpaged default is one page of 100.
+    expect((await http(findingsHttp, { method: "GET", path: "findings" })).jsonBody!.count).toBe(
+      everyId.length,
+    );
+    const forged = [
+      "nope",
+      Buffer.from("not json").toString("base64url"),
+      Buffer.from(JSON.stringify({ nextPartitionKey: "a' or true" })).toString("base64url"),
+      Buffer.from(JSON.stringify({ nextPartitionKey: "a", extra: 1 })).toString("base64url"),
+      "x".repeat(3000),
+    ];
+    for (const continuation of forged) {
+      const refused = await http(findingsHttp, {
+        method: "GET",
+        path: `findings?${new URLSearchParams({ continuation }).toString()}`,
+      });
+      expect(refused.status).toBe(400);
+    }
+    for (const limit of ["0", "1001", "-1", "1e3"])
+      expect((await http(findingsHttp, { method: "GET", path: `findings?limit=${limit}` })).status).toBe(400);
+  });
+
   it("GET /api/report serves the HTML report of the latest complete scan, from the stored findings", async () => {
     const response = await http(reportHttp, { method: "GET", path: "report" });
     expect(response.status).toBe(200);

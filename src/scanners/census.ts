@@ -9,8 +9,8 @@ import { text } from "./windows";
  * Past Resource Graph's 10,000-subscription cut-off each subscription group is its own request
  * scope, and the `resourcecontainers` join sees only the group's own subscriptions: a peering to a
  * same-tenant hub in another group would come back as a candidate. So, per group, a census first:
- * which remote subscriptions the group's items point at, as sets per local tenant (a few rows,
- * however many subscriptions a hub points at), classified against ARM's subscription list and the
+ * which remote subscriptions the group's items point at, as sets per local tenant (at most 16
+ * rows a tenant, however many subscriptions a hub points at), classified against ARM's subscription list and the
  * tenant cache; then the candidate rows only of the remote subscriptions that are foreign or
  * unknown.
  */
@@ -40,10 +40,10 @@ export const censusRowSchema = z.object({
     .transform((r) => r ?? []),
   /** Items (peerings, connections) pointing there from that tenant. */
   items: z.number().int(),
-  /** Whether they include the first item of their container: counts containers. */
-  opensVnet: z.boolean().nullish(),
-  /** Whether some container holds more items than this window reads. */
-  beyond: z.boolean().nullish(),
+  /** Containers whose first item is among them: counts the containers. */
+  vnets: z.number().int().nullish(),
+  /** 1 when some container holds more items than this window reads. */
+  more: z.number().int().nullish(),
 });
 export type CensusRow = z.infer<typeof censusRowSchema>;
 

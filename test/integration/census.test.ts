@@ -67,9 +67,9 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
   });
 
   it("a census longer than one page is asked again over smaller parts of its group", async () => {
-    // Pages of 5 rows, so a census set holds at most 13 remote subscriptions: the group holding
-    // the hub points at 300 spoke subscriptions and the partner, about 19 per last hex digit, more
-    // than a set holds. The hub alone still does not fit: it is read unfiltered.
+    // Pages of 5 rows: the census of the group holding the hub, which points at 300 spoke
+    // subscriptions and the partner, is 16 rows (one per last hex digit), more than a page holds,
+    // and summarize does not page. The hub alone still does not fit: it is read unfiltered.
     const unfiltered = () => env.sandbox.counters.resourceGraphQueries.get(PEERING_CANDIDATES_QUERY) ?? 0;
     const asked = unfiltered();
     const report = await env.scan({ env: { ...GROUPS, RESOURCE_GRAPH_PAGE_SIZE: "5" } });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { censusSetMax } from "../census-limits";
 import { WINDOW } from "../windows";
 
 /**
@@ -49,16 +50,16 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 /**
  * Past the cut-off, per subscription group: which remote subscriptions the group's peerings in
  * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
- * as sets (`make_set`), one row per local tenant, last hex digit of the remote subscription id
- * (`bucket`, so no set reaches `setMax` before a group points at about 16 times as many), whether
- * the peerings hold a VNet's first peering (`opensVnet`: counts the VNets) and whether a VNet has
- * peerings past this window (`beyond`: another window to read); `items` counts the peerings. A
- * group of hubs, pointing at every spoke subscription, is a few rows, not one per spoke.
+ * as sets (`make_set`), one row per local tenant and last hex digit of the remote subscription
+ * id (`bucket`: 16 of them, so a set holds about a sixteenth of what the group points at),
+ * with the peerings (`items`), the VNets whose first peering they hold (`vnets`) and whether a
+ * VNet has peerings past this window (`more`: another window to read). A group of hubs, pointing
+ * at every spoke subscription, is at most 16 rows per tenant, not one per spoke.
  */
 export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
 | extend bucket = substring(remoteSubscriptionId, 35, 1)
-| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count() by localTenantId, bucket, opensVnet, beyond`;
+| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count(), vnets = sum(iif(opensVnet, 1, 0)), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
 }
 
 /** The census's pairs before they are summarized (each peering, with its local subscription). */
@@ -88,7 +89,7 @@ export function peeringFanOutQuery(window: number, over: number): string {
 | where censusRows > ${over}`;
 }
 
-export const PEERING_CENSUS_QUERY = peeringCensusQuery(0, 2500);
+export const PEERING_CENSUS_QUERY = peeringCensusQuery(0, censusSetMax(1000));
 export const PEERING_FAN_OUT_QUERY = peeringFanOutQuery(0, 10);
 /** A first-window candidate query filtered to two remote subscriptions (for the query syntax test). */
 export const PEERING_FILTERED_CANDIDATES_QUERY = peeringCandidatesQuery(

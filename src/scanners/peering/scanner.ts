@@ -73,7 +73,7 @@ async function readByGroup(
         for (const message of unreadable) errors.push({ source, message });
         for (const row of census.rows) {
           peerings += row.items;
-          if (row.opensVnet && window === 0) virtualNetworks += row.items;
+          if (window === 0) virtualNetworks += row.vnets ?? 0;
         }
         for (const list of filterLists(await candidateRemotes(census.rows, context)))
           await read("peering", peeringCandidatesQuery(window, list), group);
@@ -87,7 +87,7 @@ async function readByGroup(
           virtualNetworks += vnets.size;
           for (const count of vnets.values()) peerings += count;
         }
-        if (!census.rows.some((row) => row.beyond)) break;
+        if (!census.rows.some((row) => (row.more ?? 0) > 0)) break;
       }
     }
   } catch (error) {

@@ -4,6 +4,7 @@ import { errorMessage } from "../errors";
 import { RULES } from "./service-endpoint-inbound/query";
 import { ENTRIES } from "./private-link-service-exposure/query";
 import type { ScanContext, ScanError } from "./scanner";
+import { readByCensus } from "./census";
 import { readWindows, WINDOW } from "./windows";
 
 /**
@@ -130,7 +131,13 @@ export async function readWindowed<T extends { id: string; itemCount: number; co
   const counted = await countArray(context, source, read.array, `${read.name}s`, errors);
   if (counted === null) return null;
   const { windows } = counted;
-  const rows = await readWindows(context, source, { ...read, what: `${read.name}s`, windows }, errors);
+  // Past the cut-off each group is its own request scope: a census first, so same-tenant items of
+  // other groups never leave Resource Graph.
+  const groups = context.subscriptionGroups?.() ?? null;
+  const reading = { ...read, what: `${read.name}s`, windows };
+  const rows = groups
+    ? await readByCensus(context, source, reading, groups, errors)
+    : await readWindows(context, source, reading, errors);
   if (rows === null) return null;
   const cut = new Map<string, string>();
   for (const row of rows) {

@@ -1,9 +1,10 @@
 import { idKey } from "../azure/resource-id";
 import { z } from "zod";
-import { TruncatedResult } from "../azure/resource-graph";
-import type { ScanContext } from "./scanner";
+import { TruncatedResult, type QueryRows } from "../azure/resource-graph";
+import { errorMessage } from "../errors";
+import type { ScanContext, ScanError } from "./scanner";
 import { censusSetMax } from "./census-limits";
-import { text } from "./windows";
+import { REMOTE_TENANT_JOIN, text, WINDOW } from "./windows";
 
 /**
  * Past Resource Graph's 10,000-subscription cut-off each subscription group is its own request
@@ -206,4 +207,97 @@ export function filterLists(remotes: string[], maxText = MAX_FILTER_TEXT): strin
   }
   if (current.length > 0) lists.push(current.join(", "));
   return lists;
+}
+
+/**
+ * A windowed check's candidate query (private endpoint connections, virtual-network rules, private
+ * link service lists) in two: what expands the items, each with its `remoteSubscriptionId`, and
+ * the join on `resourcecontainers` (windows.ts REMOTE_TENANT_JOIN) with the projection after it.
+ */
+function cutAtJoin(candidates: string): { expansion: string; judged: string } {
+  const at = candidates.indexOf(`| ${REMOTE_TENANT_JOIN}`);
+  if (at < 0) throw new Error("The candidate query has no remote tenant join to cut at.");
+  return { expansion: candidates.slice(0, at), judged: candidates.slice(at) };
+}
+
+/** The census of a windowed check's items: sets of remote subscriptions per local tenant and last hex digit. */
+export function windowedCensusQuery(candidates: string, setMax: number): string {
+  return `${cutAtJoin(candidates).expansion}| extend localTenantId = tolower(tenantId), bucket = substring(remoteSubscriptionId, 35, 1)
+| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count() by localTenantId, bucket`;
+}
+
+/** How many remote subscriptions each subscription's items point at, for those above `over`. */
+export function windowedFanOutQuery(candidates: string, over: number): string {
+  return `${cutAtJoin(candidates).expansion}| summarize items = count() by subscriptionId, remoteSubscriptionId
+| summarize censusRows = count() by subscriptionId
+| where censusRows > ${over}`;
+}
+
+/** The candidate query filtered to some remote subscriptions (a list from filterLists). */
+export function windowedFilteredQuery(candidates: string, list: string): string {
+  const { expansion, judged } = cutAtJoin(candidates);
+  return `${expansion}| where remoteSubscriptionId in (${list})\n${judged}`;
+}
+
+/**
+ * Past the cut-off: a windowed check's candidates group by group, each window by a census of
+ * remote subscriptions first, then the candidate query filtered to the foreign or unknown ones
+ * (a subscription whose census alone does not fit is read unfiltered). Rows are de-duplicated by
+ * id; unreadable rows become errors. Returns null when a query failed (the error is recorded).
+ */
+export async function readByCensus<T extends { id: string }>(
+  context: ScanContext,
+  source: string,
+  read: {
+    name: string;
+    what: string;
+    windows: number;
+    windowQuery(window: number): string;
+    rowSchema: z.ZodType<T>;
+  },
+  groups: string[][],
+  errors: ScanError[],
+): Promise<T[] | null> {
+  const rows: T[] = [];
+  const seen = new Set<string>();
+  const add = (result: QueryRows<T>) => {
+    for (const row of result.rows) {
+      if (seen.has(idKey(row.id))) continue;
+      seen.add(idKey(row.id));
+      rows.push(row);
+    }
+    for (const bad of result.unreadable) errors.push({ source, message: bad.message });
+  };
+  try {
+    for (const group of groups) {
+      for (let window = 0; window < read.windows; window++) {
+        const query = read.windowQuery(window);
+        const name =
+          window === 0 ? read.name : `${read.name} (window ${window + 1}, from ${window * WINDOW})`;
+        const unreadable: string[] = [];
+        const census = await censusOf(
+          context,
+          {
+            name: `${name} census`,
+            census: (setMax) => windowedCensusQuery(query, setMax),
+            fanOut: windowedFanOutQuery(query, FAN_OUT_ROWS),
+          },
+          group,
+          unreadable,
+        );
+        for (const message of unreadable) errors.push({ source, message });
+        for (const list of filterLists(await candidateRemotes(census.rows, context)))
+          add(await context.queryAll(name, windowedFilteredQuery(query, list), read.rowSchema, group));
+        if (census.unfiltered.length > 0)
+          add(await context.queryAll(`${name} (unfiltered)`, query, read.rowSchema, census.unfiltered));
+      }
+    }
+  } catch (error) {
+    errors.push({
+      source,
+      message: `Reading ${read.what} from Resource Graph failed: ${errorMessage(error)}`,
+    });
+    return null;
+  }
+  return rows;
 }

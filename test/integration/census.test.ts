@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 import { PEERING_CANDIDATES_QUERY } from "../../src/scanners/peering/query";
+import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
+import type { Estate } from "../../src/sandbox/estate";
 
 const HOME = guid(1, "e7");
 const PARTNER = guid(2, "e7");
@@ -33,7 +35,32 @@ function estate() {
     ...spokes,
     { name: "to-partner-hub", remote: vnetId(S_PARTNER, "p-rg", "partner-hub") },
   ]);
-  return b.build();
+  const estate = b.build();
+  // The hub's storage account admits a subnet of every spoke (same tenant, other groups) and one
+  // of the partner's: a virtual-network rule per subnet, read in windows like peerings.
+  const subnets = [
+    ...Array.from(
+      { length: 300 },
+      (_, i) => `${vnetId(guid(i + 1, "a7"), "rg", `spoke-${i + 1}`)}/subnets/app`,
+    ),
+    `${vnetId(S_PARTNER, "p-rg", "partner-hub")}/subnets/workers`,
+  ];
+  estate.resources.push({
+    id: `/subscriptions/${hubSub}/resourceGroups/hub-rg/providers/Microsoft.Storage/storageAccounts/sthub`,
+    name: "sthub",
+    type: "Microsoft.Storage/storageAccounts",
+    subscriptionId: hubSub,
+    resourceGroup: "hub-rg",
+    location: "westeurope",
+    tenantId: HOME,
+    properties: {
+      networkAcls: {
+        defaultAction: "Deny",
+        virtualNetworkRules: subnets.map((id) => ({ id, action: "Allow" })),
+      },
+    },
+  } as Estate["resources"][number]);
+  return estate;
 }
 
 describe("past the cut-off: a census of remote subscriptions, then only the candidates", () => {
@@ -55,10 +82,16 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
       .map((f) => f.resourceId.split("/").at(-1))
       .sort();
     expect(found).toEqual(["to-partner-250", "to-partner-50", "to-partner-hub"]);
-    // Only the three foreign peerings travel as candidate rows; the hub's census names its 300
-    // spoke subscriptions in sets (a row per last hex digit), not one row each.
+    // The storage account's rule for the partner's subnet is found; its 300 rules for spoke subnets
+    // of other groups are not candidates either.
+    const rules = report.findings.filter((f) => f.kind === "service-endpoint-inbound");
+    expect(rules.map((f) => (f as { subnetId: string }).subnetId.split("/").at(-3))).toEqual(["partner-hub"]);
+    // Only the three foreign peerings and the one foreign rule travel as candidate rows; the
+    // censuses name the spoke subscriptions in sets (a row per last hex digit), not one row each.
     const rows = report.stats.resourceGraphRows;
-    expect(rows).toBeLessThanOrEqual(3 + 4 * 16 + 20);
+    expect(rows).toBeLessThanOrEqual(3 + 1 + 2 * 4 * 16 + 30);
+    // The rules' candidate query went out filtered to the partner's subscription only.
+    expect(env.sandbox.counters.resourceGraphQueries.get(SERVICE_ENDPOINT_CANDIDATES_QUERY) ?? 0).toBe(0);
     // The unfiltered candidate query (whose join sees only its group) is never sent.
     expect(env.sandbox.counters.resourceGraphQueries.get(PEERING_CANDIDATES_QUERY) ?? 0).toBe(0);
     // The peering check: a census and at most one candidate query per group (4 groups), plus the
@@ -79,6 +112,7 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
     expect(unfiltered() - asked).toBe(61);
     expect(report.stats).toMatchObject({ virtualNetworks: 301, peerings: 603 });
     expect(report.findings.map((f) => f.resourceId.split("/").at(-1)).sort()).toEqual([
+      "sthub",
       "to-partner-250",
       "to-partner-50",
       "to-partner-hub",

@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { peeringChangesQuery } from "../../src/scan/change-poll";
+import { windowedCensusQuery, windowedFanOutQuery, windowedFilteredQuery } from "../../src/scanners/census";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 
@@ -78,6 +79,20 @@ describe("Resource Graph queries", () => {
   it("the checker catches a broken query", () => {
     expect(syntaxErrors("resources | where")).not.toEqual([]);
     expect(syntaxErrors("resources | mv-expand limit 2000 p = properties.x")).not.toEqual([]);
+  });
+
+  it("the census, fan-out and filtered forms of every windowed check's query are valid KQL", () => {
+    const windowed = queries.filter(([name]) =>
+      /^(INBOUND|PRIVATE_ENDPOINT|MANUAL_PRIVATE_ENDPOINT|SERVICE_ENDPOINT|PRIVATE_LINK_SERVICE)_CANDIDATES/.test(
+        name,
+      ),
+    );
+    expect(windowed.length).toBeGreaterThanOrEqual(8);
+    for (const [name, query] of windowed) {
+      expect([name, syntaxErrors(windowedCensusQuery(query, 5000))]).toEqual([name, []]);
+      expect([name, syntaxErrors(windowedFanOutQuery(query, 10))]).toEqual([name, []]);
+      expect([name, syntaxErrors(windowedFilteredQuery(query, "'a', 'b'"))]).toEqual([name, []]);
+    }
   });
 
   it("the change poller's resourcechanges query is valid KQL and takes only a time", () => {

@@ -11,7 +11,7 @@ import {
   type Timer,
 } from "@azure/functions";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../src/alerts/emit";
-import { alertMessageSchema } from "../src/alerts/message";
+import { alertMessageSchema } from "../src/findings/alert-message";
 import { loadConfig, type Config } from "../src/config";
 import { alertDispatcher } from "../src/functions/alert-dispatcher";
 import { findingsHttp, scansHttp } from "../src/functions/http-api";

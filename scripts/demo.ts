@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { HttpRequest, InvocationContext } from "@azure/functions";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../src/alerts/emit";
 import type { AdaptiveCard, TeamsPayload } from "../src/alerts/card";
-import { alertMessageSchema } from "../src/alerts/message";
+import { alertMessageSchema } from "../src/findings/alert-message";
 import { readAllowlistFile } from "../src/allowlist/file";
 import { FINDING_COLUMNS } from "../src/cli/findings-command";
 import { renderTable } from "../src/cli/table";

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { alertMessageSchema } from "./alerts/message";
+import { alertMessageSchema } from "./findings/alert-message";
 import { ALLOWLIST_FILE_SCHEMA } from "./allowlist/file";
 import { ESTATE_FILE_SCHEMA } from "./sandbox/estate";
-import { scanReportSchema } from "./scan/report";
+import { scanReportSchema } from "./findings/report";
 
 /** The JSON Schemas of the public file formats, generated from the validators the code uses. */
 export function contractSchemas(): Record<string, unknown> {

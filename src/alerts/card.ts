@@ -4,7 +4,7 @@ import {
   type AlertMessage,
   type DigestItem,
   type FindingAlert,
-} from "./message";
+} from "../findings/alert-message";
 import type { Severity } from "../scanners/finding";
 import { checkOf } from "../scanners/findings";
 import { evidencePhrases } from "../scanners/log-analytics-evidence/text";

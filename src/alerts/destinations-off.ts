@@ -2,7 +2,7 @@ import type { DestinationName, UnresolvedSecret } from "../config";
 import type { Logger } from "../log";
 import type { Storage } from "../store/storage";
 import { ALERTS_QUEUE, encodeQueueMessage } from "./emit";
-import type { AlertMessage } from "./message";
+import type { AlertMessage } from "../findings/alert-message";
 
 const LABEL: Record<DestinationName, string> = { teams: "Teams", webhook: "the generic webhook" };
 

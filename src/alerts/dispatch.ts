@@ -8,7 +8,7 @@ import type { Storage } from "../store/storage";
 import type { Severity } from "../scanners/finding";
 import { alertCard, teamsPayload } from "./card";
 import { POISON_QUEUE } from "./emit";
-import { alertMessageSchema, atLeast, type AlertMessage } from "./message";
+import { alertMessageSchema, atLeast, type AlertMessage } from "../findings/alert-message";
 import { postJson } from "./post";
 import { WebhookRefusedError } from "./webhook-guard";
 

@@ -4,13 +4,13 @@ import { isExpired } from "../allowlist/match";
 import { matchKeyOf } from "../allowlist/entry";
 import type { Config } from "../config";
 import type { Logger } from "../log";
-import type { SubscriptionRecord } from "../scan/coverage";
-import type { StoredFinding } from "../scan/reconcile";
-import type { ScanReport } from "../scan/report";
+import type { SubscriptionRecord } from "../findings/coverage";
+import type { StoredFinding } from "../findings/reconcile";
+import type { ScanReport } from "../findings/report";
 import { AlertOutbox } from "../store/alert-outbox";
 import { FindingsStore } from "../store/findings-store";
 import type { Storage } from "../store/storage";
-import { bySeverity, type AlertKind, type AlertMessage } from "./message";
+import { bySeverity, type AlertKind, type AlertMessage } from "../findings/alert-message";
 
 export const ALERTS_QUEUE = "alerts";
 export const POISON_QUEUE = "alerts-poison";

@@ -1,7 +1,7 @@
 import type { Storage } from "../store/storage";
 import { cleanText } from "../text";
 import { ALERTS_QUEUE, POISON_QUEUE } from "./emit";
-import { alertMessageSchema } from "./message";
+import { alertMessageSchema } from "../findings/alert-message";
 
 export interface ReplayOptions {
   /** Move at most this many messages. */

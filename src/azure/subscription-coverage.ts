@@ -1,6 +1,6 @@
 import { idKey } from "./resource-id";
 import { z } from "zod";
-import type { VisibleSubscription } from "../scan/coverage";
+import type { VisibleSubscription } from "../findings/coverage";
 import type { QueryAll } from "./resource-graph";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,4 +1,4 @@
-import type { ScanReport } from "../scan/report";
+import type { ScanReport } from "../findings/report";
 import type { CommonFinding } from "../scanners/finding";
 import { CHECKS, checkOf, type Finding } from "../scanners/findings";
 import { evidenceSentence } from "../scanners/log-analytics-evidence/text";

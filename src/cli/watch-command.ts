@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config";
 import { InputError } from "../errors";
 import type { Logger } from "../log";
-import { pollPeeringChanges } from "../scan/change-poll";
+import { pollPeeringChanges } from "../watch/change-poll";
 import type { Storage } from "../store/storage";
 import { connectTo } from "./connect";
 import { homeTenantOf } from "../azure/connection";

@@ -1,5 +1,5 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
-import { pollPeeringChanges } from "../scan/change-poll";
+import { pollPeeringChanges } from "../watch/change-poll";
 import { contextLogger, runtime } from "./runtime";
 
 /** Minutes, not hours: reads Resource Graph's change feed on CHANGE_POLL_SCHEDULE and re-checks changed VNets. */

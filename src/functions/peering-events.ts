@@ -1,5 +1,5 @@
 import { app, type EventGridEvent, type InvocationContext } from "@azure/functions";
-import { handlePeeringEvent } from "../scan/peering-event";
+import { handlePeeringEvent } from "../watch/peering-event";
 import { contextLogger, runtime } from "./runtime";
 
 /**

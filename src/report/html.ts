@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ScanReport } from "../scan/report";
+import type { ScanReport } from "../findings/report";
 import { STATUSES, type Severity } from "../scanners/finding";
 import { CHECKS, checkOf, type Finding } from "../scanners/findings";
 import { evidenceSentence } from "../scanners/log-analytics-evidence/text";

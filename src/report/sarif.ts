@@ -1,5 +1,5 @@
 import type * as Sarif from "sarif";
-import { needsAction, type ScanReport } from "../scan/report";
+import { needsAction, type ScanReport } from "../findings/report";
 import type { Severity } from "../scanners/finding";
 import { CHECKS, checkOf, type Finding } from "../scanners/findings";
 import { evidenceSentence } from "../scanners/log-analytics-evidence/text";

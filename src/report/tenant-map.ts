@@ -1,4 +1,4 @@
-import type { ScanReport } from "../scan/report";
+import type { ScanReport } from "../findings/report";
 import type { CommonFinding, Severity } from "../scanners/finding";
 import { CHECKS } from "../scanners/findings";
 import { escapeHtml } from "../text";

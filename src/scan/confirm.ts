@@ -8,8 +8,8 @@ import { errorMessage } from "../errors";
 import type { Logger } from "../log";
 import { mapLimit } from "../map-limit";
 import type { Finding } from "../scanners/findings";
-import type { StoredFinding } from "./reconcile";
-import { classifyArmRows, rowOfArmPeering, tenantResolverFor } from "./vnet-check";
+import type { StoredFinding } from "../findings/reconcile";
+import { classifyArmRows, rowOfArmPeering, tenantResolverFor } from "../scanners/peering/arm";
 
 /** ARM reads in flight while confirming one scan's new violations. */
 export const CONFIRM_CONCURRENCY = 8;

@@ -3,7 +3,7 @@ import { odata } from "@azure/data-tables";
 import { FindingsStore, type TablePosition } from "../store/findings-store";
 import { ScanRunsStore } from "../store/scan-runs";
 import type { Storage } from "../store/storage";
-import type { StoredFinding } from "./reconcile";
+import type { StoredFinding } from "../findings/reconcile";
 
 export const LISTED_STATES = ["new", "open", "allowed", "expired-exception", "resolved"] as const;
 export type ListedState = (typeof LISTED_STATES)[number];

@@ -7,7 +7,7 @@ import { ScheduledScanOwed } from "../store/scheduled-scan-owed";
 import type { Storage } from "../store/storage";
 import { silentLogger, type Logger } from "../log";
 import { dryScan, runRecordedScan, type RecordedScanOptions } from "./record-scan";
-import type { ScanReport } from "./report";
+import type { ScanReport } from "../findings/report";
 import { newScanId } from "./run-scan";
 
 export interface LeasedScanOptions extends RecordedScanOptions {

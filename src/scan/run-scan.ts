@@ -28,7 +28,7 @@ import { workspaceQuery } from "../azure/log-analytics";
 import { gatherEvidence } from "../scanners/log-analytics-evidence/evidence";
 import type { Finding } from "../scanners/findings";
 import type { CountName, ScanError } from "../scanners/scanner";
-import { needsAction, sortFindings, type CheckRun, type ScanReport } from "./report";
+import { needsAction, sortFindings, type CheckRun, type ScanReport } from "../findings/report";
 import { SCANNERS } from "./scanners";
 import { cleanDeep } from "../text";
 import { visibleSubscriptions } from "../azure/subscription-coverage";
@@ -38,7 +38,7 @@ import {
   type CoverageFacts,
   type SubscriptionRecord,
   type VisibleSubscription,
-} from "./coverage";
+} from "../findings/coverage";
 
 export interface ScanOptions {
   connection: AzureConnection;

@@ -1,7 +1,7 @@
 import { FindingsStore } from "../store/findings-store";
 import { ScanRunsStore } from "../store/scan-runs";
 import type { Storage } from "../store/storage";
-import { needsAction, sortFindings, type ScanReport } from "./report";
+import { needsAction, sortFindings, type ScanReport } from "../findings/report";
 
 /** How many recent runs are looked through for the latest complete one. */
 const RUNS_LOOKED_AT = 50;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { alertMessageSchema, type AlertMessage } from "../alerts/message";
+import { alertMessageSchema, type AlertMessage } from "../findings/alert-message";
 import type { Storage } from "./storage";
 import { chunks } from "./tables";
 

@@ -2,9 +2,9 @@ import { odata, type TableEntityResult, type TransactionAction } from "@azure/da
 import { z } from "zod";
 import { idKey } from "../azure/resource-id";
 import { findingSchema, type Finding } from "../scanners/findings";
-import { deltaOf, reconcile, type Delta, type ScanFacts, type StoredFinding } from "../scan/reconcile";
-import { alertMessageSchema } from "../alerts/message";
-import { findingAlert } from "../alerts/transitions";
+import { deltaOf, reconcile, type Delta, type ScanFacts, type StoredFinding } from "../findings/reconcile";
+import { alertMessageSchema } from "../findings/alert-message";
+import { findingAlert } from "../findings/transitions";
 import type { Storage } from "./storage";
 import { chunks, isConcurrencyConflict, statusOf } from "./tables";
 

@@ -1,8 +1,8 @@
 import { odata } from "@azure/data-tables";
 import { z } from "zod";
 import type { ScanScope } from "../azure/resource-graph";
-import type { Delta } from "../scan/reconcile";
-import { scanReportSchema, type ScanReport } from "../scan/report";
+import type { Delta } from "../findings/reconcile";
+import { scanReportSchema, type ScanReport } from "../findings/report";
 import type { Storage } from "./storage";
 
 export type Trigger = "timer" | "http" | "cli";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { SubscriptionRecord } from "../scan/coverage";
+import type { SubscriptionRecord } from "../findings/coverage";
 import type { Storage } from "./storage";
 import { chunks } from "./tables";
 

@@ -1,5 +1,10 @@
 import { destinationsOffAlert } from "../../src/alerts/destinations-off";
-import { bySeverity, type AlertKind, type AlertMessage, type FindingAlert } from "../../src/alerts/message";
+import {
+  bySeverity,
+  type AlertKind,
+  type AlertMessage,
+  type FindingAlert,
+} from "../../src/findings/alert-message";
 
 type PeeringAlert = Extract<FindingAlert, { kind: "vnet-peering" }>;
 

@@ -1,4 +1,4 @@
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { findingId } from "../../src/scanners/finding";
 import { guid } from "./estate-builder";
 

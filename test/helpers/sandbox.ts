@@ -4,7 +4,7 @@ import { sandboxConnection } from "../../src/sandbox/connection";
 import type { Estate } from "../../src/sandbox/estate";
 import { startSandbox, type RunningSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { runScan, type ScanOptions } from "../../src/scan/run-scan";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 
 export interface SandboxScan {
   sandbox: RunningSandbox;

@@ -7,7 +7,7 @@ import {
   SIGNATURE_TIMESTAMP_HEADER,
 } from "../../src/alerts/dispatch";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
-import { alertMessageSchema, type AlertMessage } from "../../src/alerts/message";
+import { alertMessageSchema, type AlertMessage } from "../../src/findings/alert-message";
 import { replayPoison } from "../../src/alerts/replay";
 import { loadConfig, type Config } from "../../src/config";
 import { alertDispatcher } from "../../src/functions/alert-dispatcher";
@@ -23,7 +23,7 @@ import {
   type ReceivedPost,
 } from "../../src/sandbox/webhook-sink";
 import { runRecordedScan } from "../../src/scan/record-scan";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";

@@ -7,7 +7,7 @@ import { sandboxConnection } from "../../src/sandbox/connection";
 import { readEstateFile, type Estate } from "../../src/sandbox/estate";
 import { startSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { runRecordedScan } from "../../src/scan/record-scan";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { ofKind } from "../../src/scanners/findings";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { AllowlistStore } from "../../src/store/allowlist-store";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import Ajv2020 from "ajv/dist/2020";
 import type { CliIo } from "../../src/cli/io";
 import { main } from "../../src/cli/main";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { storageFromConnectionString } from "../../src/store/storage";
 import { testStorage } from "../helpers/azurite";

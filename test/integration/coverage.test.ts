@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { alertMessageSchema, type AlertMessage } from "../../src/alerts/message";
+import { alertMessageSchema, type AlertMessage } from "../../src/findings/alert-message";
 import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import type { Estate } from "../../src/sandbox/estate";
 import { startSandbox } from "../../src/sandbox/server";
 import { dryScan, runRecordedScan } from "../../src/scan/record-scan";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { FindingsStore } from "../../src/store/findings-store";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { listFindings } from "../../src/scan/findings-view";

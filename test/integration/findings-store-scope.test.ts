@@ -7,7 +7,7 @@ import { sandboxConnection } from "../../src/sandbox/connection";
 import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import { listFindingsPage } from "../../src/scan/findings-view";
-import { checkVnets } from "../../src/scan/vnet-check";
+import { checkVnets } from "../../src/watch/vnet-check";
 import { findingId } from "../../src/scanners/finding";
 import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore, partitionOf } from "../../src/store/findings-store";

@@ -13,7 +13,7 @@ import { scheduledScan } from "../../src/functions/scheduled-scan";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { readEstateFile } from "../../src/sandbox/estate";
 import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { AlertOutbox } from "../../src/store/alert-outbox";
 import { ScanLease } from "../../src/store/scan-lease";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { InvocationContext, type Timer } from "@azure/functions";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
-import { alertMessageSchema } from "../../src/alerts/message";
+import { alertMessageSchema } from "../../src/findings/alert-message";
 import { loadConfig, unresolvedSecrets } from "../../src/config";
 import { keyVaultReferencesCheck } from "../../src/doctor/key-vault-references";
 import { alertDispatcher } from "../../src/functions/alert-dispatcher";

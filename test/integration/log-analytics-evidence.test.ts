@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from "@jest/globals";
 import { alertCard } from "../../src/alerts/card";
-import { findingAlert } from "../../src/alerts/transitions";
+import { findingAlert } from "../../src/findings/transitions";
 import { formatReport } from "../../src/cli/format";
 import { parseEstate, type Estate } from "../../src/sandbox/estate";
-import { keepCreator, reconcile, type StoredFinding } from "../../src/scan/reconcile";
-import type { ScanReport } from "../../src/scan/report";
+import { keepCreator, reconcile, type StoredFinding } from "../../src/findings/reconcile";
+import type { ScanReport } from "../../src/findings/report";
 import { ofKind } from "../../src/scanners/findings";
 import { escapeMarkdown } from "../../src/text";
 import { AZURE_SERVICE_MANAGEMENT_APP_ID } from "../../src/scanners/log-analytics-evidence/query";

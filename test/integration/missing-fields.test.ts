@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { parseEstate, type Estate } from "../../src/sandbox/estate";
 import type { SandboxOptions } from "../../src/sandbox/server";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { ofKind } from "../../src/scanners/findings";
 import { sandboxScan } from "../helpers/sandbox";
 import {

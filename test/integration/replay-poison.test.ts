@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { dispatchAlert } from "../../src/alerts/dispatch";
 import { ALERTS_QUEUE, encodeQueueMessage, POISON_QUEUE } from "../../src/alerts/emit";
-import type { AlertMessage } from "../../src/alerts/message";
+import type { AlertMessage } from "../../src/findings/alert-message";
 import { replayPoison } from "../../src/alerts/replay";
 import { loadConfig } from "../../src/config";
 import { drainQueue } from "../../src/sandbox/queue-host";

@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { reportHtml } from "../../src/report/html";
 import { localNodeOf, remoteNodeOf } from "../../src/report/tenant-map";
 import { readEstateFile } from "../../src/sandbox/estate";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { launchChromium, type Browser } from "../helpers/chromium";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { largeReport } from "../helpers/large-report";

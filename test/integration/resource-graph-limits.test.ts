@@ -10,7 +10,7 @@ import { PRIVATE_LINK_SERVICE_CANDIDATES_QUERY } from "../../src/scanners/privat
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { parseEstate, type Estate } from "../../src/sandbox/estate";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 

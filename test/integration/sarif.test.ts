@@ -6,7 +6,7 @@ import type * as Sarif from "sarif";
 import { formatReport } from "../../src/cli/format";
 import { reportSarif } from "../../src/report/sarif";
 import { readEstateFile } from "../../src/sandbox/estate";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { CHECKS } from "../../src/scanners/findings";
 import { sandboxScan } from "../helpers/sandbox";
 

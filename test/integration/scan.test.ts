@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { AllowlistEntry } from "../../src/allowlist/entry";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
 import { ofKind } from "../../src/scanners/findings";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";

@@ -6,7 +6,7 @@ import { sandboxConnection } from "../../src/sandbox/connection";
 import type { Estate } from "../../src/sandbox/estate";
 import { startSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { runRecordedScan } from "../../src/scan/record-scan";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { ScanRunsStore } from "../../src/store/scan-runs";

@@ -6,7 +6,7 @@ import { createResourceGraphClient } from "../../src/azure/resource-graph";
 import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { parseEstate, readEstateFile, type Estate } from "../../src/sandbox/estate";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { checkOf, ofKind } from "../../src/scanners/findings";
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
 import { PRIVATE_LINK_SERVICE_CANDIDATES_QUERY } from "../../src/scanners/private-link-service-exposure/query";

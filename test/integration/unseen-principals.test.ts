@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "@jest/globals";
 import type { Estate } from "../../src/sandbox/estate";
 import type { SandboxOptions } from "../../src/sandbox/server";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { ofKind } from "../../src/scanners/findings";
 import { sandboxScan } from "../helpers/sandbox";
 import {

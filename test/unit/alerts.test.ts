@@ -1,13 +1,13 @@
 import { describe, expect, it } from "@jest/globals";
 import { forDestination, signature } from "../../src/alerts/dispatch";
 import { digestOf, queueMessages, scanAlerts } from "../../src/alerts/emit";
-import type { AlertMessage } from "../../src/alerts/message";
+import type { AlertMessage } from "../../src/findings/alert-message";
 import { parseRetryAfter } from "../../src/alerts/post";
-import { alertKindOf } from "../../src/alerts/transitions";
+import { alertKindOf } from "../../src/findings/transitions";
 import { hostAllowed, loadConfig } from "../../src/config";
 import { InputError } from "../../src/errors";
-import type { FindingState, HistoryEvent, StoredFinding } from "../../src/scan/reconcile";
-import type { ScanReport } from "../../src/scan/report";
+import type { FindingState, HistoryEvent, StoredFinding } from "../../src/findings/reconcile";
+import type { ScanReport } from "../../src/findings/report";
 
 const alert = (n: number, over: Partial<AlertMessage> = {}): AlertMessage => ({
   schemaVersion: 1,

@@ -11,7 +11,7 @@ import {
 } from "../../src/alerts/card";
 import { requestFor } from "../../src/alerts/dispatch";
 import { loadConfig } from "../../src/config";
-import { ALERT_KINDS, type AlertKind, type AlertMessage } from "../../src/alerts/message";
+import { ALERT_KINDS, type AlertKind, type AlertMessage } from "../../src/findings/alert-message";
 import { PEERING_CHECK } from "../../src/scanners/peering/metadata";
 import { CHECKS } from "../../src/scanners/findings";
 import { parseWarnings } from "../../scripts/card-preview";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { formatReport } from "../../src/cli/format";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import { parseAllowlist } from "../../src/allowlist/file";
 import { entryMatches, type FindingSides } from "../../src/allowlist/match";
 import { withId } from "../../src/allowlist/entry";

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "@jest/globals";
 import { listedOf } from "../../src/scan/findings-view";
-import type { StoredFinding } from "../../src/scan/reconcile";
+import type { StoredFinding } from "../../src/findings/reconcile";
 import { demoFinding } from "../helpers/alert-samples";
 import {
   nextRecords,
   withLatestVerification,
   type PastScan,
   type SubscriptionRecord,
-} from "../../src/scan/coverage";
+} from "../../src/findings/coverage";
 
 const SUB = "00000000-0000-4000-8000-0000000000a1";
 const record: SubscriptionRecord = {

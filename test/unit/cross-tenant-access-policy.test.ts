@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { alertKindOf } from "../../src/alerts/transitions";
-import type { StoredFinding } from "../../src/scan/reconcile";
+import { alertKindOf } from "../../src/findings/transitions";
+import type { StoredFinding } from "../../src/findings/reconcile";
 import { SERVICE_DEFAULT_POLICY, DEFAULT_AUTHORIZATION_POLICY } from "../../src/sandbox/graph/policies";
 import { classifyPolicies } from "../../src/scanners/cross-tenant-access-policy/classify";
 import { driftTitle } from "../../src/scanners/cross-tenant-access-policy/drift";

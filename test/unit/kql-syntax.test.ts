@@ -1,5 +1,5 @@
 import { readdirSync } from "node:fs";
-import { peeringChangesQuery } from "../../src/scan/change-poll";
+import { peeringChangesQuery } from "../../src/watch/change-poll";
 import { windowedCensusQuery, windowedFanOutQuery, windowedFilteredQuery } from "../../src/scanners/census";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";

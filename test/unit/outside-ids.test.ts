@@ -5,7 +5,7 @@ import { idKey, sameId } from "../../src/azure/resource-id";
 import { findingId } from "../../src/scanners/finding";
 import { idempotencyHeader, requestFor, destinationsOf } from "../../src/alerts/dispatch";
 import { loadConfig } from "../../src/config";
-import { eventScanId } from "../../src/scan/peering-event";
+import { eventScanId } from "../../src/watch/peering-event";
 import { servicePrincipalVerdict } from "../../src/scanners/foreign-principal-network-access/principal";
 import { violationAlert } from "../helpers/alert-samples";
 

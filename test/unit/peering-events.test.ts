@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { peeringEventOf } from "../../src/scan/peering-event";
+import { peeringEventOf } from "../../src/watch/peering-event";
 
 const VNET = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/spoke";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { findingAlert } from "../../src/alerts/transitions";
-import { deltaOf, reconcile, type StoredFinding } from "../../src/scan/reconcile";
+import { findingAlert } from "../../src/findings/transitions";
+import { deltaOf, reconcile, type StoredFinding } from "../../src/findings/reconcile";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
 
 const finding = (id: string, over: Partial<PeeringFinding> = {}): PeeringFinding => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { reportHtml } from "../../src/report/html";
 import { tenantGraph, tenantMapSvg } from "../../src/report/tenant-map";
-import type { ScanReport } from "../../src/scan/report";
+import type { ScanReport } from "../../src/findings/report";
 import type { Finding } from "../../src/scanners/findings";
 import { CONTOSO_TENANT, demoFinding, findingAlertsOfEveryCheck, TENANT_A } from "../helpers/alert-samples";
 

@@ -1,4 +1,4 @@
-import type { FindingState } from "../../scan/reconcile";
+import type { FindingState } from "../../findings/reconcile";
 import type { CrossTenantAccessPolicyFinding } from "./finding";
 import { SETTING_LABELS } from "./settings";
 

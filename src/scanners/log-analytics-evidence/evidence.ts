@@ -1,7 +1,7 @@
 import type { QueryLogs } from "../../azure/log-analytics";
 import { errorMessage } from "../../errors";
 import type { Logger } from "../../log";
-import type { CheckRun } from "../../scan/report";
+import type { CheckRun } from "../../findings/report";
 import { GUID_PATTERN } from "../../validation";
 import type { Finding } from "../findings";
 import { createdResourceOf, firstWrites, signInSummaries, withEvidence, type Creator } from "./attach";

@@ -1,7 +1,7 @@
 import { checkOf } from "../scanners/findings";
 import { driftTitle } from "../scanners/cross-tenant-access-policy/drift";
-import type { StoredFinding } from "../scan/reconcile";
-import type { AlertKind, AlertMessage } from "./message";
+import type { StoredFinding } from "./reconcile";
+import type { AlertKind, AlertMessage } from "./alert-message";
 
 /**
  * Which alert, if any, a finding's latest change calls for. Becoming allowed, or changing while

@@ -10,7 +10,7 @@ import { ChangeWatermarkStore } from "../store/change-watermark";
 import { ScanLease, type LeaseKind } from "../store/scan-lease";
 import type { Storage } from "../store/storage";
 import { cleanDeep } from "../text";
-import { newScanId, scopeOf, subscriptionLister } from "./run-scan";
+import { newScanId, scopeOf, subscriptionLister } from "../scan/run-scan";
 import { checkVnets, type VnetCheckResult } from "./vnet-check";
 
 /** A poll runs for seconds; a lease that outlives a crashed poll by minutes would stall the next ones. */

@@ -1,5 +1,5 @@
 import { idKey } from "../azure/resource-id";
-import type { AlertMessage } from "../alerts/message";
+import type { AlertMessage } from "./alert-message";
 import { TENANT_WIDE_KINDS } from "../scanners/finding";
 import { checkOf, type Finding } from "../scanners/findings";
 import { earliestCreator } from "../scanners/log-analytics-evidence/attach";

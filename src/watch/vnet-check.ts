@@ -1,25 +1,24 @@
-import type { AllowlistEntry } from "../allowlist/entry";
 import { flushAlerts } from "../alerts/emit";
-import { listVnetPeerings, type ArmPeering } from "../azure/arm-network";
+import { listVnetPeerings } from "../azure/arm-network";
 import type { AzureConnection } from "../azure/connection";
-import { azureGetter } from "../azure/http";
 import { idKey, parseResourceId } from "../azure/resource-id";
-import { MemoryTenantCache, type TenantCache } from "../azure/tenant-cache";
-import { TenantResolver } from "../azure/tenants";
 import type { Config } from "../config";
 import { errorMessage } from "../errors";
 import { silentLogger, type Logger } from "../log";
 import { mapLimit } from "../map-limit";
-import { classifyPeering } from "../scanners/peering/classify";
 import type { PeeringFinding } from "../scanners/peering/finding";
 import type { PeeringRow } from "../scanners/peering/query";
-import { resolveRemoteTenants } from "../scanners/judge";
 import { AllowlistStore } from "../store/allowlist-store";
 import { FindingsStore } from "../store/findings-store";
 import type { Storage } from "../store/storage";
 import { TableTenantCache } from "../store/tenant-cache-table";
-import { cleanDeep } from "../text";
-import type { Delta } from "./reconcile";
+import type { Delta } from "../findings/reconcile";
+import {
+  classifyArmRows,
+  remoteSubscriptionOf,
+  rowOfArmPeering,
+  tenantResolverFor,
+} from "../scanners/peering/arm";
 
 /** VNets read from ARM at once (each is one list call, or a few pages). */
 const ARM_CONCURRENCY = 4;
@@ -28,85 +27,6 @@ const ARM_CONCURRENCY = 4;
 export interface Creator {
   principalId: string;
   at: string;
-}
-
-export function tenantResolverFor(
-  connection: AzureConnection,
-  config: Config,
-  log: Logger,
-  cache: TenantCache = new MemoryTenantCache(config.TENANT_CACHE_TTL_HOURS * 3600_000),
-): TenantResolver {
-  return new TenantResolver({
-    connection,
-    get: azureGetter(connection),
-    cache,
-    known: new Map(),
-    namesFromGraph: config.TENANT_NAMES_FROM_GRAPH,
-    log,
-  });
-}
-
-/** A peering ARM returned, as the row classification reads (the same fields Resource Graph's query projects). */
-export function rowOfArmPeering(
-  vnetId: string,
-  localTenantId: string,
-  peering: ArmPeering,
-  peeringCount: number,
-): PeeringRow {
-  return cleanDeep({
-    id: peering.id,
-    vnetId,
-    vnetName: parseResourceId(vnetId)?.name ?? "",
-    subscriptionId: parseResourceId(vnetId)?.subscriptionId ?? "",
-    tenantId: localTenantId,
-    peeringCount,
-    peeringName: peering.name,
-    remoteVnetId: peering.remoteVnetId,
-    remoteTenantId: "",
-    peeringState: peering.peeringState,
-    peeringSyncLevel: peering.peeringSyncLevel,
-    allowForwardedTraffic: peering.allowForwardedTraffic,
-    allowGatewayTransit: peering.allowGatewayTransit,
-    useRemoteGateways: peering.useRemoteGateways,
-    remoteAddressPrefixes: peering.remoteAddressPrefixes,
-    peerCompleteVnets: peering.peerCompleteVnets ?? null,
-    localSubnetNames: peering.localSubnetNames ?? null,
-    remoteSubnetNames: peering.remoteSubnetNames ?? null,
-  });
-}
-
-const remoteSubscriptionOf = (row: PeeringRow) =>
-  idKey(parseResourceId(row.remoteVnetId)?.subscriptionId ?? "");
-
-/** Resolves the remote tenants of ARM's rows and classifies them as a full scan does. */
-export async function classifyArmRows(
-  rows: PeeringRow[],
-  tenants: TenantResolver,
-  allowlist: AllowlistEntry[],
-  config: Config,
-  now: Date,
-  log: Logger,
-): Promise<PeeringFinding[]> {
-  const errors: { source: string; message: string }[] = [];
-  const remotes = await resolveRemoteTenants(
-    rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
-    { tenants },
-    errors,
-  );
-  for (const e of errors) log("warn", "tenant-resolution-failed", { ...e });
-  const rules = {
-    allowlist,
-    microsoftTenantIds: config.MICROSOFT_TENANT_IDS,
-    allowMicrosoftManaged: config.ALLOW_MICROSOFT_MANAGED,
-    now,
-  };
-  const findings: PeeringFinding[] = [];
-  for (const row of rows) {
-    const remote = remotes.get(remoteSubscriptionOf(row));
-    const finding = classifyPeering(row, remote ?? { tenantId: null, tenantName: null }, rules);
-    if (finding) findings.push(finding);
-  }
-  return findings;
 }
 
 export interface VnetCheckOptions {

@@ -271,6 +271,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         resourcecontainers: now.resourcecontainers.filter(inScope),
         resourcechanges: network.changeRows().filter(inScope),
         authorizationresources: now.authorizationresources.filter(authorizationInScope),
+        managedserviceresources: now.managedserviceresources.filter(inScope),
       },
       limitHit,
     };

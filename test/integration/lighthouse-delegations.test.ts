@@ -120,6 +120,27 @@ describe("Lighthouse delegations from Resource Graph's managedserviceresources t
     expect(checkOf(report).reason).toContain(CONTRIBUTOR);
   });
 
+  it("a delegation of one resource group is judged at that scope (medium), as Resource Graph returns it", async () => {
+    const estate = structuredClone(bundled);
+    const assignment = estate.resources.find((r) => r.id === ASSIGNMENT)!;
+    const rgAssignment = `/subscriptions/${DEMO_SUB}/resourceGroups/demo-rg/providers/Microsoft.ManagedServices/registrationAssignments/7c6b5a49-3e2d-4c1b-9a08-f7e6d5c4b3a2`;
+    Object.assign(assignment, {
+      id: rgAssignment,
+      name: "7c6b5a49-3e2d-4c1b-9a08-f7e6d5c4b3a2",
+      resourceGroup: "demo-rg",
+    });
+    const { report } = await scanOnce(estate);
+    expect(delegations(report)).toEqual([
+      expect.objectContaining({
+        resourceId: rgAssignment,
+        scope: `/subscriptions/${DEMO_SUB}/resourceGroups/demo-rg`,
+        severity: "medium",
+        riskFactors: ["resource-group-scope"],
+        remoteTenantId: NORTHWIND,
+      }),
+    ]);
+  });
+
   it("an assignment whose definition Resource Graph does not return is named as not judged, never dropped silently", async () => {
     const estate = structuredClone(bundled);
     estate.resources = estate.resources.filter(

@@ -4,6 +4,7 @@ import type { AzureConnection } from "../azure/connection";
 import { azureGetter } from "../azure/http";
 import { isKeyVaultReference, loadConfig, type Config } from "../config";
 import { keyVaultReferencesCheck } from "./key-vault-references";
+import { lighthouseTableCheck } from "./lighthouse-table";
 import { InputError } from "../errors";
 import { scopeOf } from "../scan/run-scan";
 import type { DoctorCheck } from "./check";
@@ -64,7 +65,7 @@ function lenientConfig(env: Record<string, string | undefined>): {
 /**
  * Every assumption a scan makes, checked live and without writing anything: the identity and its
  * tenant, Resource Graph at the scope, each Graph permission (by calling it), userType in user
- * reads, built-in role definitions, Event Grid topics, Graph's policy reads (Policy.Read.All), the
+ * reads, built-in role definitions, Lighthouse delegations' table, Event Grid topics, Graph's policy reads (Policy.Read.All), the
  * Log Analytics workspace where one is set, Key Vault references and webhooks. A
  * credential that cannot sign in at all throws (the caller says so in one line).
  */
@@ -86,6 +87,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   checks.push(...(await graphDirectoryChecks(context)));
   checks.push(await crossTenantInformationCheck(context));
   checks.push(await builtInRolesCheck(context));
+  checks.push(await lighthouseTableCheck(context));
   checks.push(await eventGridCheck(context));
   checks.push(await probePolicyRead(connection, context.get));
   if (config.LOG_ANALYTICS_WORKSPACE_ID)

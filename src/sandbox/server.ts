@@ -31,8 +31,11 @@ export interface SandboxOptions {
   estate: Estate;
   /** Resource Graph's per-identity quota; Azure allows about 15 requests per 5 seconds. */
   quota?: { requests: number; windowMs: number };
-  /** Called with the 1-based number of each Resource Graph request; a fault replaces the answer. */
-  resourceGraphFault?: (requestNumber: number) => Fault | undefined;
+  /**
+   * Called with the 1-based number of each Resource Graph request and its query text (undefined when
+   * the body names none); a fault replaces the answer.
+   */
+  resourceGraphFault?: (requestNumber: number, query: string | undefined) => Fault | undefined;
   /** Whether the scanner holds Graph's CrossTenantInformation.ReadBasic.All (default true). */
   graphAccess?: boolean;
   /** Whether the scanner holds Graph's Directory.Read.All, which getByIds needs (default true). */
@@ -169,6 +172,16 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** The query text of a Resource Graph request body, for faults aimed at one check's query. */
+function queryOf(body: string): string | undefined {
+  try {
+    const query = (JSON.parse(body) as { query?: unknown }).query;
+    return typeof query === "string" ? query : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const bearer = (req: IncomingMessage) => {
   const header = req.headers.authorization;
   return header?.startsWith("Bearer ") ? header.slice(7) : undefined;
@@ -271,6 +284,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         resourcecontainers: now.resourcecontainers.filter(inScope),
         resourcechanges: network.changeRows().filter(inScope),
         authorizationresources: now.authorizationresources.filter(authorizationInScope),
+        managedserviceresources: now.managedserviceresources.filter(inScope),
       },
       limitHit,
     };
@@ -285,7 +299,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
       );
     counters.resourceGraphRequests += 1;
-    const fault = options.resourceGraphFault?.(counters.resourceGraphRequests);
+    const requestText = await readBody(req);
+    const fault = options.resourceGraphFault?.(counters.resourceGraphRequests, queryOf(requestText));
     if (fault) {
       return send(
         res,
@@ -335,7 +350,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
 
     let request: z.infer<typeof queryRequestSchema>;
     try {
-      request = queryRequestSchema.parse(JSON.parse(await readBody(req)));
+      request = queryRequestSchema.parse(JSON.parse(requestText));
     } catch {
       return send(
         res,

@@ -43,15 +43,29 @@ export interface GraphTables {
   resources: Row[];
   resourcecontainers: Row[];
   authorizationresources: Row[];
+  managedserviceresources: Row[];
 }
+
+/**
+ * Resource Graph keeps Azure Lighthouse's registration definitions and assignments in the
+ * `managedserviceresources` table, not in `resources` ("Azure Resource Graph table and resource
+ * type reference", learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources:
+ * `managedserviceresources` lists `microsoft.managedservices/registrationassignments` and
+ * `microsoft.managedservices/registrationdefinitions`; the `resources` list names neither). The
+ * estate holds them among its resources; the sandbox serves them where Azure does.
+ */
+const isManagedService = (resource: Estate["resources"][number]) =>
+  resource.type.toLowerCase().startsWith("microsoft.managedservices/");
 
 /** The Resource Graph tables the scanner's identity sees: only what it can read (CONTRACTS §1). */
 export function graphTables(estate: Estate): GraphTables {
   const visible = new Set(
     estate.subscriptions.filter((s) => isVisible(estate, s)).map((s) => s.subscriptionId.toLowerCase()),
   );
+  const seen = estate.resources.filter((r) => visible.has(r.subscriptionId.toLowerCase()));
   return {
-    resources: estate.resources.filter((r) => visible.has(r.subscriptionId.toLowerCase())).map(toGraphRow),
+    resources: seen.filter((r) => !isManagedService(r)).map(toGraphRow),
+    managedserviceresources: seen.filter(isManagedService).map(toGraphRow),
     // Rows without a subscription (built-in role definitions, management-group assignments) are
     // kept here; the request's scope decides whether they are served.
     authorizationresources: estate.authorizationResources

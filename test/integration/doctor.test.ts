@@ -57,6 +57,7 @@ describe("cross-tenant-scanner doctor (issue 16)", () => {
       "graph-user-type",
       "graph-cross-tenant-information",
       "built-in-role-definitions",
+      "lighthouse-delegations",
       "peering-event-grid",
       "graph-policy-read",
       "webhook-generic",

@@ -223,9 +223,14 @@ describe("the estate holds subscription-level resources as Resource Graph return
       );
       const answer = await client.resources({
         query:
-          "resources | where type =~ 'microsoft.managedservices/registrationassignments' | project id, resourceGroup | order by id asc",
+          "managedserviceresources | where type =~ 'microsoft.managedservices/registrationassignments' | project id, resourceGroup | order by id asc",
       });
       expect(answer.data).toContainEqual({ id: ASSIGNMENT, resourceGroup: "" });
+      // As in Azure, Lighthouse's types are in `managedserviceresources` only, never in `resources`.
+      const inResources = await client.resources({
+        query: "resources | where type startswith 'microsoft.managedservices/' | project id",
+      });
+      expect(inResources.data).toEqual([]);
     } finally {
       await served.close();
     }

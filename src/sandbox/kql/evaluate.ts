@@ -31,7 +31,12 @@ const RESOURCE_GRAPH_COLUMNS = [
   "zones",
   "extendedLocation",
 ];
-const RESOURCE_GRAPH_TABLES = new Set(["resources", "resourcecontainers", "resourcechanges"]);
+const RESOURCE_GRAPH_TABLES = new Set([
+  "resources",
+  "resourcecontainers",
+  "resourcechanges",
+  "managedserviceresources",
+]);
 
 type Stage = (rows: Row[]) => Row[];
 

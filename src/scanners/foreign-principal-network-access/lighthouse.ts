@@ -4,7 +4,12 @@ import { findingId } from "../finding";
 import { isMicrosoftTenant, judgementText, statusOf, tenantNames, type JudgeRules } from "../judge";
 import type { ScanContext, ScanError } from "../scanner";
 import type { ForeignPrincipalFinding } from "./finding";
-import { LIGHTHOUSE_CANDIDATES_QUERY, lighthouseRowSchema, type LighthouseRow } from "./lighthouse-query";
+import {
+  LIGHTHOUSE_CANDIDATES_QUERY,
+  authorizationsOf,
+  lighthouseAssignmentRowSchema,
+  type LighthouseRow,
+} from "./lighthouse-query";
 import { roleGuidOf } from "./query";
 import { principalSeverity, scopeLevel, type Grant } from "./scanner";
 
@@ -88,30 +93,40 @@ export function classifyDelegation(
   return { ...finding, summary };
 }
 
-/** Every Lighthouse authorization whose role can peer, as foreign-principal findings: one Resource Graph read. */
+/** The error source of a failed delegation read: not the check's id, so the check shows `degraded`. */
+export const LIGHTHOUSE_SOURCE = "lighthouse-delegations";
+
+/**
+ * Every Lighthouse authorization whose role can peer, as foreign-principal findings: one Resource
+ * Graph read (`managedserviceresources`). What it cannot judge goes to `degraded`: the read failed
+ * (then also an error, so the scan is incomplete and no stored delegation is resolved), a
+ * definition or authorization Resource Graph left out, a role whose definition was not visible.
+ */
 export async function lighthouseFindings(
   context: ScanContext,
   /** Role GUID -> what it grants (null: it cannot peer); a GUID not here had no visible definition. */
   grants: ReadonlyMap<string, Grant | null>,
   rules: JudgeRules,
   errors: ScanError[],
+  degraded: string[],
 ): Promise<ForeignPrincipalFinding[]> {
-  // Definitions were read and no role of the estate can peer: no delegation can either, nothing is asked.
-  if (grants.size > 0 && [...grants.values()].every((grant) => grant === null)) return [];
-  let rows: LighthouseRow[];
+  const rows: LighthouseRow[] = [];
   try {
     const result = await context.queryAll(
       "Lighthouse delegations",
       LIGHTHOUSE_CANDIDATES_QUERY,
-      lighthouseRowSchema,
+      lighthouseAssignmentRowSchema,
     );
     for (const bad of result.unreadable) errors.push({ source: SOURCE, message: bad.message });
-    rows = result.rows;
+    for (const assignment of result.rows) {
+      const read = authorizationsOf(assignment);
+      rows.push(...read.rows);
+      degraded.push(...read.unread);
+    }
   } catch (error) {
-    errors.push({
-      source: SOURCE,
-      message: `Reading Lighthouse delegations from Resource Graph failed: ${errorMessage(error)}`,
-    });
+    const message = `Reading Lighthouse delegations from Resource Graph (managedserviceresources) failed: ${errorMessage(error)}`;
+    degraded.push(`${message}; delegations were not judged, and none is resolved`);
+    errors.push({ source: LIGHTHOUSE_SOURCE, message });
     return [];
   }
   const names = await tenantNames(
@@ -119,14 +134,12 @@ export async function lighthouseFindings(
     context,
   );
   const findings: ForeignPrincipalFinding[] = [];
+  const unknownRoles = new Set<string>();
   for (const [i, row] of rows.entries()) {
     try {
-      const finding = classifyDelegation(
-        row,
-        grants.get(roleGuidOf(row.roleDefinitionId)),
-        names[i]!.tenantName,
-        rules,
-      );
+      const grant = grants.get(roleGuidOf(row.roleDefinitionId));
+      if (grant === undefined) unknownRoles.add(roleGuidOf(row.roleDefinitionId));
+      const finding = classifyDelegation(row, grant, names[i]!.tenantName, rules);
       if (finding) findings.push(finding);
     } catch (error) {
       errors.push({
@@ -135,5 +148,9 @@ export async function lighthouseFindings(
       });
     }
   }
+  if (unknownRoles.size > 0)
+    degraded.push(
+      `${unknownRoles.size} role definition(s) named by Lighthouse authorizations not visible to the scan (${[...unknownRoles].slice(0, 3).join(", ")}${unknownRoles.size > 3 ? ", …" : ""}); those delegations are kept unresolved`,
+    );
   return findings;
 }

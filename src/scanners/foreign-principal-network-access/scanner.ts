@@ -373,7 +373,7 @@ async function scanPrincipals(context: ScanContext): Promise<ScannerResult> {
       async (d) => [d, await context.tenants.tenantOfDomain(d).catch(() => null)] as const,
     ),
   );
-  const lighthouse = await lighthouseFindings(context, known, rulesOf(context), errors);
+  const lighthouse = await lighthouseFindings(context, known, rulesOf(context), errors, degraded);
   const homes = subjects.map(
     (s) =>
       s.principal.verdict.homeTenantId ??

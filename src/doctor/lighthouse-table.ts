@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { isRestError } from "@azure/core-rest-pipeline";
-import { createResourceGraphClient, resourceGraphQuery } from "../azure/resource-graph";
 import { errorMessage } from "../errors";
 import { cleanText } from "../text";
 import type { DoctorCheck } from "./check";
-import type { ProbeContext } from "./probes";
+import { probeRunner, type ProbeContext } from "./probes";
 
 /**
  * Lighthouse registration assignments, counted where the principal check reads them: Resource
@@ -23,11 +22,7 @@ export const LIGHTHOUSE_TABLE_QUERY = `managedserviceresources
  */
 export async function lighthouseTableCheck(context: ProbeContext): Promise<DoctorCheck> {
   const id = "lighthouse-delegations";
-  const runner = resourceGraphQuery(createResourceGraphClient(context.connection), context.scope, {
-    pageSize: 1000,
-    subscriptionGroupSize: context.config.SUBSCRIPTION_GROUP_SIZE,
-    throttleWaitBudgetMs: 30_000,
-  });
+  const runner = probeRunner(context);
   try {
     const { rows } = await runner.queryTenant(
       "Lighthouse registration assignments",

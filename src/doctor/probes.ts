@@ -7,6 +7,7 @@ import {
   createResourceGraphClient,
   resourceGraphQuery,
   SUBSCRIPTION_LIMIT_HEADER,
+  type ResourceGraphOptions,
   type ScanScope,
 } from "../azure/resource-graph";
 import { SUBSCRIPTION_COUNT_QUERY, subscriptionCountRowSchema } from "../azure/subscription-inventory";
@@ -76,14 +77,22 @@ export function identityCheck(identity: Identity, connection: AzureConnection): 
   );
 }
 
+/** A Resource Graph reader over the scan's scope for one probe: pages of 1000, quota waits up to 30 s. */
+export function probeRunner(context: ProbeContext, options: Partial<ResourceGraphOptions> = {}) {
+  return resourceGraphQuery(createResourceGraphClient(context.connection), context.scope, {
+    pageSize: 1000,
+    subscriptionGroupSize: context.config.SUBSCRIPTION_GROUP_SIZE,
+    throttleWaitBudgetMs: 30_000,
+    ...options,
+  });
+}
+
 /** Resource Graph at the configured scope, and how many subscriptions it sees against the 10,000 cut-off. */
 export async function resourceGraphCheck(context: ProbeContext): Promise<DoctorCheck> {
   const id = "resource-graph";
   let cutOff = false;
   let refusedAsTooMany = false;
-  const runner = resourceGraphQuery(createResourceGraphClient(context.connection), context.scope, {
-    pageSize: 1000,
-    subscriptionGroupSize: context.config.SUBSCRIPTION_GROUP_SIZE,
+  const runner = probeRunner(context, {
     // Asked for only past the cut-off (or a refused scope): reaching it says so, and nothing is scanned.
     listSubscriptions: async () => {
       cutOff = true;
@@ -92,7 +101,6 @@ export async function resourceGraphCheck(context: ProbeContext): Promise<DoctorC
     onScope: (event) => {
       if (!event.reason.includes(SUBSCRIPTION_LIMIT_HEADER)) refusedAsTooMany = true;
     },
-    throttleWaitBudgetMs: 30_000,
   });
   const where =
     context.scope.managementGroups.length > 0
@@ -252,11 +260,7 @@ export const BUILT_IN_ROLE_QUERY = `authorizationresources
 /** Built-in role definitions live in no subscription: read over the tenant, as the principal check reads them. */
 export async function builtInRolesCheck(context: ProbeContext): Promise<DoctorCheck> {
   const id = "built-in-role-definitions";
-  const runner = resourceGraphQuery(createResourceGraphClient(context.connection), context.scope, {
-    pageSize: 1000,
-    subscriptionGroupSize: context.config.SUBSCRIPTION_GROUP_SIZE,
-    throttleWaitBudgetMs: 30_000,
-  });
+  const runner = probeRunner(context);
   try {
     const { rows } = await runner.queryTenant(
       "built-in role definitions",
@@ -287,11 +291,7 @@ export async function builtInRolesCheck(context: ProbeContext): Promise<DoctorCh
  */
 export async function eventGridCheck(context: ProbeContext): Promise<DoctorCheck> {
   const id = "peering-event-grid";
-  const runner = resourceGraphQuery(createResourceGraphClient(context.connection), context.scope, {
-    pageSize: 1000,
-    subscriptionGroupSize: context.config.SUBSCRIPTION_GROUP_SIZE,
-    throttleWaitBudgetMs: 30_000,
-  });
+  const runner = probeRunner(context);
   try {
     const subscriptions = await runner.queryAll(
       "subscriptions",

@@ -1,10 +1,10 @@
 import { idKey } from "../azure/resource-id";
 import { z } from "zod";
-import { TruncatedResult, type QueryRows } from "../azure/resource-graph";
+import { TruncatedResult } from "../azure/resource-graph";
 import { errorMessage } from "../errors";
 import type { ScanContext, ScanError } from "./scanner";
 import { censusSetMax } from "./census-limits";
-import { REMOTE_TENANT_JOIN, text, WINDOW } from "./windows";
+import { REMOTE_TENANT_JOIN, rowCollector, text, windowName, type WindowsRead } from "./windows";
 
 /**
  * Past Resource Graph's 10,000-subscription cut-off each subscription group is its own request
@@ -248,32 +248,16 @@ export function windowedFilteredQuery(candidates: string, list: string): string 
 export async function readByCensus<T extends { id: string }>(
   context: ScanContext,
   source: string,
-  read: {
-    name: string;
-    what: string;
-    windows: number;
-    windowQuery(window: number): string;
-    rowSchema: z.ZodType<T>;
-  },
+  read: WindowsRead<T>,
   groups: string[][],
   errors: ScanError[],
 ): Promise<T[] | null> {
-  const rows: T[] = [];
-  const seen = new Set<string>();
-  const add = (result: QueryRows<T>) => {
-    for (const row of result.rows) {
-      if (seen.has(idKey(row.id))) continue;
-      seen.add(idKey(row.id));
-      rows.push(row);
-    }
-    for (const bad of result.unreadable) errors.push({ source, message: bad.message });
-  };
+  const collected = rowCollector<T>(source, errors);
   try {
     for (const group of groups) {
       for (let window = 0; window < read.windows; window++) {
         const query = read.windowQuery(window);
-        const name =
-          window === 0 ? read.name : `${read.name} (window ${window + 1}, from ${window * WINDOW})`;
+        const name = windowName(read.name, window);
         const unreadable: string[] = [];
         const census = await censusOf(
           context,
@@ -287,9 +271,13 @@ export async function readByCensus<T extends { id: string }>(
         );
         for (const message of unreadable) errors.push({ source, message });
         for (const list of filterLists(await candidateRemotes(census.rows, context)))
-          add(await context.queryAll(name, windowedFilteredQuery(query, list), read.rowSchema, group));
+          collected.add(
+            await context.queryAll(name, windowedFilteredQuery(query, list), read.rowSchema, group),
+          );
         if (census.unfiltered.length > 0)
-          add(await context.queryAll(`${name} (unfiltered)`, query, read.rowSchema, census.unfiltered));
+          collected.add(
+            await context.queryAll(`${name} (unfiltered)`, query, read.rowSchema, census.unfiltered),
+          );
       }
     }
   } catch (error) {
@@ -299,5 +287,5 @@ export async function readByCensus<T extends { id: string }>(
     });
     return null;
   }
-  return rows;
+  return collected.rows;
 }

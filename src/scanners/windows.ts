@@ -1,5 +1,6 @@
 import { idKey } from "../azure/resource-id";
 import { z } from "zod";
+import type { QueryRows } from "../azure/resource-graph";
 import { errorMessage } from "../errors";
 import type { ScanContext, ScanError } from "./scanner";
 
@@ -10,6 +11,38 @@ import type { ScanContext, ScanError } from "./scanner";
  */
 export const WINDOW = 400;
 
+/** A windowed read: its name, what it reads, how many windows, the query of each, the row type. */
+export interface WindowsRead<T> {
+  /** Names the queries in logs: "peering", "peering (window 2, from 400)". */
+  name: string;
+  /** Names the items in errors: "VNet peerings". */
+  what: string;
+  windows: number;
+  windowQuery(window: number): string;
+  rowSchema: z.ZodType<T>;
+}
+
+/** The name of one window's query in logs. */
+export const windowName = (name: string, window: number) =>
+  window === 0 ? name : `${name} (window ${window + 1}, from ${window * WINDOW})`;
+
+/** Rows gathered over several queries, de-duplicated by id; unreadable rows become errors. */
+export function rowCollector<T extends { id: string }>(source: string, errors: ScanError[]) {
+  const rows: T[] = [];
+  const seen = new Set<string>();
+  return {
+    rows,
+    add(result: QueryRows<T>): void {
+      for (const row of result.rows) {
+        if (seen.has(idKey(row.id))) continue;
+        seen.add(idKey(row.id));
+        rows.push(row);
+      }
+      for (const bad of result.unreadable) errors.push({ source, message: bad.message });
+    },
+  };
+}
+
 /**
  * Runs a windowed query for windows 0 to `windows - 1` and returns their rows, de-duplicated by
  * id; unreadable rows become errors. Returns null when a query failed (the error is recorded).
@@ -17,32 +50,15 @@ export const WINDOW = 400;
 export async function readWindows<T extends { id: string }>(
   context: ScanContext,
   source: string,
-  read: {
-    /** Names the queries in logs: "peering", "peering (window 2, from 400)". */
-    name: string;
-    /** Names the items in errors: "VNet peerings". */
-    what: string;
-    windows: number;
-    windowQuery(window: number): string;
-    rowSchema: z.ZodType<T>;
-  },
+  read: WindowsRead<T>,
   errors: ScanError[],
 ): Promise<T[] | null> {
-  const rows: T[] = [];
-  const seen = new Set<string>();
+  const collected = rowCollector<T>(source, errors);
   for (let window = 0; window < read.windows; window++) {
     try {
-      const result = await context.queryAll(
-        window === 0 ? read.name : `${read.name} (window ${window + 1}, from ${window * WINDOW})`,
-        read.windowQuery(window),
-        read.rowSchema,
+      collected.add(
+        await context.queryAll(windowName(read.name, window), read.windowQuery(window), read.rowSchema),
       );
-      for (const row of result.rows) {
-        if (seen.has(idKey(row.id))) continue;
-        seen.add(idKey(row.id));
-        rows.push(row);
-      }
-      for (const bad of result.unreadable) errors.push({ source, message: bad.message });
     } catch (error) {
       errors.push({
         source,
@@ -51,7 +67,7 @@ export async function readWindows<T extends { id: string }>(
       return null;
     }
   }
-  return rows;
+  return collected.rows;
 }
 
 /** Text Resource Graph may leave out: read as "" so one odd row is still judged. */

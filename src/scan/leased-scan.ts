@@ -48,7 +48,7 @@ export async function runLeasedScan(options: LeasedScanOptions): Promise<LeasedS
   const scanId = options.scanId ?? newScanId(now());
   const lease = await new ScanLease(options.storage, () => now().getTime()).acquire(scanId, options.trigger);
   if (!lease.acquired) {
-    // A timer scan kept out by a requested one is owed: the next requested scan runs it first.
+    // A timer scan kept out by a requested one is owed: the requested scan runs it when done.
     if (options.trigger === "timer" && lease.holder.trigger === "http")
       await new ScheduledScanOwed(options.storage).owe(now());
     log("warn", "scan-skipped", {

@@ -122,9 +122,9 @@ export async function requestScan(
 }
 
 /**
- * A timer scan that found the lease held by requested scans is owed: the next requested scan to
- * take the lease runs it first, under the same lease, so requests can never starve the schedule
- * for more than one interval. Its failure is recorded as any scan's and does not stop the request.
+ * A timer scan that found the lease held by requested scans is owed: the requested scan holding
+ * the lease runs it when it is done, and the next one to take the lease first (should it come
+ * before), under the same lease, so requests can never starve the schedule. Its failure is recorded as any scan's and does not stop the request.
  */
 async function runOwedScheduledScan(options: RunRequestOptions, now: () => Date, log: Logger): Promise<void> {
   const owed = new ScheduledScanOwed(options.storage);
@@ -222,6 +222,11 @@ export async function runRequestedScan(
     });
     return "failed";
   } finally {
+    // A timer scan that came while this one ran is owed: it runs now, under the same lease, rather
+    // than wait for another request or the next interval.
+    await runOwedScheduledScan(options, now, log).catch((error: unknown) =>
+      log("error", "scan-failed", { trigger: "timer", error: errorMessage(error) }),
+    );
     // A lease that cannot be released (storage gone) runs out by itself; the scan's outcome stands.
     await lease
       .release()

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { startSandbox, type RunningSandbox } from "../../src/sandbox/server";
+import { TEST_QUOTA } from "../helpers/sandbox";
 import { runLeasedScan } from "../../src/scan/leased-scan";
 import {
   coversScope,
@@ -23,7 +24,7 @@ let state: TestStorage;
 let sandbox: RunningSandbox;
 beforeAll(async () => {
   state = await testStorage();
-  sandbox = await startSandbox({ estate: ESTATE });
+  sandbox = await startSandbox({ estate: ESTATE, quota: TEST_QUOTA });
 });
 afterAll(async () => {
   await sandbox.close();
@@ -99,6 +100,33 @@ describe("requested scans are bounded", () => {
     expect(await runRequestedScan(request, deps())).toBe("finished");
     const timerRuns = (await runs.recent(50)).filter((r) => r.trigger === "timer" && r.status === "finished");
     expect(timerRuns).toHaveLength(1);
+    expect(await new ScheduledScanOwed(state.storage).since()).toBeUndefined();
+  });
+
+  it("a timer scan that comes while the last requested scan runs is run when it is done", async () => {
+    const runs = new ScanRunsStore(state.storage);
+    const queue = await state.storage.queue(SCAN_REQUESTS_QUEUE);
+    await queue.clearMessages();
+    const timerRunsBefore = (await runs.recent(50)).filter((r) => r.trigger === "timer").length;
+    const requested = await requestScan(deps(), {
+      scope: { managementGroups: [], subscriptions: [SUB(7)] },
+      dryRun: false,
+    });
+    expect(requested.existing).toBe(false);
+    const [message] = (await queue.receiveMessages({ numberOfMessages: 1 })).receivedMessageItems;
+    const request = JSON.parse(Buffer.from(message!.messageText, "base64").toString("utf8")) as unknown;
+    let skipped: boolean | undefined;
+    const outcome = await runRequestedScan(request, {
+      ...deps(),
+      // The timer fires while the requested scan holds the lease, and no request follows it.
+      atStage: async (stage) => {
+        if (stage === "scanned") skipped = !(await runLeasedScan({ ...deps(), trigger: "timer" })).ran;
+      },
+    });
+    expect(outcome).toBe("finished");
+    expect(skipped).toBe(true);
+    const timerRuns = (await runs.recent(50)).filter((r) => r.trigger === "timer" && r.status === "finished");
+    expect(timerRuns.length - timerRunsBefore).toBe(1);
     expect(await new ScheduledScanOwed(state.storage).since()).toBeUndefined();
   });
 });

@@ -329,7 +329,10 @@ export class FindingsStore {
         if (now.pendingAlerts.length > 0) pending.push(now);
       }
     }
-    return { delta: deltaOf(committed), writes: committed.length, pending };
+    // A finding can be met twice (before a retried chunk, and as committed): one entry each, the
+    // last, since a transaction may not hold the same row twice.
+    const unique = [...new Map(pending.map((p) => [p.finding.id, p])).values()];
+    return { delta: deltaOf(committed), writes: committed.length, pending: unique };
   }
 
   /**

@@ -4,6 +4,9 @@ import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 import { PEERING_CANDIDATES_QUERY } from "../../src/scanners/peering/query";
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
 import type { Estate } from "../../src/sandbox/estate";
+import type { ScanReport } from "../../src/findings/report";
+import { FindingsStore } from "../../src/store/findings-store";
+import { testStorage } from "../helpers/azurite";
 
 const HOME = guid(1, "e7");
 const PARTNER = guid(2, "e7");
@@ -117,5 +120,85 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
       "to-partner-50",
       "to-partner-hub",
     ]);
+  });
+});
+
+/**
+ * A hub whose peerings reach past the first window of 400, to partner subscriptions either spread
+ * over every last hex digit or all ending in 0 (so one census set fills up), with pages of 20 rows
+ * (sets of at most 100): a census that does not fit at a later window, and a subscription read
+ * unfiltered while its group's census goes on to the next window.
+ */
+function windowsEstate(parts: ({ sameDigit: number } | { spread: number })[], withOther: boolean) {
+  const b = new EstateBuilder(HOME).tenant(PARTNER, "Partner");
+  const hubSub = guid(1, "c7");
+  const peerings: PeeringSpec[] = [];
+  let sameDigit = 0;
+  let spread = 0;
+  for (const part of parts) {
+    const count = "sameDigit" in part ? part.sameDigit : part.spread;
+    for (let i = 0; i < count; i++) {
+      const sub = "sameDigit" in part ? guid(16 * ++sameDigit, "b7") : guid(100_000 + ++spread, "d7");
+      b.subscription(sub, PARTNER, { visibleToScanner: false });
+      peerings.push({ name: `p${peerings.length}`, remote: vnetId(sub, "rg", "v") });
+    }
+  }
+  b.subscription(hubSub, HOME).vnet(hubSub, HOME, "rg", "hub", peerings);
+  if (withOther) {
+    // Another VNet of more than 400 peerings in the group: its census goes on to a second window.
+    const otherSub = guid(2, "c7");
+    const own = Array.from({ length: 401 }, (_, i) => ({
+      name: `o${i}`,
+      remote: vnetId(otherSub, "rg", `x${i}`),
+    }));
+    b.subscription(otherSub, HOME).vnet(otherSub, HOME, "rg", "other", own);
+  }
+  const third = guid(3, "c7");
+  b.subscription(third, HOME).vnet(third, HOME, "rg", "third", []);
+  return { estate: b.build(), total: peerings.length };
+}
+
+describe("past the cut-off: a census that does not fit at a later window", () => {
+  const PAGES_OF_20 = { RESOURCE_GRAPH_PAGE_SIZE: "20" };
+  const cutOff = { tenantSubscriptionLimit: 1, subscriptionListPageSize: 500 };
+  const crossTenant = (report: ScanReport) =>
+    report.findings
+      .filter((f) => f.kind === "vnet-peering" && f.relation === "cross-tenant")
+      .map((f) => f.id);
+
+  it("a subscription whose second-window census outgrows its set has that window read unfiltered", async () => {
+    const { estate, total } = windowsEstate([{ spread: 400 }, { sameDigit: 150 }], false);
+    const env = await sandboxScan(estate, { ...FAST, ...cutOff });
+    try {
+      const report = await env.scan({ env: { ...PAGES_OF_20, SUBSCRIPTION_GROUP_SIZE: "1" } });
+      expect(report.complete).toBe(true);
+      expect(new Set(crossTenant(report)).size).toBe(total);
+      expect(report.stats.peerings).toBe(total);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("a subscription read unfiltered is not read again by its group's next window: no duplicate, stored", async () => {
+    const { estate, total } = windowsEstate([{ sameDigit: 150 }, { spread: 250 }, { spread: 50 }], true);
+    const env = await sandboxScan(estate, { ...FAST, ...cutOff });
+    try {
+      const report = await env.scan({ env: { ...PAGES_OF_20, SUBSCRIPTION_GROUP_SIZE: "2" } });
+      expect(report.errors).toEqual([]);
+      const ids = crossTenant(report);
+      expect(ids).toHaveLength(total);
+      expect(new Set(ids).size).toBe(total);
+      // Stored: a duplicate would be the same row twice in one transaction, which Table Storage refuses.
+      const state = await testStorage();
+      try {
+        const store = new FindingsStore(state.storage);
+        await store.save(report.findings, { scanId: report.scanId, at: report.finishedAt, complete: true });
+        expect((await store.list()).filter((s) => s.finding.relation === "cross-tenant")).toHaveLength(total);
+      } finally {
+        await state.stop();
+      }
+    } finally {
+      await env.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { errorMessage } from "../../errors";
 import { idKey, parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
-import { readWindows } from "../windows";
+import { readWindows, rowCollector } from "../windows";
 import { countArray } from "../array-summary";
 import { FAN_OUT_ROWS, candidateRemotes, censusOf, filterLists } from "../census";
 import { classifyPeering } from "./classify";
@@ -38,9 +38,11 @@ const remoteSubscriptionOf = (row: PeeringRow) =>
 const MOST_WINDOWS = Math.ceil(1000 / PEERING_WINDOW);
 
 /**
- * Past the cut-off (or over a long SCAN_SUBSCRIPTIONS list): per subscription group, the census
- * of remote subscriptions, then the candidate peerings of the foreign or unknown ones only.
- * Returns null when a query failed (the error is recorded).
+ * Past the cut-off (or over a long SCAN_SUBSCRIPTIONS list): per subscription group and window,
+ * the census of remote subscriptions, then the candidate peerings of the foreign or unknown ones
+ * only. A subscription whose census alone does not fit is read unfiltered, from that window to the
+ * last, and left out of the group's later censuses; rows are de-duplicated by id. Returns null
+ * when a query failed (the error is recorded).
  */
 async function readByGroup(
   context: ScanContext,
@@ -48,17 +50,18 @@ async function readByGroup(
   errors: ScanError[],
 ): Promise<{ rows: PeeringRow[]; virtualNetworks: number; peerings: number } | null> {
   const source = PEERING_CHECK.id;
-  const rows: PeeringRow[] = [];
+  const collected = rowCollector<PeeringRow>(source, errors);
   let virtualNetworks = 0;
   let peerings = 0;
-  const read = async (name: string, query: string, about: string[]) => {
-    const result = await context.queryAll(name, query, peeringRowSchema, about);
-    rows.push(...result.rows);
-    for (const bad of result.unreadable) errors.push({ source, message: bad.message });
-  };
+  const read = async (name: string, query: string, about: string[]) =>
+    collected.add(await context.queryAll(name, query, peeringRowSchema, about));
   try {
     for (const group of groups) {
+      // Subscriptions whose peerings were read unfiltered through the last window.
+      const readThrough = new Set<string>();
       for (let window = 0; ; window++) {
+        const part = group.filter((subscription) => !readThrough.has(idKey(subscription)));
+        if (part.length === 0) break;
         const unreadable: string[] = [];
         const census = await censusOf(
           context,
@@ -67,7 +70,7 @@ async function readByGroup(
             census: (setMax) => peeringCensusQuery(window, setMax),
             fanOut: peeringFanOutQuery(window, FAN_OUT_ROWS),
           },
-          group,
+          part,
           unreadable,
         );
         for (const message of unreadable) errors.push({ source, message });
@@ -76,16 +79,19 @@ async function readByGroup(
           if (window === 0) virtualNetworks += row.vnets ?? 0;
         }
         for (const list of filterLists(await candidateRemotes(census.rows, context)))
-          await read("peering", peeringCandidatesQuery(window, list), group);
-        // One subscription alone outgrew a census: its peerings are read unfiltered, and its VNets
-        // counted from their rows (each carries its VNet's peering count).
-        if (window === 0 && census.unfiltered.length > 0) {
-          const from = rows.length;
-          for (let w = 0; w < MOST_WINDOWS; w++)
+          await read("peering", peeringCandidatesQuery(window, list), part);
+        // A subscription alone outgrew a census: its peerings from this window on are read
+        // unfiltered, and counted from their rows (each carries its VNet's peering count).
+        if (census.unfiltered.length > 0) {
+          const from = collected.rows.length;
+          for (let w = window; w < MOST_WINDOWS; w++)
             await read("peering (unfiltered)", peeringCandidatesQuery(w), census.unfiltered);
-          const vnets = new Map(rows.slice(from).map((row) => [idKey(row.vnetId), row.peeringCount]));
-          virtualNetworks += vnets.size;
-          for (const count of vnets.values()) peerings += count;
+          for (const subscription of census.unfiltered) readThrough.add(idKey(subscription));
+          const vnets = new Map(
+            collected.rows.slice(from).map((row) => [idKey(row.vnetId), row.peeringCount]),
+          );
+          if (window === 0) virtualNetworks += vnets.size;
+          for (const count of vnets.values()) peerings += Math.max(0, count - window * PEERING_WINDOW);
         }
         if (!census.rows.some((row) => (row.more ?? 0) > 0)) break;
       }
@@ -97,7 +103,7 @@ async function readByGroup(
     });
     return null;
   }
-  return { rows, virtualNetworks, peerings };
+  return { rows: collected.rows, virtualNetworks, peerings };
 }
 
 async function scanPeerings(context: ScanContext): Promise<ScannerResult> {

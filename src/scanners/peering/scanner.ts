@@ -119,10 +119,15 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
   if (groups) {
     const read = await readByGroup(context, groups, errors);
     if (read === null) return empty();
+    // Every VNet and peering, as the array summary the other checks share counts them (the census
+    // counts only what it read: peered VNets); the census's own count where the summary failed.
+    const counted = await countArray(context, source, "peerings", "virtual networks", []);
     return judge(
       context,
       read.rows,
-      { virtualNetworks: read.virtualNetworks, peerings: read.peerings },
+      counted
+        ? { virtualNetworks: counted.containers, peerings: counted.items }
+        : { virtualNetworks: read.virtualNetworks, peerings: read.peerings },
       errors,
     );
   }

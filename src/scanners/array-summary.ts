@@ -39,19 +39,22 @@ export const ARRAY_SUMMARY_QUERY = `resources
     rulesContainers = sum(iif(rules > 0, 1, 0)), rulesItems = sum(rules), rulesMost = max(rules),
     entriesContainers = sum(iif(entries > 0, 1, 0)), entriesItems = sum(entries), entriesMost = max(entries)`;
 
-const count = z
-  .number()
-  .int()
-  .nullish()
-  .transform((n) => n ?? 0);
 const ARRAYS: CountedArray[] = ["peerings", "automatic", "manual", "inbound", "rules", "entries"];
+const FIELDS = ["vnets", ...ARRAYS.flatMap((a) => [`${a}Containers`, `${a}Items`, `${a}Most`])];
 
-export const arraySummaryRowSchema = z.object({
-  vnets: count,
-  ...Object.fromEntries(
-    ARRAYS.flatMap((a) => [`${a}Containers`, `${a}Items`, `${a}Most`].map((name) => [name, count])),
-  ),
-}) as unknown as z.ZodType<ArraySummaryRow>;
+/**
+ * Every column must come back (a row without one is unreadable: the scan says so, never "nothing
+ * there"). A sum or max over no values is null, which counts as 0; but a longest array left out
+ * while its items are counted would size no window and hide them, so that row is unreadable too.
+ */
+export const arraySummaryRowSchema = z
+  .object(Object.fromEntries(FIELDS.map((name) => [name, z.number().int().nullable()])))
+  .superRefine((row, ctx) => {
+    for (const a of ARRAYS)
+      if ((row[`${a}Items`] ?? 0) > 0 && row[`${a}Most`] === null)
+        ctx.addIssue({ code: "custom", message: `the longest ${a} array was left out`, path: [`${a}Most`] });
+  })
+  .transform((row) => Object.fromEntries(FIELDS.map((name) => [name, row[name] ?? 0])) as ArraySummaryRow);
 
 export type ArraySummaryRow = { vnets: number } & Record<
   `${CountedArray}${"Containers" | "Items" | "Most"}`,

@@ -35,15 +35,12 @@ export const MAX_FILTER_TEXT = 16_000;
 export const censusRowSchema = z.object({
   localTenantId: text,
   /** The remote subscriptions pointed at from that tenant (one bucket of them). */
-  remotes: z
-    .array(text)
-    .nullish()
-    .transform((r) => r ?? []),
+  remotes: z.array(text),
   /** Items (peerings, connections) pointing there from that tenant. */
   items: z.number().int(),
   /** Containers whose first item is among them: counts the containers. */
   vnets: z.number().int().nullish(),
-  /** 1 when some container holds more items than this window reads. */
+  /** 1 when some container holds more items than this window reads (peerings; absent: read on). */
   more: z.number().int().nullish(),
 });
 export type CensusRow = z.infer<typeof censusRowSchema>;

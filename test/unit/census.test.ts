@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { candidateRemotes, filterLists, packByFanOut } from "../../src/scanners/census";
+import { candidateRemotes, censusRowSchema, filterLists, packByFanOut } from "../../src/scanners/census";
 
 describe("census of remote subscriptions", () => {
   it("cuts a group where its rows are: hubs packed by their own census rows, the spokes together", () => {
@@ -31,6 +31,12 @@ describe("census of remote subscriptions", () => {
         context,
       ),
     ).toEqual(["", "other", "same", "unknown"]);
+  });
+
+  it("a census row without its set of remote subscriptions is unreadable, never an empty census", () => {
+    expect(censusRowSchema.safeParse({ localTenantId: "t1", remotes: ["a"], items: 1 }).success).toBe(true);
+    expect(censusRowSchema.safeParse({ localTenantId: "t1", items: 3 }).success).toBe(false);
+    expect(censusRowSchema.safeParse({ localTenantId: "t1", remotes: null, items: 3 }).success).toBe(false);
   });
 
   it("splits a filter list that would make the query text too long", () => {

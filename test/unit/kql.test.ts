@@ -198,10 +198,27 @@ describe("ARRAY_SUMMARY_QUERY", () => {
     expect(counted("automatic")).toEqual({ containers: 0, items: 0, windows: 0 });
   });
 
+  /** A summary row of a scope holding two VNets with 5 peerings and nothing else. */
+  const summaryRow = (fields: Record<string, number | null>): Record<string, number | null> => {
+    const nulls = Object.fromEntries(
+      ["peerings", "automatic", "manual", "inbound", "rules", "entries"].flatMap((a) =>
+        ["Containers", "Items", "Most"].map((f) => [`${a}${f}`, null]),
+      ),
+    );
+    return { ...nulls, vnets: 2, peeringsContainers: 2, peeringsItems: 5, ...fields };
+  };
+
   it("adds the rows of every request scope (past the cut-off, one per subscription group)", () => {
-    const row = (peeringsMost: number) =>
-      arraySummaryRowSchema.parse({ vnets: 2, peeringsItems: 5, peeringsMost, peeringsContainers: 2 });
+    const row = (peeringsMost: number) => arraySummaryRowSchema.parse(summaryRow({ peeringsMost }));
     expect(countOf([row(3), row(401)], "peerings")).toEqual({ containers: 4, items: 10, windows: 2 });
+  });
+
+  it("a row missing a column, or counting items without the longest array, is unreadable", () => {
+    expect(arraySummaryRowSchema.safeParse(summaryRow({ peeringsMost: 3 })).success).toBe(true);
+    const { rulesMost: _left, ...withoutColumn } = summaryRow({ peeringsMost: 3 });
+    expect(arraySummaryRowSchema.safeParse(withoutColumn).success).toBe(false);
+    // Items counted, the longest left out: no window would be read, so the row is refused.
+    expect(arraySummaryRowSchema.safeParse(summaryRow({ peeringsMost: null })).success).toBe(false);
   });
 });
 

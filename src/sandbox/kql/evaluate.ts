@@ -355,7 +355,8 @@ const MAKE_SET_DEFAULT_MAX = 1_048_576;
  * Groups rows by the `by` columns and aggregates each group: count(), sum() of the non-null
  * numbers (learn.microsoft.com/kusto/query/sum-aggregation-function: nulls are ignored; null when
  * there is none), min()/max() over non-null values (null when there is none), make_set() of
- * distinct non-null values up to its size. Without `by`, one row even for no input.
+ * distinct non-null values up to its size. Without `by`, one row even for no input
+ * (learn.microsoft.com/kusto/query/summarize-operator: "a single row" when there is no group-by).
  */
 function compileSummarize(
   aggregates: Aggregate[],

@@ -93,7 +93,7 @@ async function readByGroup(
           if (window === 0) virtualNetworks += vnets.size;
           for (const count of vnets.values()) peerings += Math.max(0, count - window * PEERING_WINDOW);
         }
-        if (!census.rows.some((row) => (row.more ?? 0) > 0)) break;
+        if (!census.rows.some((row) => (row.more ?? 1) > 0)) break;
       }
     }
   } catch (error) {

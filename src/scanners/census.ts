@@ -3,7 +3,6 @@ import { z } from "zod";
 import { TruncatedResult } from "../azure/resource-graph";
 import { errorMessage } from "../errors";
 import type { ScanContext, ScanError } from "./scanner";
-import { censusSetMax } from "./census-limits";
 import { REMOTE_TENANT_JOIN, rowCollector, text, windowName, type WindowsRead } from "./windows";
 
 /**
@@ -19,7 +18,7 @@ import { REMOTE_TENANT_JOIN, rowCollector, text, windowName, type WindowsRead } 
 /**
  * `summarize` results are "simplified, first page only" (learn.microsoft.com/azure/governance/
  * resource-graph/concepts/query-language, supported operators) and a page holds at most 1000 rows:
- * a census that would be longer, or whose set of remote subscriptions reached its bound (census-limits.ts), is
+ * a census that would be longer, or whose set of remote subscriptions reached its bound (censusSetMax), is
  * asked again over smaller parts of its group, each sized by the total Resource Graph reported to
  * fill about this share of a page.
  */
@@ -32,14 +31,21 @@ export const CENSUS_PAGE_SHARE = 0.8;
  */
 export const MAX_FILTER_TEXT = 16_000;
 
+/**
+ * The most remote subscriptions one census row's set holds (`make_set(x, max)`,
+ * learn.microsoft.com/kusto/query/make-set-aggregation-function): five ids per row of a Resource
+ * Graph page (5,000 at the default 1000 rows, about 200 KB of ids), so a group's census of 16 rows
+ * a tenant holds up to 80,000 remote subscriptions before it is cut. A set that reaches it may
+ * have been cut, so its group is counted again in smaller parts.
+ */
+export const censusSetMax = (pageSize: number) => 5 * pageSize;
+
 export const censusRowSchema = z.object({
   localTenantId: text,
   /** The remote subscriptions pointed at from that tenant (one bucket of them). */
   remotes: z.array(text),
   /** Items (peerings, connections) pointing there from that tenant. */
   items: z.number().int(),
-  /** Containers whose first item is among them: counts the containers. */
-  vnets: z.number().int().nullish(),
   /** 1 when some container holds more items than this window reads (peerings; absent: read on). */
   more: z.number().int().nullish(),
 });

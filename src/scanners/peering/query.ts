@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { censusSetMax } from "../census-limits";
+import { censusSetMax } from "../census";
 import { WINDOW } from "../windows";
 
 /**
@@ -52,14 +52,14 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
  * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
  * as sets (`make_set`), one row per local tenant and last hex digit of the remote subscription
  * id (`bucket`: 16 of them, so a set holds about a sixteenth of what the group points at),
- * with the peerings (`items`), the VNets whose first peering they hold (`vnets`) and whether a
- * VNet has peerings past this window (`more`: another window to read). A group of hubs, pointing
+ * with the peerings (`items`) and whether a VNet has peerings past this window (`more`: another
+ * window to read). A group of hubs, pointing
  * at every spoke subscription, is at most 16 rows per tenant, not one per spoke.
  */
 export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
 | extend bucket = substring(remoteSubscriptionId, 35, 1)
-| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count(), vnets = sum(iif(opensVnet, 1, 0)), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
+| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count(), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
 }
 
 /** The census's pairs before they are summarized (each peering, with its local subscription). */
@@ -73,7 +73,6 @@ function censusRows(window: number): string {
 | mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
 | extend remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2])),
     localTenantId = tolower(tenantId),
-    opensVnet = tostring(peering.id) == tostring(peerings[${start}].id),
     beyond = peeringCount > ${start + PEERING_WINDOW}`;
 }
 
@@ -84,7 +83,7 @@ function censusRows(window: number): string {
  */
 export function peeringFanOutQuery(window: number, over: number): string {
   return `${censusRows(window)}
-| summarize items = count() by subscriptionId, remoteSubscriptionId, localTenantId, opensVnet, beyond
+| summarize items = count() by subscriptionId, remoteSubscriptionId
 | summarize censusRows = count() by subscriptionId
 | where censusRows > ${over}`;
 }

@@ -48,11 +48,9 @@ async function readByGroup(
   context: ScanContext,
   groups: string[][],
   errors: ScanError[],
-): Promise<{ rows: PeeringRow[]; virtualNetworks: number; peerings: number } | null> {
+): Promise<PeeringRow[] | null> {
   const source = PEERING_CHECK.id;
   const collected = rowCollector<PeeringRow>(source, errors);
-  let virtualNetworks = 0;
-  let peerings = 0;
   const read = async (name: string, query: string, about: string[]) =>
     collected.add(await context.queryAll(name, query, peeringRowSchema, about));
   try {
@@ -74,24 +72,13 @@ async function readByGroup(
           unreadable,
         );
         for (const message of unreadable) errors.push({ source, message });
-        for (const row of census.rows) {
-          peerings += row.items;
-          if (window === 0) virtualNetworks += row.vnets ?? 0;
-        }
         for (const list of filterLists(await candidateRemotes(census.rows, context)))
           await read("peering", peeringCandidatesQuery(window, list), part);
-        // A subscription alone outgrew a census: its peerings from this window on are read
-        // unfiltered, and counted from their rows (each carries its VNet's peering count).
+        // A subscription alone outgrew a census: its peerings from this window on are read unfiltered.
         if (census.unfiltered.length > 0) {
-          const from = collected.rows.length;
           for (let w = window; w < MOST_WINDOWS; w++)
             await read("peering (unfiltered)", peeringCandidatesQuery(w), census.unfiltered);
           for (const subscription of census.unfiltered) readThrough.add(idKey(subscription));
-          const vnets = new Map(
-            collected.rows.slice(from).map((row) => [idKey(row.vnetId), row.peeringCount]),
-          );
-          if (window === 0) virtualNetworks += vnets.size;
-          for (const count of vnets.values()) peerings += Math.max(0, count - window * PEERING_WINDOW);
         }
         if (!census.rows.some((row) => (row.more ?? 1) > 0)) break;
       }
@@ -103,7 +90,7 @@ async function readByGroup(
     });
     return null;
   }
-  return { rows: collected.rows, virtualNetworks, peerings };
+  return collected.rows;
 }
 
 async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
@@ -117,17 +104,15 @@ async function scanPeerings(context: ScanContext): Promise<ScannerResult> {
 
   const groups = context.subscriptionGroups?.() ?? null;
   if (groups) {
-    const read = await readByGroup(context, groups, errors);
-    if (read === null) return empty();
-    // Every VNet and peering, as the array summary the other checks share counts them (the census
-    // counts only what it read: peered VNets); the census's own count where the summary failed.
+    const rows = await readByGroup(context, groups, errors);
+    if (rows === null) return empty();
+    // Every VNet and peering, as the array summary the other checks share counts them (its failure
+    // is theirs to report; the census reads only candidates).
     const counted = await countArray(context, source, "peerings", "virtual networks", []);
     return judge(
       context,
-      read.rows,
-      counted
-        ? { virtualNetworks: counted.containers, peerings: counted.items }
-        : { virtualNetworks: read.virtualNetworks, peerings: read.peerings },
+      rows,
+      { virtualNetworks: counted?.containers ?? 0, peerings: counted?.items ?? 0 },
       errors,
     );
   }

@@ -1,5 +1,5 @@
 import { idKey } from "../azure/resource-id";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { z } from "zod";
 import type { AllowlistEntry } from "../allowlist/entry";
 import type { Config } from "../config";
@@ -78,6 +78,12 @@ export function newScanId(now: Date): string {
     .replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
 }
 
+/** A list of subscriptions as a short key: the same subscriptions in any order and case give the same key. */
+function scopeKey(subscriptions: readonly string[]): string {
+  const ids = [...new Set(subscriptions.map((id) => idKey(id)))].sort();
+  return createHash("sha256").update(ids.join(",")).digest("base64");
+}
+
 export function scopeOf(config: Config): ScanScope {
   return { managementGroups: config.SCAN_MANAGEMENT_GROUPS, subscriptions: config.SCAN_SUBSCRIPTIONS };
 }
@@ -135,7 +141,8 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   });
   const { queryAll: readAll, queryTenant: readTenant, stats: resourceGraph } = runner;
   // Partners name their resources: every row's text is cleaned here, once, before a scanner reads it.
-  // A query two checks share (the private endpoint connection summary) is read once per scan.
+  // A query two checks share (the array summary, over the scope or one subscription group) is read
+  // once per scan.
   const asked = new Map<string, { schema: unknown; result: Promise<QueryRows<unknown>> }>();
   const queryAll: QueryAll = <T>(
     name: string,
@@ -143,13 +150,14 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     rowSchema: z.ZodType<T>,
     about?: readonly string[],
   ) => {
-    const hit = about ? undefined : asked.get(query);
+    const key = about ? `${query}\n${scopeKey(about)}` : query;
+    const hit = asked.get(key);
     if (hit && hit.schema === rowSchema) return hit.result as Promise<QueryRows<T>>;
     const result = readAll(name, query, rowSchema, about).then((r) => ({
       rows: cleanDeep(r.rows),
       unreadable: cleanDeep(r.unreadable),
     }));
-    if (!about) asked.set(query, { schema: rowSchema, result });
+    asked.set(key, { schema: rowSchema, result });
     return result;
   };
 

@@ -4,7 +4,8 @@ import { errorMessage } from "../errors";
 import { RULES } from "./service-endpoint-inbound/query";
 import { ENTRIES } from "./private-link-service-exposure/query";
 import type { ScanContext, ScanError } from "./scanner";
-import { readByCensus } from "./census";
+import { censusRowSchema, censusSetMax, readByCensus, type CensusRow } from "./census";
+import { peeringCensusQuery } from "./peering/query";
 import { readWindows, WINDOW } from "./windows";
 
 /**
@@ -82,9 +83,105 @@ export function countOf(rows: ArraySummaryRow[], array: CountedArray): ArrayCoun
   return { containers, items, windows: Math.ceil(most / WINDOW) };
 }
 
+/** What names the request that brings a group's first peering census and its array summary. */
+export const CENSUS_AND_SUMMARY = "peering census and array summary";
+
 /**
- * Counts one array through the shared summary. Returns null when the summary could not be read
- * (the error, naming what was being counted, is recorded).
+ * Past the cut-off every check needs the array summary of each subscription group, and the peering
+ * check a census of each group's first window: one request brings both, a union within the
+ * resources table (query-language.md, union: "might be used within a single table"). Each row
+ * names its `part`. The union's outer columns leave the other part's columns null.
+ */
+export function censusAndSummaryQuery(setMax: number): string {
+  return `${peeringCensusQuery(0, setMax)}
+| extend part = 'census'
+| union (${ARRAY_SUMMARY_QUERY}
+| extend part = 'summary')`;
+}
+
+export const CENSUS_AND_SUMMARY_QUERY = censusAndSummaryQuery(censusSetMax(1000));
+
+/** A row of that union: a census row or the summary, or why it cannot be read (each part's reader reports its own). */
+export type CensusOrSummary =
+  | { part: "census"; census: CensusRow | null; problem: string }
+  | { part: "summary"; summary: ArraySummaryRow | null; problem: string };
+
+const problemOf = (error: z.ZodError) => {
+  const issue = error.issues[0];
+  return `${(issue?.path ?? []).join(".")} ${issue?.message ?? ""}`.trim();
+};
+
+/** A row without its `part` is read as a census row (which then lacks what a census row needs, if it was the summary). */
+export const censusOrSummarySchema = z
+  .looseObject({ part: z.string().nullish() })
+  .transform((raw): CensusOrSummary => {
+    if (raw.part === "summary") {
+      const read = arraySummaryRowSchema.safeParse(raw);
+      return read.success
+        ? { part: "summary", summary: read.data, problem: "" }
+        : { part: "summary", summary: null, problem: problemOf(read.error) };
+    }
+    const read = censusRowSchema.safeParse(raw);
+    return read.success
+      ? { part: "census", census: read.data, problem: "" }
+      : { part: "census", census: null, problem: problemOf(read.error) };
+  });
+
+/** A group's first-window peering census, from the request it shares with the group's summary. */
+export async function censusBesideSummary(
+  context: ScanContext,
+  setMax: number,
+  group: string[],
+): Promise<{ rows: CensusRow[]; unreadable: string[] }> {
+  const both = await context.queryAll(
+    CENSUS_AND_SUMMARY,
+    censusAndSummaryQuery(setMax),
+    censusOrSummarySchema,
+    group,
+  );
+  const rows: CensusRow[] = [];
+  const unreadable = both.unreadable.map((u) => u.message);
+  for (const row of both.rows) {
+    if (row.part !== "census") continue;
+    if (row.census) rows.push(row.census);
+    else unreadable.push(`Resource Graph returned a peering census row that cannot be read: ${row.problem}`);
+  }
+  return { rows, unreadable };
+}
+
+/**
+ * One group's summary past the cut-off: from the request that also brought its peering census
+ * (the peering check asks it first, and a scan reads a request once), or asked on its own when
+ * that request failed or did not return exactly one readable summary.
+ */
+async function groupSummary(
+  context: ScanContext,
+  group: string[],
+  source: string,
+  errors: ScanError[],
+): Promise<ArraySummaryRow[]> {
+  try {
+    const setMax = censusSetMax(context.config.RESOURCE_GRAPH_PAGE_SIZE);
+    const both = await context.queryAll(
+      CENSUS_AND_SUMMARY,
+      censusAndSummaryQuery(setMax),
+      censusOrSummarySchema,
+      group,
+    );
+    const summaries = both.rows.flatMap((row) => (row.part === "summary" ? [row.summary] : []));
+    const [only] = summaries;
+    if (summaries.length === 1 && only) return [only];
+  } catch {
+    // Asked on its own below; that answer's failure is the one reported.
+  }
+  const own = await context.queryAll("array summary", ARRAY_SUMMARY_QUERY, arraySummaryRowSchema, group);
+  for (const bad of own.unreadable) errors.push({ source, message: bad.message });
+  return own.rows;
+}
+
+/**
+ * Counts one array through the shared summary (past the cut-off, each group's). Returns null when
+ * the summary could not be read (the error, naming what was being counted, is recorded).
  */
 export async function countArray(
   context: ScanContext,
@@ -94,9 +191,15 @@ export async function countArray(
   errors: ScanError[],
 ): Promise<ArrayCount | null> {
   try {
-    const summary = await context.queryAll("array summary", ARRAY_SUMMARY_QUERY, arraySummaryRowSchema);
-    for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
-    return countOf(summary.rows, array);
+    const groups = context.subscriptionGroups?.() ?? null;
+    if (groups === null) {
+      const summary = await context.queryAll("array summary", ARRAY_SUMMARY_QUERY, arraySummaryRowSchema);
+      for (const bad of summary.unreadable) errors.push({ source, message: bad.message });
+      return countOf(summary.rows, array);
+    }
+    const rows: ArraySummaryRow[] = [];
+    for (const group of groups) rows.push(...(await groupSummary(context, group, source, errors)));
+    return countOf(rows, array);
   } catch (error) {
     errors.push({ source, message: `Counting ${what} failed: ${errorMessage(error)}` });
     return null;

@@ -79,6 +79,15 @@ export interface CensusQueries {
   census(setMax: number): string;
   /** Subscriptions giving more than FAN_OUT_ROWS census rows each, with how many. */
   fanOut: string;
+  /**
+   * A whole group's census is first asked through this request, which brings other rows with it
+   * (the peering census with the array summary, array-summary.ts): `read` gives its census rows
+   * and the messages of those that cannot be read.
+   */
+  first?: {
+    name: string;
+    read(setMax: number, group: string[]): Promise<{ rows: CensusRow[]; unreadable: string[] }>;
+  };
 }
 
 /**
@@ -124,13 +133,19 @@ export async function censusOf(
   const pageRows = CENSUS_PAGE_SHARE * context.config.RESOURCE_GRAPH_PAGE_SIZE;
   const setMax = censusSetMax(context.config.RESOURCE_GRAPH_PAGE_SIZE);
   try {
-    const result = await context.queryAll(queries.name, queries.census(setMax), censusRowSchema, group);
+    // The whole group (not yet cut) is asked through the request it shares, where there is one.
+    const result =
+      queries.first && !fanOutsAsked
+        ? await queries.first.read(setMax, group)
+        : await context
+            .queryAll(queries.name, queries.census(setMax), censusRowSchema, group)
+            .then((r) => ({ rows: r.rows, unreadable: r.unreadable.map((u) => u.message) }));
     if (result.rows.some((row) => row.remotes.length >= setMax))
       throw new TruncatedResult(
         `A set of remote subscriptions of the ${queries.name} query reached ${setMax}`,
         2 * pageRows,
       );
-    unreadable.push(...result.unreadable.map((u) => u.message));
+    unreadable.push(...result.unreadable);
     return { group, rows: result.rows, unfiltered: [] };
   } catch (error) {
     if (!(error instanceof TruncatedResult)) throw error;

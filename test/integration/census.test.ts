@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 import { PEERING_CANDIDATES_QUERY } from "../../src/scanners/peering/query";
+import { ARRAY_SUMMARY_QUERY, CENSUS_AND_SUMMARY_QUERY } from "../../src/scanners/array-summary";
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
 import type { Estate } from "../../src/sandbox/estate";
 import type { ScanReport } from "../../src/findings/report";
@@ -95,6 +96,10 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
     expect(rows).toBeLessThanOrEqual(3 + 1 + 2 * 4 * 16 + 30);
     // The rules' candidate query went out filtered to the partner's subscription only.
     expect(env.sandbox.counters.resourceGraphQueries.get(SERVICE_ENDPOINT_CANDIDATES_QUERY) ?? 0).toBe(0);
+    // Each group's array summary comes in the request that brings its first peering census: one
+    // request per group (4 groups) for both, and the summary is never asked on its own.
+    expect(env.sandbox.counters.resourceGraphQueries.get(CENSUS_AND_SUMMARY_QUERY)).toBe(4);
+    expect(env.sandbox.counters.resourceGraphQueries.get(ARRAY_SUMMARY_QUERY) ?? 0).toBe(0);
     // The unfiltered candidate query (whose join sees only its group) is never sent.
     expect(env.sandbox.counters.resourceGraphQueries.get(PEERING_CANDIDATES_QUERY) ?? 0).toBe(0);
     // The peering check: a census and at most one candidate query per group (4 groups), plus the

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "@jest/globals";
+import type { z } from "zod";
+import {
+  ARRAY_SUMMARY_QUERY,
+  CENSUS_AND_SUMMARY_QUERY,
+  censusBesideSummary,
+  countArray,
+} from "../../src/scanners/array-summary";
 import { candidateRemotes, censusRowSchema, filterLists, packByFanOut } from "../../src/scanners/census";
+import type { ScanContext } from "../../src/scanners/scanner";
 
 describe("census of remote subscriptions", () => {
   it("cuts a group where its rows are: hubs packed by their own census rows, the spokes together", () => {
@@ -49,5 +57,95 @@ describe("census of remote subscriptions", () => {
     expect(lists.every((l) => l.length <= 4000)).toBe(true);
     expect(lists.join(", ").split(", ")).toHaveLength(1000);
     expect(filterLists(["a'b"])).toEqual(["'ab'"]);
+  });
+});
+
+describe("past the cut-off, a group's peering census and array summary in one request", () => {
+  const group = ["s1", "s2"];
+  const summary: Record<string, unknown> = {
+    part: "summary",
+    vnets: 2,
+    ...Object.fromEntries(
+      ["peerings", "automatic", "manual", "inbound", "rules", "entries"].flatMap((a) =>
+        ["Containers", "Items", "Most"].map((f) => [`${a}${f}`, a === "peerings" ? 3 : 0]),
+      ),
+    ),
+  };
+  const census = { part: "census", localTenantId: "t1", remotes: ["r1"], items: 3, more: 0 };
+
+  /** A scan context whose Resource Graph answers each query with raw rows, read as the scanner reads them. */
+  function contextAnswering(answers: Map<string, unknown[] | Error>) {
+    const asked: string[] = [];
+    const queryAll = async (_name: string, query: string, schema: z.ZodType<unknown>) => {
+      asked.push(query);
+      const answer = answers.get(query);
+      if (answer instanceof Error) throw answer;
+      const rows: unknown[] = [];
+      const unreadable: { id: string; message: string }[] = [];
+      for (const raw of answer ?? []) {
+        const read = schema.safeParse(raw);
+        if (read.success) rows.push(read.data);
+        else unreadable.push({ id: "row", message: `unreadable: ${read.error.issues[0]?.message}` });
+      }
+      return { rows, unreadable };
+    };
+    const context = {
+      queryAll,
+      subscriptionGroups: () => [group],
+      config: { RESOURCE_GRAPH_PAGE_SIZE: 1000 },
+    } as unknown as ScanContext;
+    return { context, asked };
+  }
+
+  it("the summary comes from the census's request, never asked again", async () => {
+    const { context, asked } = contextAnswering(new Map([[CENSUS_AND_SUMMARY_QUERY, [census, summary]]]));
+    const errors: { source: string; message: string }[] = [];
+    expect(await censusBesideSummary(context, 5000, group)).toEqual({
+      rows: [{ localTenantId: "t1", remotes: ["r1"], items: 3, more: 0 }],
+      unreadable: [],
+    });
+    expect(await countArray(context, "check", "peerings", "peerings", errors)).toEqual({
+      containers: 2,
+      items: 3,
+      windows: 1,
+    });
+    expect(errors).toEqual([]);
+    expect(asked.filter((q) => q === ARRAY_SUMMARY_QUERY)).toEqual([]);
+  });
+
+  it("a summary left out, stripped of its part, or unreadable is asked on its own; a census row without its part is unreadable", async () => {
+    const { part: _part, ...unnamed } = summary;
+    for (const union of [[census], [census, unnamed], [census, { ...summary, peeringsMost: null }]]) {
+      const { context, asked } = contextAnswering(
+        new Map<string, unknown[]>([
+          [CENSUS_AND_SUMMARY_QUERY, union],
+          [ARRAY_SUMMARY_QUERY, [summary]],
+        ]),
+      );
+      const errors: { source: string; message: string }[] = [];
+      expect(await countArray(context, "check", "peerings", "peerings", errors)).toMatchObject({ items: 3 });
+      expect(errors).toEqual([]);
+      expect(asked.filter((q) => q === ARRAY_SUMMARY_QUERY)).toHaveLength(1);
+    }
+    // The summary without its part reads as a census row that lacks its remote subscriptions.
+    const { context } = contextAnswering(new Map([[CENSUS_AND_SUMMARY_QUERY, [census, unnamed]]]));
+    const read = await censusBesideSummary(context, 5000, group);
+    expect(read.rows).toHaveLength(1);
+    expect(read.unreadable).toEqual([
+      expect.stringMatching(/peering census row that cannot be read: remotes/),
+    ]);
+  });
+
+  it("a summary that cannot be read on its own either fails the count, never counts zero", async () => {
+    const { rulesMost: _rules, ...withoutColumn } = summary;
+    const { context } = contextAnswering(
+      new Map<string, unknown[] | Error>([
+        [CENSUS_AND_SUMMARY_QUERY, new Error("throttled")],
+        [ARRAY_SUMMARY_QUERY, [withoutColumn]],
+      ]),
+    );
+    const errors: { source: string; message: string }[] = [];
+    await countArray(context, "check", "rules", "rules", errors);
+    expect(errors).toEqual([{ source: "check", message: expect.stringMatching(/unreadable/) }]);
   });
 });

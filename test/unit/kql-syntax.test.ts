@@ -46,6 +46,7 @@ describe("Resource Graph queries", () => {
     expect(queries.map(([name]) => name).sort()).toEqual([
       "ARRAY_SUMMARY_QUERY",
       "BUILT_IN_ROLE_QUERY",
+      "CENSUS_AND_SUMMARY_QUERY",
       "INBOUND_CANDIDATES_QUERY",
       "INBOUND_CANDIDATES_WINDOW_QUERY",
       "LIGHTHOUSE_CANDIDATES_QUERY",

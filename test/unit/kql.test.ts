@@ -234,6 +234,41 @@ describe("SUBSCRIPTION_COUNT_QUERY", () => {
   });
 });
 
+describe("union", () => {
+  const t = [
+    { type: "a", n: 1 },
+    { type: "b", n: 2 },
+  ];
+
+  it("appends each leg's rows over every column, the other side's null (Kusto's outer union)", () => {
+    const result = runQuery(
+      "t | summarize total = sum(n) | extend part = 'sum' | union (t | where type == 'b' | project type, part = 'row')",
+      { t },
+    );
+    expect(result.rows).toEqual([
+      { total: 3, part: "sum", type: null },
+      { total: null, part: "row", type: "b" },
+    ]);
+    // A summarize in any leg gives one page only, as in the query itself.
+    expect(result.pageable).toBe(false);
+    expect(runQuery("t | union (t | where n > 1)", { t }).pageable).toBe(true);
+  });
+
+  it("allows legs of the same table or of resources and resourcecontainers, at most 3, as Resource Graph does", () => {
+    const tables = { resources: t, resourcecontainers: t, authorizationresources: t };
+    expect(runQuery("resources | union (resourcecontainers | take 1)", tables).rows).toHaveLength(3);
+    expect(() => runQuery("resources | union (authorizationresources)", tables)).toThrow(
+      "Resource Graph allows union only within one table or between resources and resourcecontainers",
+    );
+    expect(() =>
+      runQuery("resources | union (resources), (resources), (resources), (resources)", tables),
+    ).toThrow("4 union legs; Resource Graph allows at most 3");
+    expect(() => runQuery("resources | union resources", tables)).toThrow(
+      "union supports only parenthesized legs",
+    );
+  });
+});
+
 describe("join", () => {
   const left = [
     { k: "a", v: 1 },
@@ -525,8 +560,8 @@ describe("errors", () => {
   const resources = [vnet("hub", [])];
 
   it("names an unsupported operator and where it is", () => {
-    const err = kqlError(() => runQuery("resources\n| union (resources)", { resources }));
-    expect(err.message).toBe("Unsupported operator 'union' at position 12");
+    const err = kqlError(() => runQuery("resources\n| evaluate bag_unpack(properties)", { resources }));
+    expect(err.message).toBe("Unsupported operator 'evaluate' at position 12");
   });
 
   it("names unsupported functions, aggregations and scalar operators", () => {

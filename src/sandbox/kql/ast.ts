@@ -39,7 +39,9 @@ export type TabularOp =
   | { kind: "take"; count: number; pos: number }
   | { kind: "count"; pos: number }
   | { kind: "summarize"; aggregates: Aggregate[]; by: { name: string; pos: number }[]; pos: number }
-  | { kind: "join"; flavor: string; right: Query; on: { name: string; pos: number }[]; pos: number };
+  | { kind: "join"; flavor: string; right: Query; on: { name: string; pos: number }[]; pos: number }
+  /** `union (leg)[, (leg)...]`: the rows so far, then each leg's (Kusto's default outer union). */
+  | { kind: "union"; legs: Query[]; pos: number };
 
 export interface Query {
   table: string;

@@ -49,10 +49,16 @@ export function evaluate(query: Query, tables: Record<string, Row[]>): QueryResu
   checkResourceGraphLimits(query);
   const compiled = compileQuery(query, tables);
   // take/limit defeat paging, and summarize gives "Simplified results first page only"
-  // (query-language.md, "Supported tabular/top level operators"): neither offers a skip token.
+  // (query-language.md, "Supported tabular/top level operators"): neither offers a skip token,
+  // in a union's leg as much as in the query itself.
+  const unpageable = (q: Query): boolean =>
+    q.ops.some(
+      (op) =>
+        op.kind === "take" || op.kind === "summarize" || (op.kind === "union" && op.legs.some(unpageable)),
+    );
   return {
     rows: compiled.run(),
-    pageable: !query.ops.some((op) => op.kind === "take" || op.kind === "summarize"),
+    pageable: !unpageable(query),
   };
 }
 
@@ -66,7 +72,12 @@ function compileQuery(query: Query, tables: Record<string, Row[]>): { run: () =>
   let schema = tableSchema(query.table.toLowerCase(), input);
   const stages: Stage[] = [];
   for (const op of query.ops) {
-    const compiled = op.kind === "join" ? compileJoin(op, schema, tables) : compileOperator(op, schema);
+    const compiled =
+      op.kind === "join"
+        ? compileJoin(op, schema, tables)
+        : op.kind === "union"
+          ? compileUnion(op, schema, tables)
+          : compileOperator(op, schema);
     stages.push(compiled.stage);
     schema = compiled.schema;
   }
@@ -85,7 +96,9 @@ export const JOIN_FLAVORS = ["innerunique", "inner", "leftouter"];
 export const MAX_JOINS = 3;
 /** query-language.md: "Limit of 2 mv-expand in a single query". */
 export const MAX_MV_EXPANDS = 2;
-/** Tables between which Resource Graph allows more than one cross-table join. */
+/** query-language.md: "union: Limit of 3 union in a single query". */
+export const MAX_UNIONS = 3;
+/** Tables between which Resource Graph allows more than one cross-table join, and a union. */
 const JOINABLE_PAIR = new Set(["resources", "resourcecontainers"]);
 
 /**
@@ -95,9 +108,23 @@ const JOINABLE_PAIR = new Set(["resources", "resourcecontainers"]);
 function checkResourceGraphLimits(query: Query): void {
   const joins: { left: string; right: string; flavor: string; pos: number }[] = [];
   let mvExpands = 0;
+  let unions = 0;
   const walk = (q: Query) => {
     for (const op of q.ops) {
       if (op.kind === "mv-expand") mvExpands += 1;
+      if (op.kind === "union") {
+        // query-language.md, union: "Might be used within a single table or between the Resources
+        // and ResourceContainers tables."
+        for (const leg of op.legs) {
+          unions += 1;
+          const [a, b] = [q.table.toLowerCase(), leg.table.toLowerCase()];
+          if (a !== b && !(JOINABLE_PAIR.has(a) && JOINABLE_PAIR.has(b)))
+            throw new KqlError(
+              `Resource Graph allows union only within one table or between resources and resourcecontainers, not ${q.table} and ${leg.table} ${at(op.pos)}`,
+            );
+          walk(leg);
+        }
+      }
       if (op.kind === "join") {
         joins.push({
           left: q.table.toLowerCase(),
@@ -128,6 +155,9 @@ function checkResourceGraphLimits(query: Query): void {
     throw new KqlError(
       `The query has ${crossTable.length} cross-table joins; Resource Graph allows 1, or ${MAX_JOINS} between resources and resourcecontainers`,
     );
+  }
+  if (unions > MAX_UNIONS) {
+    throw new KqlError(`The query has ${unions} union legs; Resource Graph allows at most ${MAX_UNIONS}`);
   }
   if (mvExpands > MAX_MV_EXPANDS) {
     throw new KqlError(
@@ -193,6 +223,24 @@ function compileJoin(
   return { stage, schema: taken };
 }
 
+/**
+ * Kusto's default (outer) union (learn.microsoft.com/kusto/query/union-operator): the rows so far,
+ * then each leg's, over every column any of them has; a column a row's side lacks is null.
+ */
+function compileUnion(
+  op: Extract<TabularOp, { kind: "union" }>,
+  schema: Schema,
+  tables: Record<string, Row[]>,
+): Compiled {
+  const legs = op.legs.map((leg) => compileQuery(leg, tables));
+  const schemas = [schema, ...legs.map((leg) => leg.schema)];
+  const columns = schemas.some((s) => s === null) ? null : new Set(schemas.flatMap((s) => [...s!]));
+  const filled = (row: Row): Row =>
+    columns === null ? row : { ...Object.fromEntries([...columns].map((c) => [c, null])), ...row };
+  const stage: Stage = (rows) => [...rows, ...legs.flatMap((leg) => leg.run())].map(filled);
+  return { stage, schema: columns };
+}
+
 function tableSchema(table: string, rows: Row[]): Schema {
   const known = RESOURCE_GRAPH_TABLES.has(table);
   if (rows.length === 0 && !known) return null;
@@ -241,7 +289,8 @@ function compileOperator(op: TabularOp, schema: Schema): Compiled {
     case "summarize":
       return compileSummarize(op.aggregates, op.by, op.pos, schema);
     case "join":
-      throw new KqlError(`join needs the query's tables ${at(op.pos)}`);
+    case "union":
+      throw new KqlError(`${op.kind} needs the query's tables ${at(op.pos)}`);
   }
 }
 

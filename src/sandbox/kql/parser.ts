@@ -43,7 +43,7 @@ class Parser {
     return query;
   }
 
-  /** A table and its operators, up to the end of the query or the `)` that closes a join's right side. */
+  /** A table and its operators, up to the end of the query or the `)` that closes a join's right side or a union's leg. */
   private parsePipeline(): Query {
     const first = this.next();
     if (first.kind !== "ident") throw new KqlError(`Expected a table name ${at(first.pos)}`);
@@ -82,6 +82,22 @@ class Parser {
     return { kind: "join", flavor, right, on, pos };
   }
 
+  /**
+   * `union (leg)[, (leg)...]` (learn.microsoft.com/kusto/query/union-operator): each leg a
+   * parenthesized query; `kind=`, `withsource=` and bare table names are outside the subset.
+   */
+  private parseUnion(pos: number): TabularOp {
+    if (!this.isPunct("("))
+      throw new KqlError(`union supports only parenthesized legs: union (T | ...) ${at(pos)}`);
+    const legs = this.commaList(() => {
+      this.expectPunct("(");
+      const leg = this.parsePipeline();
+      this.expectPunct(")");
+      return leg;
+    });
+    return { kind: "union", legs, pos };
+  }
+
   // ---- tabular operators ----
 
   private parseOperator(): TabularOp {
@@ -114,6 +130,8 @@ class Parser {
         return this.parseSummarize(pos);
       case "join":
         return this.parseJoin(pos);
+      case "union":
+        return this.parseUnion(pos);
       default:
         throw new KqlError(`Unsupported operator '${name}' ${at(pos)}`);
     }

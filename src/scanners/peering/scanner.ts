@@ -3,7 +3,7 @@ import { idKey, parseResourceId } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindows, rowCollector } from "../windows";
-import { countArray } from "../array-summary";
+import { CENSUS_AND_SUMMARY, censusBesideSummary, countArray } from "../array-summary";
 import { FAN_OUT_ROWS, candidateRemotes, censusOf, filterLists } from "../census";
 import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
@@ -67,6 +67,15 @@ async function readByGroup(
             name: window === 0 ? "peering census" : `peering census (window ${window + 1})`,
             census: (setMax) => peeringCensusQuery(window, setMax),
             fanOut: peeringFanOutQuery(window, FAN_OUT_ROWS),
+            // The first window's census of a whole group comes with the group's array summary.
+            ...(window === 0
+              ? {
+                  first: {
+                    name: CENSUS_AND_SUMMARY,
+                    read: (setMax: number, whole: string[]) => censusBesideSummary(context, setMax, whole),
+                  },
+                }
+              : {}),
           },
           part,
           unreadable,

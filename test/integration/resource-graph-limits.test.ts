@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ofKind } from "../../src/scanners/findings";
 import { createResourceGraphClient } from "../../src/azure/resource-graph";
 import { SUBSCRIPTION_COUNT_QUERY } from "../../src/azure/subscription-inventory";
-import { PEERING_CANDIDATES_QUERY, PEERING_CENSUS_QUERY } from "../../src/scanners/peering/query";
+import { PEERING_CANDIDATES_QUERY } from "../../src/scanners/peering/query";
 import { loadConfig } from "../../src/config";
-import { ARRAY_SUMMARY_QUERY } from "../../src/scanners/array-summary";
+import { ARRAY_SUMMARY_QUERY, CENSUS_AND_SUMMARY_QUERY } from "../../src/scanners/array-summary";
 import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principal-network-access/lighthouse-query";
 import { PRIVATE_LINK_SERVICE_CANDIDATES_QUERY } from "../../src/scanners/private-link-service-exposure/query";
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
@@ -168,18 +168,19 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       expect(peeringNames(report)).toEqual(foreign);
       expect(report.stats.subscriptions).toBe(1_500);
       // 6 groups of 250, each its own request scope: the groups are the count, and the peering
-      // check asks each group's census of remote subscriptions, then only the candidates.
+      // check asks each group's census of remote subscriptions (with the group's array summary, in
+      // one request), then only the candidates.
       expect(requestsOf(env, [SUBSCRIPTION_COUNT_QUERY, PEERING_CANDIDATES_QUERY])).toBe(0);
-      expect(env.sandbox.counters.resourceGraphQueries.get(PEERING_CENSUS_QUERY)).toBe(6);
+      expect(env.sandbox.counters.resourceGraphQueries.get(CENSUS_AND_SUMMARY_QUERY)).toBe(6);
       // With the private endpoint connection summary, role definitions, and coverage where asked.
       expect(report.stats.resourceGraphRequests).toBeGreaterThanOrEqual(3 * 6);
       // Issue 19's two checks add one summary each per group, and no windowed read where nothing has rules.
-      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(10 * 6);
+      expect(report.stats.resourceGraphRequests).toBeLessThanOrEqual(9 * 6);
       // This estate shows no role definitions, so whether a delegation's role can peer is unknown:
       // Lighthouse delegations are asked about, once per group.
       expect(requestsOf(env, [LIGHTHOUSE_CANDIDATES_QUERY])).toBe(6);
-      // One summary per group counts every check's arrays (peerings are counted by their census).
-      expect(requestsOf(env, [ARRAY_SUMMARY_QUERY])).toBe(6);
+      // The summary that counts every check's arrays came with each group's census: never asked alone.
+      expect(requestsOf(env, [ARRAY_SUMMARY_QUERY])).toBe(0);
       expect(
         requestsOf(env, [SERVICE_ENDPOINT_CANDIDATES_QUERY, PRIVATE_LINK_SERVICE_CANDIDATES_QUERY]),
       ).toBe(0);

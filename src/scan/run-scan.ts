@@ -234,7 +234,14 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
   };
   const checks: CheckRun[] = [];
   for (const scanner of SCANNERS) {
+    const checkStarted = Date.now();
     const result = await scanner.scan(context);
+    log("info", "check-finished", {
+      check: scanner.check.id,
+      ms: Date.now() - checkStarted,
+      findings: result.findings.length,
+      errors: result.errors.length,
+    });
     findings.push(...result.findings);
     errors.push(...result.errors);
     for (const [name, count] of Object.entries(result.counts)) counts[name as CountName] += count;

@@ -92,10 +92,14 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
     const start = mark.watermark ? Date.parse(mark.watermark) : to.getTime();
     const from = new Date(start - overlapMs).toISOString();
 
+    // Past Resource Graph's cut-off the poll lists subscriptions through ARM, as the scan does, and
+    // keeps their tenants (streamed into this one map, subscription -> tenant): a changed hub's
+    // spokes in other groups are then classified without a lookup each. Under it, nothing is listed.
+    const known = new Map<string, string>();
     const { queryAll } = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
       pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
       subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
-      listSubscriptions: subscriptionLister(connection),
+      listSubscriptions: subscriptionLister(connection, { tenants: known }),
     });
     let rows: z.infer<typeof changeRowSchema>[];
     try {
@@ -124,7 +128,15 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
     ];
     const check =
       vnets.length > 0
-        ? await checkVnets(vnets, { connection, config, storage, scanId: pollId, log, now })
+        ? await checkVnets(vnets, {
+            connection,
+            config,
+            storage,
+            scanId: pollId,
+            log,
+            now,
+            knownTenants: known,
+          })
         : null;
     const advanced = !check || check.failed.length === 0;
     await watermarks.set({

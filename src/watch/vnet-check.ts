@@ -12,13 +12,10 @@ import { AllowlistStore } from "../store/allowlist-store";
 import { FindingsStore } from "../store/findings-store";
 import type { Storage } from "../store/storage";
 import { TableTenantCache } from "../store/tenant-cache-table";
+import { azureGetter } from "../azure/http";
+import { TenantResolver } from "../azure/tenants";
 import type { Delta } from "../findings/reconcile";
-import {
-  classifyArmRows,
-  remoteSubscriptionOf,
-  rowOfArmPeering,
-  tenantResolverFor,
-} from "../scanners/peering/arm";
+import { classifyArmRows, remoteSubscriptionOf, rowOfArmPeering } from "../scanners/peering/arm";
 
 /** VNets read from ARM at once (each is one list call, or a few pages). */
 const ARM_CONCURRENCY = 4;
@@ -45,6 +42,12 @@ export interface VnetCheckOptions {
    * poller (once a minute) also sends what an earlier run left pending anywhere.
    */
   ownAlertsOnly?: boolean;
+  /**
+   * Subscription id (lower-case) -> tenant id, from ARM's subscription list when the caller read it
+   * (a poll past Resource Graph's cut-off): remotes it lists are classified from it, as the full
+   * scan does, and only the others (foreign or unknown) are looked up. Read, not copied.
+   */
+  knownTenants?: Map<string, string>;
 }
 
 export interface VnetCheckResult {
@@ -69,12 +72,14 @@ export async function checkVnets(
   const log = options.log ?? silentLogger;
   const now = (options.now ?? (() => new Date()))();
   const unique = [...new Map(vnetIds.map((id) => [idKey(id), id] as const)).values()];
-  const tenants = tenantResolverFor(
+  const tenants = new TenantResolver({
     connection,
-    config,
+    get: azureGetter(connection),
+    cache: new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000),
+    known: options.knownTenants ?? new Map(),
+    namesFromGraph: config.TENANT_NAMES_FROM_GRAPH,
     log,
-    new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000),
-  );
+  });
   const failed: VnetCheckResult["failed"] = [];
   let rows: PeeringRow[] = [];
   let checked: string[] = [];

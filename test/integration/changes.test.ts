@@ -183,7 +183,8 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     // Only the spoke was reconciled: the hub's finding, never re-read, is as it was.
     expect((await stored(`${HUB}/virtualNetworkPeerings/hub-to-foreign`))?.lastScanId).toBe(
       hubFinding!.lastScanId,
-    ); // Under the cut-off no poll lists subscriptions through ARM.
+    );
+    // Under the cut-off no poll lists subscriptions through ARM.
     expect(sandbox!.counters.subscriptionListRequests).toBe(0);
   });
 

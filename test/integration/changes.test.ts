@@ -245,7 +245,11 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
       network: { changeLagSeconds: 0 },
     });
     const deps = { connection, config: { ...config, SUBSCRIPTION_GROUP_SIZE: 10 }, storage };
+    // The first poll meets the cut-off at tenant scope, then asks each group of 10 (31
+    // subscriptions, 4 groups), after one page of ARM's subscription list.
+    const first = sandbox!.counters.resourceGraphRequests;
     await pollPeeringChanges(deps);
+    expect(sandbox!.counters.resourceGraphRequests - first).toBe(1 + 4);
     const toForeign = `${hub}/virtualNetworkPeerings/to-foreign`;
     await networkClient(guest, hubSub)
       .virtualNetworkPeerings.createOrUpdate(
@@ -270,13 +274,19 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect(seen.check?.delta.new).toEqual([findingId("vnet-peering", toForeign)]);
     // One tenant lookup, the foreign subscription's, which ARM's list does not show; not one per spoke.
     expect(sandbox!.counters.subscriptionLookups - lookups).toBe(1);
-    // What the poll cost otherwise: one page of ARM's subscription list, and in Resource Graph the
-    // tenant-scoped request that met the cut-off, then one per group of 10 (31 subscriptions, 4 groups).
+    // What the poll cost otherwise: one page of ARM's subscription list and one Resource Graph
+    // request per group; the cut-off the first poll met is not met again.
     expect(sandbox!.counters.subscriptionListRequests - lists).toBe(1);
-    expect(sandbox!.counters.resourceGraphRequests - requests).toBe(1 + 4);
+    expect(sandbox!.counters.resourceGraphRequests - requests).toBe(4);
     const alerts = await drain();
     expect(alerts).toHaveLength(1);
     expect(sink.delivered(path).at(-1)!.body).toContain("Peering 'to-foreign'");
+
+    // A day later a poll asks over the whole scope again (an estate can shrink under the cut-off).
+    const later = sandbox!.counters.resourceGraphRequests;
+    const dayLater = await pollPeeringChanges({ ...deps, now: () => new Date(Date.now() + 25 * 3600_000) });
+    expect(dayLater).toMatchObject({ ran: true, advanced: true });
+    expect(sandbox!.counters.resourceGraphRequests - later).toBe(1 + 4);
   });
 
   it("Event Grid: a peering write alerts once under duplicate delivery and names who created it", async () => {

@@ -239,10 +239,12 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
       spokes.push({ name: `to-spoke-${i}`, remote: vnetId(sub, "rg", `spoke-${i}`) });
     }
     b.subscription(hubSub, home).vnet(hubSub, home, "hub-rg", "hub", spokes);
+    let lookupsDown = false;
     const { connection, guest, path } = await fresh(b.build(), {
       tenantSubscriptionLimit: 10,
       quota: { requests: 10_000, windowMs: 1000 },
       network: { changeLagSeconds: 0 },
+      subscriptionLookupFault: () => (lookupsDown ? { status: 500 } : undefined),
     });
     const deps = { connection, config: { ...config, SUBSCRIPTION_GROUP_SIZE: 10 }, storage };
     // The first poll meets the cut-off at tenant scope, then asks each group of 10 (31
@@ -260,6 +262,16 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
         { updateIntervalInMs: POLL_INTERVAL_MS },
       )
       .pollUntilDone();
+
+    // While the foreign subscription's tenant cannot be looked up, the hub is left as it was.
+    lookupsDown = true;
+    const failed = await pollPeeringChanges(deps);
+    lookupsDown = false;
+    expect(failed).toMatchObject({ ran: true, changes: 1, advanced: false });
+    if (!failed.ran) throw new Error("the poll did not run");
+    expect(failed.check?.failed.map((f) => f.vnetId)).toEqual([hub]);
+    expect(failed.check?.findings).toEqual([]);
+    expect(await stored(toForeign)).toBeUndefined();
 
     const lookups = sandbox!.counters.subscriptionLookups;
     const lists = sandbox!.counters.subscriptionListRequests;

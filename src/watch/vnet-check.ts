@@ -12,10 +12,13 @@ import { AllowlistStore } from "../store/allowlist-store";
 import { FindingsStore } from "../store/findings-store";
 import type { Storage } from "../store/storage";
 import { TableTenantCache } from "../store/tenant-cache-table";
-import { azureGetter } from "../azure/http";
-import { TenantResolver } from "../azure/tenants";
 import type { Delta } from "../findings/reconcile";
-import { classifyArmRows, remoteSubscriptionOf, rowOfArmPeering } from "../scanners/peering/arm";
+import {
+  classifyArmRows,
+  remoteSubscriptionOf,
+  rowOfArmPeering,
+  tenantResolverFor,
+} from "../scanners/peering/arm";
 
 /** VNets read from ARM at once (each is one list call, or a few pages). */
 const ARM_CONCURRENCY = 4;
@@ -72,14 +75,13 @@ export async function checkVnets(
   const log = options.log ?? silentLogger;
   const now = (options.now ?? (() => new Date()))();
   const unique = [...new Map(vnetIds.map((id) => [idKey(id), id] as const)).values()];
-  const tenants = new TenantResolver({
+  const tenants = tenantResolverFor(
     connection,
-    get: azureGetter(connection),
-    cache: new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000),
-    known: options.knownTenants ?? new Map(),
-    namesFromGraph: config.TENANT_NAMES_FROM_GRAPH,
+    config,
     log,
-  });
+    new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000),
+    options.knownTenants,
+  );
   const failed: VnetCheckResult["failed"] = [];
   let rows: PeeringRow[] = [];
   let checked: string[] = [];

@@ -33,6 +33,12 @@ export interface ResourceGraphOptions {
    * tenant or management-group query was cut off at Resource Graph's subscription limit.
    */
   listSubscriptions?: () => Promise<string[]>;
+  /**
+   * An earlier run found this tenant or management-group scope past the cut-off: go to the
+   * subscription groups ARM lists at once, without first sending a request that meets it again.
+   * Groups cover what the whole scope covers, so a stale hint costs requests, never coverage.
+   */
+  pastCutOff?: boolean;
   onPage?: (event: PageEvent) => void;
   /** Told when the scope changes, e.g. to subscription groups after a cut-off. */
   onScope?: (event: { reason: string; groups: number; subscriptions: number }) => void;
@@ -402,7 +408,9 @@ export function resourceGraphQuery(
       : "the tenant";
     const missed = refusedAsTooMany
       ? `Resource Graph refused ${what} as too large to query at once (${TOO_MANY_SUBSCRIPTIONS}) in the ${name} query; it was not scanned`
-      : `Resource Graph covered only the first 10,000 subscriptions of ${what} in the ${name} query; the rest were not scanned`;
+      : options.pastCutOff
+        ? `Resource Graph covered only the first 10,000 subscriptions of ${what} when last asked; the ${name} query was not sent over it`
+        : `Resource Graph covered only the first 10,000 subscriptions of ${what} in the ${name} query; the rest were not scanned`;
     if (!options.listSubscriptions) throw new Error(`${missed}. Set SCAN_SUBSCRIPTIONS to scan them.`);
     let listed: string[];
     try {
@@ -429,7 +437,9 @@ export function resourceGraphQuery(
       groups = groupsOf(under, options.subscriptionGroupSize);
     }
     options.onScope?.({
-      reason: `${refusedAsTooMany ? TOO_MANY_SUBSCRIPTIONS : SUBSCRIPTION_LIMIT_HEADER} on the ${name} query`,
+      reason: options.pastCutOff
+        ? `${SUBSCRIPTION_LIMIT_HEADER} when last asked`
+        : `${refusedAsTooMany ? TOO_MANY_SUBSCRIPTIONS : SUBSCRIPTION_LIMIT_HEADER} on the ${name} query`,
       groups: groups.length,
       subscriptions: groups.reduce((n, g) => n + g.length, 0),
     });
@@ -466,6 +476,8 @@ export function resourceGraphQuery(
     const read = readerOf(name, rowSchema);
     let collected: Entry<T>[] = [];
     const narrowed = about ? scopesAbout(about) : null;
+    if (!narrowed && scope.kind === "whole" && options.pastCutOff)
+      scope = { kind: "groups", groups: await groupsAfterCutOff(name) };
     if (narrowed) {
       for (const group of narrowed)
         collected.push(...(await consistent(name, query, { subscriptions: group }, read)).entries);
@@ -497,6 +509,8 @@ export function resourceGraphQuery(
     query: string,
     rowSchema: z.ZodType<T>,
   ): Promise<{ rows: QueryRows<T> } | { groups: string[][] }> {
+    if (scope.kind === "whole" && options.pastCutOff)
+      scope = { kind: "groups", groups: await groupsAfterCutOff(name) };
     if (scope.kind === "whole") {
       const { entries, limitHit } = await consistent(name, query, scope.params, readerOf(name, rowSchema));
       if (!limitHit) return { rows: splitEntries(entries) };

@@ -9,6 +9,11 @@ const rowSchema = z.object({
   watermark: z.string(),
   /** Since when the change feed could not be read; "" while it can (so the warning is logged once). */
   unavailableSince: z.string().default(""),
+  /**
+   * When a poll last met Resource Graph's subscription cut-off at the tenant or management-group
+   * scope; "" under it. While recent, the next polls go to subscription groups at once.
+   */
+  cutOffSeenAt: z.string().default(""),
 });
 export type ChangeWatermark = z.infer<typeof rowSchema>;
 
@@ -24,7 +29,7 @@ export class ChangeWatermarkStore {
     try {
       return rowSchema.parse(await table.getEntity(KEYS.partitionKey, KEYS.rowKey));
     } catch (error) {
-      if (statusOf(error) === 404) return { watermark: "", unavailableSince: "" };
+      if (statusOf(error) === 404) return { watermark: "", unavailableSince: "", cutOffSeenAt: "" };
       throw error;
     }
   }

@@ -17,6 +17,14 @@ import { checkVnets, type VnetCheckResult } from "./vnet-check";
 export const CHANGE_POLL_LEASE: LeaseKind = { rowKey: "peering-changes", durationMs: 5 * 60_000 };
 
 /**
+ * How long a poll trusts an earlier poll's finding that the scope is past Resource Graph's
+ * 10,000-subscription cut-off, and goes to subscription groups without meeting it again. After
+ * it, one poll asks over the whole scope again, so an estate that shrank under the cut-off goes
+ * back to one request.
+ */
+export const CUT_OFF_RECHECK_MS = 24 * 3600_000;
+
+/**
  * Changes to VNets (a peering lives inside its VNet, so its write is an Update of the VNet) and to
  * peerings themselves, since `since`. The documented resourcechanges shape: properties.changeType,
  * targetResourceId, targetResourceType, changeAttributes.timestamp (resource-graph/how-to/get-resource-changes.md).
@@ -92,10 +100,23 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
     const start = mark.watermark ? Date.parse(mark.watermark) : to.getTime();
     const from = new Date(start - overlapMs).toISOString();
 
+    // Past Resource Graph's cut-off the poll lists subscriptions through ARM, as the scan does, and
+    // keeps their tenants (streamed into this one map, subscription -> tenant): a changed hub's
+    // spokes in other groups are then classified without a lookup each. Under it, nothing is listed.
+    // A cut-off an earlier poll met lately is not met again: the poll goes to the groups at once.
+    const known = new Map<string, string>();
+    const listAll = subscriptionLister(connection, { tenants: known });
+    let listed = false;
+    const pastCutOff =
+      mark.cutOffSeenAt !== "" && to.getTime() - Date.parse(mark.cutOffSeenAt) < CUT_OFF_RECHECK_MS;
     const { queryAll } = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
       pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
       subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
-      listSubscriptions: subscriptionLister(connection),
+      listSubscriptions: () => {
+        listed = true;
+        return listAll();
+      },
+      pastCutOff,
     });
     let rows: z.infer<typeof changeRowSchema>[];
     try {
@@ -124,12 +145,21 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
     ];
     const check =
       vnets.length > 0
-        ? await checkVnets(vnets, { connection, config, storage, scanId: pollId, log, now })
+        ? await checkVnets(vnets, {
+            connection,
+            config,
+            storage,
+            scanId: pollId,
+            log,
+            now,
+            knownTenants: known,
+          })
         : null;
     const advanced = !check || check.failed.length === 0;
     await watermarks.set({
       watermark: advanced ? to.toISOString() : mark.watermark,
       unavailableSince: "",
+      cutOffSeenAt: pastCutOff ? mark.cutOffSeenAt : listed ? to.toISOString() : "",
     });
     log("info", "change-poll-finished", {
       from,
@@ -137,6 +167,7 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
       changes: rows.length,
       vnets: vnets.length,
       advanced,
+      pastCutOff: listed,
     });
     return { ran: true, pollId, from, to: to.toISOString(), changes: rows.length, check, advanced };
   } finally {

@@ -45,6 +45,12 @@ export interface VnetCheckOptions {
    * poller (once a minute) also sends what an earlier run left pending anywhere.
    */
   ownAlertsOnly?: boolean;
+  /**
+   * Subscription id (lower-case) -> tenant id, from ARM's subscription list when the caller read it
+   * (a poll past Resource Graph's cut-off): remotes it lists are classified from it, as the full
+   * scan does, and only the others (foreign or unknown) are looked up. Read, not copied.
+   */
+  knownTenants?: Map<string, string>;
 }
 
 export interface VnetCheckResult {
@@ -74,6 +80,7 @@ export async function checkVnets(
     config,
     log,
     new TableTenantCache(storage, config.TENANT_CACHE_TTL_HOURS * 3600_000),
+    options.knownTenants,
   );
   const failed: VnetCheckResult["failed"] = [];
   let rows: PeeringRow[] = [];

@@ -27,7 +27,7 @@ import type { PeeringFinding } from "../../src/scanners/peering/finding";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
-import { CROSS_TENANT, EstateBuilder, vnetId } from "../helpers/estate-builder";
+import { CROSS_TENANT, EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { testStorage } from "../helpers/azurite";
 
 const { home, foreign, homeSubscription, foreignSubscription } = CROSS_TENANT;
@@ -184,6 +184,8 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     expect((await stored(`${HUB}/virtualNetworkPeerings/hub-to-foreign`))?.lastScanId).toBe(
       hubFinding!.lastScanId,
     );
+    // Under the cut-off no poll lists subscriptions through ARM.
+    expect(sandbox!.counters.subscriptionListRequests).toBe(0);
   });
 
   it("without change-feed rights it logs once, not at every poll", async () => {
@@ -220,6 +222,83 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     if (!seen.ran) throw new Error("the poll did not run");
     expect(seen.check?.delta.new).toEqual([findingId("vnet-peering", NEW_PEERING)]);
     expect(sandbox!.counters.subscriptionListRequests).toBeGreaterThan(0);
+  });
+
+  it("past the cut-off a changed hub's spokes in other groups are classified from ARM's subscription list: only the foreign remote is looked up", async () => {
+    // 30 spokes, each in its own subscription, peered with a hub whose subscription sorts last:
+    // in groups of 10 past a cut-off of 10, the hub sits in another group than every spoke.
+    const hubSub = guid(999, "ff");
+    const hub = vnetId(hubSub, "hub-rg", "hub");
+    const b = new EstateBuilder(home)
+      .tenant(foreign, "Foreign Org")
+      .subscription(foreignSubscription, foreign);
+    const spokes: { name: string; remote: string }[] = [];
+    for (let i = 1; i <= 30; i++) {
+      const sub = guid(i, "a7");
+      b.subscription(sub, home).vnet(sub, home, "rg", `spoke-${i}`, [{ name: "to-hub", remote: hub }]);
+      spokes.push({ name: `to-spoke-${i}`, remote: vnetId(sub, "rg", `spoke-${i}`) });
+    }
+    b.subscription(hubSub, home).vnet(hubSub, home, "hub-rg", "hub", spokes);
+    let lookupsDown = false;
+    const { connection, guest, path } = await fresh(b.build(), {
+      tenantSubscriptionLimit: 10,
+      quota: { requests: 10_000, windowMs: 1000 },
+      network: { changeLagSeconds: 0 },
+      subscriptionLookupFault: () => (lookupsDown ? { status: 500 } : undefined),
+    });
+    const deps = { connection, config: { ...config, SUBSCRIPTION_GROUP_SIZE: 10 }, storage };
+    // The first poll meets the cut-off at tenant scope, then asks each group of 10 (31
+    // subscriptions, 4 groups), after one page of ARM's subscription list.
+    const first = sandbox!.counters.resourceGraphRequests;
+    await pollPeeringChanges(deps);
+    expect(sandbox!.counters.resourceGraphRequests - first).toBe(1 + 4);
+    const toForeign = `${hub}/virtualNetworkPeerings/to-foreign`;
+    await networkClient(guest, hubSub)
+      .virtualNetworkPeerings.createOrUpdate(
+        "hub-rg",
+        "hub",
+        "to-foreign",
+        { remoteVirtualNetwork: { id: FOREIGN_VNET } },
+        { updateIntervalInMs: POLL_INTERVAL_MS },
+      )
+      .pollUntilDone();
+
+    // While the foreign subscription's tenant cannot be looked up, the hub is left as it was.
+    lookupsDown = true;
+    const failed = await pollPeeringChanges(deps);
+    lookupsDown = false;
+    expect(failed).toMatchObject({ ran: true, changes: 1, advanced: false });
+    if (!failed.ran) throw new Error("the poll did not run");
+    expect(failed.check?.failed.map((f) => f.vnetId)).toEqual([hub]);
+    expect(failed.check?.findings).toEqual([]);
+    expect(await stored(toForeign)).toBeUndefined();
+
+    const lookups = sandbox!.counters.subscriptionLookups;
+    const lists = sandbox!.counters.subscriptionListRequests;
+    const requests = sandbox!.counters.resourceGraphRequests;
+    const seen = await pollPeeringChanges(deps);
+    if (!seen.ran) throw new Error("the poll did not run");
+    expect(seen).toMatchObject({ changes: 1, advanced: true });
+    expect(seen.check?.failed).toEqual([]);
+    expect(seen.check?.checked).toEqual([hub]);
+    // The foreign peering is the one finding; the 30 same-tenant spokes are none.
+    expect(seen.check?.findings.map((f) => f.resourceId)).toEqual([toForeign]);
+    expect(seen.check?.delta.new).toEqual([findingId("vnet-peering", toForeign)]);
+    // One tenant lookup, the foreign subscription's, which ARM's list does not show; not one per spoke.
+    expect(sandbox!.counters.subscriptionLookups - lookups).toBe(1);
+    // What the poll cost otherwise: one page of ARM's subscription list and one Resource Graph
+    // request per group; the cut-off the first poll met is not met again.
+    expect(sandbox!.counters.subscriptionListRequests - lists).toBe(1);
+    expect(sandbox!.counters.resourceGraphRequests - requests).toBe(4);
+    const alerts = await drain();
+    expect(alerts).toHaveLength(1);
+    expect(sink.delivered(path).at(-1)!.body).toContain("Peering 'to-foreign'");
+
+    // A day later a poll asks over the whole scope again (an estate can shrink under the cut-off).
+    const later = sandbox!.counters.resourceGraphRequests;
+    const dayLater = await pollPeeringChanges({ ...deps, now: () => new Date(Date.now() + 25 * 3600_000) });
+    expect(dayLater).toMatchObject({ ran: true, advanced: true });
+    expect(sandbox!.counters.resourceGraphRequests - later).toBe(1 + 4);
   });
 
   it("Event Grid: a peering write alerts once under duplicate delivery and names who created it", async () => {

@@ -25,12 +25,14 @@ export function tenantResolverFor(
   config: Config,
   log: Logger,
   cache: TenantCache = new MemoryTenantCache(config.TENANT_CACHE_TTL_HOURS * 3600_000),
+  /** Subscription -> tenant from ARM's subscription list, where the caller read it (read, not copied). */
+  known: Map<string, string> = new Map(),
 ): TenantResolver {
   return new TenantResolver({
     connection,
     get: azureGetter(connection),
     cache,
-    known: new Map(),
+    known,
     namesFromGraph: config.TENANT_NAMES_FROM_GRAPH,
     log,
   });

@@ -48,6 +48,11 @@ export const censusRowSchema = z.object({
   items: z.number().int(),
   /** 1 when some container holds more items than this window reads (peerings; absent: read on). */
   more: z.number().int().nullish(),
+  /**
+   * The local subscriptions whose items point into this row's remote subscriptions (peerings);
+   * absent: any subscription of the census's part may.
+   */
+  locals: z.array(text).nullish(),
 });
 export type CensusRow = z.infer<typeof censusRowSchema>;
 
@@ -200,6 +205,51 @@ export async function candidateRemotes(
     }
   }
   return [...candidates].sort();
+}
+
+/** Where candidate items are read: some subscriptions, and the candidate remotes they point at. */
+export interface CandidateScope {
+  subscriptions: string[];
+  remotes: string[];
+}
+
+/**
+ * The scopes of the candidate reads: the subscriptions whose census rows hold a candidate remote
+ * (a row's `locals`, or its whole part where the row does not say), packed in row order into
+ * scopes of at most `size` subscriptions across groups, each with the candidate remotes of its
+ * rows. So the reads follow the candidates, not the number of groups; every subscription that
+ * points at a candidate is in a scope with that candidate.
+ */
+export function candidateScopes(
+  censuses: { rows: CensusRow[]; subscriptions: string[] }[],
+  candidates: readonly string[],
+  size: number,
+): CandidateScope[] {
+  const wanted = new Set(candidates.map((id) => idKey(id)));
+  const scopes: CandidateScope[] = [];
+  let subscriptions = new Map<string, string>();
+  let remotes = new Set<string>();
+  const close = () => {
+    if (subscriptions.size > 0)
+      scopes.push({ subscriptions: [...subscriptions.values()], remotes: [...remotes].sort() });
+    subscriptions = new Map();
+    remotes = new Set();
+  };
+  for (const census of censuses) {
+    for (const row of census.rows) {
+      const pointed = row.remotes.map((id) => idKey(id)).filter((id) => wanted.has(id));
+      if (pointed.length === 0) continue;
+      for (const local of row.locals ?? census.subscriptions) {
+        const key = idKey(local);
+        if (!subscriptions.has(key) && subscriptions.size >= size) close();
+        subscriptions.set(key, local);
+        // A scope's remotes are those of every row that put a subscription in it.
+        for (const remote of pointed) remotes.add(remote);
+      }
+    }
+  }
+  close();
+  return scopes;
 }
 
 /** A KQL string literal of an id (ids are GUIDs; anything else is dropped of quotes and backslashes). */

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
-import { PEERING_CANDIDATES_QUERY } from "../../src/scanners/peering/query";
+import { PEERING_CANDIDATES_QUERY, peeringCandidatesQuery } from "../../src/scanners/peering/query";
+import { filterLists } from "../../src/scanners/census";
 import { ARRAY_SUMMARY_QUERY, CENSUS_AND_SUMMARY_QUERY } from "../../src/scanners/array-summary";
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
 import type { Estate } from "../../src/sandbox/estate";
@@ -100,6 +101,11 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
     // request per group (4 groups) for both, and the summary is never asked on its own.
     expect(env.sandbox.counters.resourceGraphQueries.get(CENSUS_AND_SUMMARY_QUERY)).toBe(4);
     expect(env.sandbox.counters.resourceGraphQueries.get(ARRAY_SUMMARY_QUERY) ?? 0).toBe(0);
+    // The candidate peerings are read once, from the three subscriptions whose census rows point
+    // at the partner (spokes 50 and 250, the hub), not once per group.
+    expect(
+      env.sandbox.counters.resourceGraphQueries.get(peeringCandidatesQuery(0, filterLists([S_PARTNER])[0]!)),
+    ).toBe(1);
     // The unfiltered candidate query (whose join sees only its group) is never sent.
     expect(env.sandbox.counters.resourceGraphQueries.get(PEERING_CANDIDATES_QUERY) ?? 0).toBe(0);
     // The peering check: a census and at most one candidate query per group (4 groups), plus the

@@ -6,7 +6,13 @@ import {
   censusBesideSummary,
   countArray,
 } from "../../src/scanners/array-summary";
-import { candidateRemotes, censusRowSchema, filterLists, packByFanOut } from "../../src/scanners/census";
+import {
+  candidateRemotes,
+  candidateScopes,
+  censusRowSchema,
+  filterLists,
+  packByFanOut,
+} from "../../src/scanners/census";
 import type { ScanContext } from "../../src/scanners/scanner";
 
 describe("census of remote subscriptions", () => {
@@ -45,6 +51,36 @@ describe("census of remote subscriptions", () => {
     expect(censusRowSchema.safeParse({ localTenantId: "t1", remotes: ["a"], items: 1 }).success).toBe(true);
     expect(censusRowSchema.safeParse({ localTenantId: "t1", items: 3 }).success).toBe(false);
     expect(censusRowSchema.safeParse({ localTenantId: "t1", remotes: null, items: 3 }).success).toBe(false);
+  });
+
+  it("reads candidates only where a census row points at one, packed across groups; a row that does not name its locals brings its whole part", () => {
+    const row = (remotes: string[], locals?: string[]) => ({
+      localTenantId: "t1",
+      remotes,
+      items: 1,
+      ...(locals ? { locals } : {}),
+    });
+    const censuses = [
+      // Group 1: two spokes point at a same-tenant hub, one also at a foreign subscription.
+      { rows: [row(["HUB"], ["s1", "s2"]), row(["Foreign-A"], ["S2"])], subscriptions: ["s1", "s2", "s3"] },
+      // Group 2: a hub's row names the foreign subscription among spokes (its bucket), a row left
+      // without its locals names nothing, so its whole part may point there.
+      {
+        rows: [row(["s1", "foreign-a"], ["hub"]), row(["foreign-b"])],
+        subscriptions: ["hub", "x1", "x2"],
+      },
+    ];
+    expect(candidateScopes(censuses, ["foreign-a", "foreign-b"], 3)).toEqual([
+      { subscriptions: ["S2", "hub", "x1"], remotes: ["foreign-a", "foreign-b"] },
+      { subscriptions: ["x2"], remotes: ["foreign-b"] },
+    ]);
+    // No candidate, no read; the same-tenant hub's spokes are never a scope.
+    expect(candidateScopes(censuses, [], 3)).toEqual([]);
+    // Every subscription that points at a candidate is in a scope with it.
+    const scopes = candidateScopes(censuses, ["foreign-a", "foreign-b"], 1000);
+    expect(scopes).toEqual([
+      { subscriptions: ["S2", "hub", "x1", "x2"], remotes: ["foreign-a", "foreign-b"] },
+    ]);
   });
 
   it("splits a filter list that would make the query text too long", () => {

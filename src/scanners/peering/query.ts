@@ -50,16 +50,18 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 /**
  * Past the cut-off, per subscription group: which remote subscriptions the group's peerings in
  * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
- * as sets (`make_set`), one row per local tenant and last hex digit of the remote subscription
- * id (`bucket`: 16 of them, so a set holds about a sixteenth of what the group points at),
- * with the peerings (`items`) and whether a VNet has peerings past this window (`more`: another
- * window to read). A group of hubs, pointing
- * at every spoke subscription, is at most 16 rows per tenant, not one per spoke.
+ * as sets (`make_set`), one row per local tenant and `bucket` (the first and last hex digits of
+ * the remote subscription id, random in a v4 GUID: 256 buckets), with the local subscriptions
+ * whose peerings point there (`locals`: where the candidate peerings are read), the peerings
+ * (`items`) and whether a VNet has peerings past this window (`more`: another window to read). A
+ * group of hubs, pointing at every spoke subscription, is at most 256 rows per tenant, not one per
+ * spoke; a spoke's row names the few buckets it points into, so a foreign remote singles out the
+ * spokes that point at its bucket.
  */
 export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
-| extend bucket = substring(remoteSubscriptionId, 35, 1)
-| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), items = count(), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
+| extend bucket = strcat(substring(remoteSubscriptionId, 0, 1), substring(remoteSubscriptionId, 35, 1))
+| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), locals = make_set(localSubscriptionId, ${setMax}), items = count(), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
 }
 
 /** The census's pairs before they are summarized (each peering, with its local subscription). */
@@ -73,6 +75,7 @@ function censusRows(window: number): string {
 | mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
 | extend remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2])),
     localTenantId = tolower(tenantId),
+    localSubscriptionId = tolower(subscriptionId),
     beyond = peeringCount > ${start + PEERING_WINDOW}`;
 }
 

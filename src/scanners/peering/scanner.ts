@@ -4,7 +4,14 @@ import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindows, rowCollector } from "../windows";
 import { CENSUS_AND_SUMMARY, censusBesideSummary, countArray } from "../array-summary";
-import { FAN_OUT_ROWS, candidateRemotes, censusOf, filterLists } from "../census";
+import {
+  FAN_OUT_ROWS,
+  candidateRemotes,
+  candidateScopes,
+  censusOf,
+  filterLists,
+  type GroupCensus,
+} from "../census";
 import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
@@ -38,11 +45,12 @@ const remoteSubscriptionOf = (row: PeeringRow) =>
 const MOST_WINDOWS = Math.ceil(1000 / PEERING_WINDOW);
 
 /**
- * Past the cut-off (or over a long SCAN_SUBSCRIPTIONS list): per subscription group and window,
- * the census of remote subscriptions, then the candidate peerings of the foreign or unknown ones
- * only. A subscription whose census alone does not fit is read unfiltered, from that window to the
- * last, and left out of the group's later censuses; rows are de-duplicated by id. Returns null
- * when a query failed (the error is recorded).
+ * Past the cut-off (or over a long SCAN_SUBSCRIPTIONS list), window by window: every group's census
+ * of remote subscriptions, then the candidate peerings of the foreign or unknown ones, read only
+ * from the subscriptions whose census rows point at one (packed across groups, so the candidate
+ * reads follow the candidates, not the number of groups). A subscription whose census alone does
+ * not fit is read unfiltered, from that window to the last, and left out of its group's later
+ * censuses; rows are de-duplicated by id. Returns null when a query failed (the error is recorded).
  */
 async function readByGroup(
   context: ScanContext,
@@ -53,13 +61,14 @@ async function readByGroup(
   const collected = rowCollector<PeeringRow>(source, errors);
   const read = async (name: string, query: string, about: string[]) =>
     collected.add(await context.queryAll(name, query, peeringRowSchema, about));
+  // Per group: the subscriptions whose peerings were read unfiltered through the last window.
+  let reading = groups.map((group) => ({ group, readThrough: new Set<string>() }));
   try {
-    for (const group of groups) {
-      // Subscriptions whose peerings were read unfiltered through the last window.
-      const readThrough = new Set<string>();
-      for (let window = 0; ; window++) {
-        const part = group.filter((subscription) => !readThrough.has(idKey(subscription)));
-        if (part.length === 0) break;
+    for (let window = 0; reading.length > 0; window++) {
+      const counted: { at: (typeof reading)[number]; census: GroupCensus; part: string[] }[] = [];
+      for (const at of reading) {
+        const part = at.group.filter((subscription) => !at.readThrough.has(idKey(subscription)));
+        if (part.length === 0) continue;
         const unreadable: string[] = [];
         const census = await censusOf(
           context,
@@ -81,16 +90,29 @@ async function readByGroup(
           unreadable,
         );
         for (const message of unreadable) errors.push({ source, message });
-        for (const list of filterLists(await candidateRemotes(census.rows, context)))
-          await read("peering", peeringCandidatesQuery(window, list), part);
-        // A subscription alone outgrew a census: its peerings from this window on are read unfiltered.
-        if (census.unfiltered.length > 0) {
-          for (let w = window; w < MOST_WINDOWS; w++)
-            await read("peering (unfiltered)", peeringCandidatesQuery(w), census.unfiltered);
-          for (const subscription of census.unfiltered) readThrough.add(idKey(subscription));
-        }
-        if (!census.rows.some((row) => (row.more ?? 1) > 0)) break;
+        counted.push({ at, census, part });
       }
+      const candidates = await candidateRemotes(
+        counted.flatMap((c) => c.census.rows),
+        context,
+      );
+      const scopes = candidateScopes(
+        counted.map((c) => ({ rows: c.census.rows, subscriptions: c.part })),
+        candidates,
+        context.config.SUBSCRIPTION_GROUP_SIZE,
+      );
+      for (const scope of scopes)
+        for (const list of filterLists(scope.remotes))
+          await read("peering", peeringCandidatesQuery(window, list), scope.subscriptions);
+      // A subscription alone outgrew a census: its peerings from this window on are read unfiltered.
+      for (const { at, census } of counted) {
+        if (census.unfiltered.length === 0) continue;
+        for (let w = window; w < MOST_WINDOWS; w++)
+          await read("peering (unfiltered)", peeringCandidatesQuery(w), census.unfiltered);
+        for (const subscription of census.unfiltered) at.readThrough.add(idKey(subscription));
+      }
+      // The next window is counted only where a VNet has peerings past this one.
+      reading = counted.filter((c) => c.census.rows.some((row) => (row.more ?? 1) > 0)).map((c) => c.at);
     }
   } catch (error) {
     errors.push({

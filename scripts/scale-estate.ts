@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { parseEstate, type Estate } from "../src/sandbox/estate";
 import { guid, vnetId } from "../test/helpers/estate-builder";
 
@@ -10,6 +11,17 @@ import { guid, vnetId } from "../test/helpers/estate-builder";
 export const SPOKES_PER_SUBSCRIPTION = 10;
 export const SPOKES_PER_HUB = 499;
 export const FOREIGN_TENANTS = 40;
+
+/**
+ * A subscription id as Azure makes them: a random (version 4) GUID, here drawn from a hash of a
+ * label so the estate is the same on every run. Counters would give every hub and foreign
+ * subscription the same few leading and trailing digits, which no real estate has.
+ */
+export function subscriptionGuid(label: string): string {
+  const h = createHash("sha256").update(label).digest("hex");
+  const variant = "89ab"[Number.parseInt(h[16]!, 16) & 3];
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 
 export interface ScaleEstate {
   estate: Estate;
@@ -25,7 +37,7 @@ export function scaleEstate(landingZones: number): ScaleEstate {
   const tenants = [{ tenantId: home, displayName: "Contoso" }];
   const subscriptions: Record<string, unknown>[] = [];
   const resources: Record<string, unknown>[] = [];
-  const foreignSubscription = (t: number) => guid(t + 1, "fe");
+  const foreignSubscription = (t: number) => subscriptionGuid(`partner-${t}`);
   for (let t = 0; t < FOREIGN_TENANTS; t++) {
     const tenantId = guid(100 + t, "b1");
     tenants.push({ tenantId, displayName: `Partner ${t + 1}` });
@@ -36,9 +48,10 @@ export function scaleEstate(landingZones: number): ScaleEstate {
 
   const spokes = landingZones * SPOKES_PER_SUBSCRIPTION;
   const hubs = Math.ceil(spokes / SPOKES_PER_HUB);
-  const hubSubscription = (h: number) => guid(h + 1, "4b");
+  const hubSubscription = (h: number) => subscriptionGuid(`platform-${h}`);
   const hubId = (h: number) => vnetId(hubSubscription(h), "hub-rg", `hub-${h}`);
-  const lzSubscription = (i: number) => guid(i + 1, "1a");
+  const lzIds = Array.from({ length: landingZones }, (_, i) => subscriptionGuid(`lz-${i}`));
+  const lzSubscription = (i: number) => lzIds[i]!;
   const spokeName = (s: number) => `spoke-${s}`;
   const spokeId = (s: number) =>
     vnetId(lzSubscription(Math.floor(s / SPOKES_PER_SUBSCRIPTION)), "spokes-rg", spokeName(s));

@@ -50,8 +50,8 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 /**
  * Past the cut-off, per subscription group: which remote subscriptions the group's peerings in
  * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
- * as sets (`make_set`), one row per local tenant and `bucket` (the first and last hex digits of
- * the remote subscription id, random in a v4 GUID: 256 buckets), with the local subscriptions
+ * as sets (`make_set`), one row per local tenant and `bucket` (the last two hex digits of the
+ * remote subscription id, random in a v4 GUID: 256 buckets), with the local subscriptions
  * whose peerings point there (`locals`: where the candidate peerings are read), the peerings
  * (`items`) and whether a VNet has peerings past this window (`more`: another window to read). A
  * group of hubs, pointing at every spoke subscription, is at most 256 rows per tenant, not one per
@@ -60,7 +60,7 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
  */
 export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
-| extend bucket = strcat(substring(remoteSubscriptionId, 0, 1), substring(remoteSubscriptionId, 35, 1))
+| extend bucket = substring(remoteSubscriptionId, 34, 2)
 | summarize remotes = make_set(remoteSubscriptionId, ${setMax}), locals = make_set(localSubscriptionId, ${setMax}), items = count(), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
 }
 

@@ -92,9 +92,11 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
     const rules = report.findings.filter((f) => f.kind === "service-endpoint-inbound");
     expect(rules.map((f) => (f as { subnetId: string }).subnetId.split("/").at(-3))).toEqual(["partner-hub"]);
     // Only the three foreign peerings and the one foreign rule travel as candidate rows; the
-    // censuses name the spoke subscriptions in sets (a row per last hex digit), not one row each.
+    // censuses name the spoke subscriptions in sets, not one row each: the hub's peering census is
+    // at most 256 rows (one per last two hex digits), a spoke group's two (the hub, the partner),
+    // the rules' census 16 rows (one per last hex digit), and each group's summary one.
     const rows = report.stats.resourceGraphRows;
-    expect(rows).toBeLessThanOrEqual(3 + 1 + 2 * 4 * 16 + 30);
+    expect(rows).toBeLessThanOrEqual(3 + 1 + 256 + 4 * 2 + 16 + 4 + 10);
     // The rules' candidate query went out filtered to the partner's subscription only.
     expect(env.sandbox.counters.resourceGraphQueries.get(SERVICE_ENDPOINT_CANDIDATES_QUERY) ?? 0).toBe(0);
     // Each group's array summary comes in the request that brings its first peering census: one

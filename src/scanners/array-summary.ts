@@ -111,10 +111,17 @@ const problemOf = (error: z.ZodError) => {
   return `${(issue?.path ?? []).join(".")} ${issue?.message ?? ""}`.trim();
 };
 
-/** A row without its `part` is read as a census row (which then lacks what a census row needs, if it was the summary). */
+/**
+ * A row is read by its `part`; one without it is the summary if it reads as one (every summary
+ * column present), else a census row (which then says what it lacks).
+ */
 export const censusOrSummarySchema = z
   .looseObject({ part: z.string().nullish() })
   .transform((raw): CensusOrSummary => {
+    if (raw.part == null) {
+      const summary = arraySummaryRowSchema.safeParse(raw);
+      if (summary.success) return { part: "summary", summary: summary.data, problem: "" };
+    }
     if (raw.part === "summary") {
       const read = arraySummaryRowSchema.safeParse(raw);
       return read.success
@@ -146,6 +153,12 @@ export async function censusBesideSummary(
     if (row.census) rows.push(row.census);
     else unreadable.push(`Resource Graph returned a peering census row that cannot be read: ${row.problem}`);
   }
+  // The same answer's summary counts the group's peerings: a census without rows for them was left out.
+  const [summary] = both.rows.flatMap((row) => (row.part === "summary" && row.summary ? [row.summary] : []));
+  if (rows.length === 0 && (summary?.peeringsItems ?? 0) > 0)
+    unreadable.push(
+      `Resource Graph's peering census left out its rows while the group holds ${summary!.peeringsItems} peerings`,
+    );
   return { rows, unreadable };
 }
 
@@ -176,6 +189,11 @@ async function groupSummary(
   }
   const own = await context.queryAll("array summary", ARRAY_SUMMARY_QUERY, arraySummaryRowSchema, group);
   for (const bad of own.unreadable) errors.push({ source, message: bad.message });
+  // A summary without `by` is one row a scope: none (or more) is no count, never a count of zero.
+  if (own.rows.length !== 1)
+    throw new Error(
+      `Resource Graph returned ${own.rows.length} array summary rows for a subscription group, not one`,
+    );
   return own.rows;
 }
 

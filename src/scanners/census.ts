@@ -137,19 +137,24 @@ export async function censusOf(
 ): Promise<GroupCensus> {
   const pageRows = CENSUS_PAGE_SHARE * context.config.RESOURCE_GRAPH_PAGE_SIZE;
   const setMax = censusSetMax(context.config.RESOURCE_GRAPH_PAGE_SIZE);
+  const ownCensus = () =>
+    context
+      .queryAll(queries.name, queries.census(setMax), censusRowSchema, group)
+      .then((r) => ({ rows: r.rows, unreadable: r.unreadable.map((u) => u.message) }));
   try {
-    // The whole group (not yet cut) is asked through the request it shares, where there is one.
+    // The whole group (not yet cut) is asked through the request it shares, where there is one;
+    // when that request fails (its other part may be what failed), the census is asked on its own.
     const result =
       queries.first && !fanOutsAsked
-        ? await queries.first.read(setMax, group)
-        : await context
-            .queryAll(queries.name, queries.census(setMax), censusRowSchema, group)
-            .then((r) => ({ rows: r.rows, unreadable: r.unreadable.map((u) => u.message) }));
-    if (result.rows.some((row) => row.remotes.length >= setMax))
-      throw new TruncatedResult(
-        `A set of remote subscriptions of the ${queries.name} query reached ${setMax}`,
-        2 * pageRows,
-      );
+        ? await queries.first.read(setMax, group).catch((error: unknown) => {
+            if (error instanceof TruncatedResult) throw error;
+            return ownCensus();
+          })
+        : await ownCensus();
+    // A set that reached its bound may have been cut: its remote subscriptions, or the local ones
+    // that point there (which decide where candidates are read).
+    if (result.rows.some((row) => row.remotes.length >= setMax || (row.locals?.length ?? 0) >= setMax))
+      throw new TruncatedResult(`A set of the ${queries.name} query reached ${setMax}`, 2 * pageRows);
     unreadable.push(...result.unreadable);
     return { group, rows: result.rows, unfiltered: [] };
   } catch (error) {
@@ -215,7 +220,8 @@ export interface CandidateScope {
 
 /**
  * The scopes of the candidate reads: the subscriptions whose census rows hold a candidate remote
- * (a row's `locals`, or its whole part where the row does not say), packed in row order into
+ * (a row's `locals`, or its whole part where the row does not say, names none, or names a
+ * subscription outside the part), packed in row order into
  * scopes of at most `size` subscriptions across groups, each with the candidate remotes of its
  * rows. So the reads follow the candidates, not the number of groups; every subscription that
  * points at a candidate is in a scope with that candidate.
@@ -236,10 +242,14 @@ export function candidateScopes(
     remotes = new Set();
   };
   for (const census of censuses) {
+    const inPart = new Set(census.subscriptions.map((id) => idKey(id)));
     for (const row of census.rows) {
       const pointed = row.remotes.map((id) => idKey(id)).filter((id) => wanted.has(id));
       if (pointed.length === 0) continue;
-      for (const local of row.locals ?? census.subscriptions) {
+      // Locals that say nothing (none, or some outside the part) are not trusted: the whole part.
+      const named = row.locals ?? [];
+      const trusted = named.length > 0 && named.every((id) => inPart.has(idKey(id)));
+      for (const local of trusted ? named : census.subscriptions) {
         const key = idKey(local);
         if (!subscriptions.has(key) && subscriptions.size >= size) close();
         subscriptions.set(key, local);

@@ -107,8 +107,9 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
     const known = new Map<string, string>();
     const listAll = subscriptionLister(connection, { tenants: known });
     let listed = false;
-    const pastCutOff =
-      mark.cutOffSeenAt !== "" && to.getTime() - Date.parse(mark.cutOffSeenAt) < CUT_OFF_RECHECK_MS;
+    // A time ahead of the clock (skew) is no hint: it would hold until long after a day.
+    const seenAgo = to.getTime() - Date.parse(mark.cutOffSeenAt);
+    const pastCutOff = mark.cutOffSeenAt !== "" && seenAgo >= 0 && seenAgo < CUT_OFF_RECHECK_MS;
     const { queryAll } = resourceGraphQuery(createResourceGraphClient(connection), scopeOf(config), {
       pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
       subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
@@ -167,7 +168,7 @@ export async function pollPeeringChanges(options: ChangePollOptions): Promise<Ch
       changes: rows.length,
       vnets: vnets.length,
       advanced,
-      pastCutOff: listed,
+      listedThroughArm: listed,
     });
     return { ran: true, pollId, from, to: to.toISOString(), changes: rows.length, check, advanced };
   } finally {

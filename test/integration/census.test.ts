@@ -117,7 +117,7 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
 
   it("a census longer than one page is asked again over smaller parts of its group", async () => {
     // Pages of 5 rows: the census of the group holding the hub, which points at 300 spoke
-    // subscriptions and the partner, is 16 rows (one per last hex digit), more than a page holds,
+    // subscriptions and the partner, is up to 256 rows (one per last two hex digits), more than a page holds,
     // and summarize does not page. The hub alone still does not fit: it is read unfiltered.
     const unfiltered = () => env.sandbox.counters.resourceGraphQueries.get(PEERING_CANDIDATES_QUERY) ?? 0;
     const asked = unfiltered();
@@ -133,6 +133,48 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
       "to-partner-50",
       "to-partner-hub",
     ]);
+  });
+});
+
+describe("past the cut-off: the subscriptions a census row names", () => {
+  it("a row whose set of local subscriptions reached its bound is counted again in parts: a spoke it left out is still read", async () => {
+    // Pages of 2 rows, so sets of at most 10: 12 spokes point at the hub and one, the last, also at
+    // a foreign subscription whose id ends in the same two hex digits as the hub's. Their census
+    // row names the hub, the foreign subscription and 12 spokes: a set of 10 would leave the last
+    // spoke out of the candidate read.
+    const hubSub = guid(0x3e7, "ff");
+    const foreignSub = guid(0xe7, "f8");
+    const hub = vnetId(hubSub, "hub-rg", "hub");
+    const b = new EstateBuilder(HOME).tenant(PARTNER, "Partner");
+    b.subscription(foreignSub, PARTNER, { visibleToScanner: false });
+    const back: PeeringSpec[] = [];
+    for (let i = 1; i <= 12; i++) {
+      const sub = guid(i, "a8");
+      const peerings: PeeringSpec[] = [{ name: `to-hub-${i}`, remote: hub }];
+      if (i === 12) peerings.push({ name: "to-foreign", remote: vnetId(foreignSub, "rg", "partner") });
+      b.subscription(sub, HOME).vnet(sub, HOME, "rg", `spoke-${i}`, peerings);
+      back.push({ name: `to-spoke-${i}`, remote: vnetId(sub, "rg", `spoke-${i}`) });
+    }
+    b.subscription(hubSub, HOME).vnet(hubSub, HOME, "hub-rg", "hub", back);
+    const env = await sandboxScan(b.build(), {
+      ...FAST,
+      tenantSubscriptionLimit: 1,
+      subscriptionListPageSize: 500,
+    });
+    try {
+      const report = await env.scan({
+        env: { RESOURCE_GRAPH_PAGE_SIZE: "2", SUBSCRIPTION_GROUP_SIZE: "12" },
+      });
+      expect(report.errors).toEqual([]);
+      expect(report.complete).toBe(true);
+      expect(
+        report.findings
+          .filter((f) => f.relation === "cross-tenant")
+          .map((f) => f.resourceId.split("/").at(-1)),
+      ).toEqual(["to-foreign"]);
+    } finally {
+      await env.close();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import {
 import {
   candidateRemotes,
   candidateScopes,
+  censusOf,
   censusRowSchema,
   filterLists,
   packByFanOut,
@@ -74,6 +75,15 @@ describe("census of remote subscriptions", () => {
       { subscriptions: ["S2", "hub", "x1"], remotes: ["foreign-a", "foreign-b"] },
       { subscriptions: ["x2"], remotes: ["foreign-b"] },
     ]);
+    // Locals that name no one, or a subscription outside the part, are not trusted: the whole part.
+    for (const locals of [[], ["s1", "elsewhere"]])
+      expect(
+        candidateScopes(
+          [{ rows: [row(["foreign-a"], locals)], subscriptions: ["s1", "s2"] }],
+          ["foreign-a"],
+          10,
+        ),
+      ).toEqual([{ subscriptions: ["s1", "s2"], remotes: ["foreign-a"] }]);
     // No candidate, no read; the same-tenant hub's spokes are never a scope.
     expect(candidateScopes(censuses, [], 3)).toEqual([]);
     // Every subscription that points at a candidate is in a scope with it.
@@ -149,9 +159,8 @@ describe("past the cut-off, a group's peering census and array summary in one re
     expect(asked.filter((q) => q === ARRAY_SUMMARY_QUERY)).toEqual([]);
   });
 
-  it("a summary left out, stripped of its part, or unreadable is asked on its own; a census row without its part is unreadable", async () => {
-    const { part: _part, ...unnamed } = summary;
-    for (const union of [[census], [census, unnamed], [census, { ...summary, peeringsMost: null }]]) {
+  it("a summary left out or unreadable is asked on its own; rows stripped of their part are read by their columns", async () => {
+    for (const union of [[census], [census, { ...summary, peeringsMost: null }]]) {
       const { context, asked } = contextAnswering(
         new Map<string, unknown[]>([
           [CENSUS_AND_SUMMARY_QUERY, union],
@@ -163,25 +172,73 @@ describe("past the cut-off, a group's peering census and array summary in one re
       expect(errors).toEqual([]);
       expect(asked.filter((q) => q === ARRAY_SUMMARY_QUERY)).toHaveLength(1);
     }
-    // The summary without its part reads as a census row that lacks its remote subscriptions.
-    const { context } = contextAnswering(new Map([[CENSUS_AND_SUMMARY_QUERY, [census, unnamed]]]));
-    const read = await censusBesideSummary(context, 5000, group);
-    expect(read.rows).toHaveLength(1);
-    expect(read.unreadable).toEqual([
+    // Without their part, the summary (every summary column there) and the census row still read as
+    // what they are: nothing asked again, nothing unreadable.
+    const { part: _s, ...unnamedSummary } = summary;
+    const { part: _c, ...unnamedCensus } = census;
+    const { context, asked } = contextAnswering(
+      new Map([[CENSUS_AND_SUMMARY_QUERY, [unnamedCensus, unnamedSummary]]]),
+    );
+    expect(await censusBesideSummary(context, 5000, group)).toEqual({
+      rows: [{ localTenantId: "t1", remotes: ["r1"], items: 3, more: 0 }],
+      unreadable: [],
+    });
+    expect(await countArray(context, "check", "peerings", "peerings", [])).toMatchObject({ items: 3 });
+    expect(asked).toEqual([CENSUS_AND_SUMMARY_QUERY, CENSUS_AND_SUMMARY_QUERY]);
+    // A census row missing its set of remote subscriptions is unreadable, never an empty census.
+    const { remotes: _r, ...noRemotes } = census;
+    const { context: stripped } = contextAnswering(
+      new Map([[CENSUS_AND_SUMMARY_QUERY, [noRemotes, summary]]]),
+    );
+    expect((await censusBesideSummary(stripped, 5000, group)).unreadable).toEqual([
       expect.stringMatching(/peering census row that cannot be read: remotes/),
+      expect.stringMatching(/left out its rows while the group holds 3 peerings/),
     ]);
   });
 
-  it("a summary that cannot be read on its own either fails the count, never counts zero", async () => {
+  it("a summary that cannot be read on its own either, or is not there, fails the count, never counts zero", async () => {
     const { rulesMost: _rules, ...withoutColumn } = summary;
-    const { context } = contextAnswering(
+    for (const own of [[withoutColumn], []]) {
+      const { context } = contextAnswering(
+        new Map<string, unknown[] | Error>([
+          [CENSUS_AND_SUMMARY_QUERY, new Error("throttled")],
+          [ARRAY_SUMMARY_QUERY, own],
+        ]),
+      );
+      const errors: { source: string; message: string }[] = [];
+      expect(await countArray(context, "check", "rules", "rules", errors)).toBeNull();
+      expect(errors.at(-1)).toEqual({
+        source: "check",
+        message: expect.stringMatching(/Counting rules failed: .*0 array summary rows/),
+      });
+    }
+  });
+
+  it("the census is asked on its own when the request it shares fails; a census left out beside a summary counting peerings is unreadable", async () => {
+    const { context, asked } = contextAnswering(
       new Map<string, unknown[] | Error>([
-        [CENSUS_AND_SUMMARY_QUERY, new Error("throttled")],
-        [ARRAY_SUMMARY_QUERY, [withoutColumn]],
+        [CENSUS_AND_SUMMARY_QUERY, new Error("refused")],
+        ["CENSUS", [census]],
       ]),
     );
-    const errors: { source: string; message: string }[] = [];
-    await countArray(context, "check", "rules", "rules", errors);
-    expect(errors).toEqual([{ source: "check", message: expect.stringMatching(/unreadable/) }]);
+    const queries = {
+      name: "peering census",
+      census: () => "CENSUS",
+      fanOut: "FAN-OUT",
+      first: {
+        name: "both",
+        read: (setMax: number, whole: string[]) => censusBesideSummary(context, setMax, whole),
+      },
+    };
+    const unreadable: string[] = [];
+    const read = await censusOf(context, queries, group, unreadable);
+    expect(read.rows).toEqual([{ localTenantId: "t1", remotes: ["r1"], items: 3, more: 0 }]);
+    expect(unreadable).toEqual([]);
+    expect(asked).toEqual([CENSUS_AND_SUMMARY_QUERY, "CENSUS"]);
+
+    const { context: leftOut } = contextAnswering(new Map([[CENSUS_AND_SUMMARY_QUERY, [summary]]]));
+    expect((await censusBesideSummary(leftOut, 5000, group)).unreadable).toEqual([
+      expect.stringMatching(/left out its rows while the group holds 3 peerings/),
+    ]);
   });
 });

@@ -80,13 +80,14 @@ function censusRows(window: number): string {
 }
 
 /**
- * How many census rows each subscription of a group would give on its own, for those giving more
- * than `over` (hubs, which point at many spoke subscriptions): asked only when a group's census
+ * How many census rows (buckets) each subscription of a group would give on its own, for those
+ * giving more than `over` (hubs, which point at many spoke subscriptions): asked only when a group's census
  * outgrew its page, to cut the group where the rows are.
  */
 export function peeringFanOutQuery(window: number, over: number): string {
   return `${censusRows(window)}
-| summarize items = count() by subscriptionId, remoteSubscriptionId
+| extend bucket = substring(remoteSubscriptionId, 34, 2)
+| summarize items = count() by subscriptionId, bucket
 | summarize censusRows = count() by subscriptionId
 | where censusRows > ${over}`;
 }

@@ -49,8 +49,8 @@ export const censusRowSchema = z.object({
   /** 1 when some container holds more items than this window reads (peerings; absent: read on). */
   more: z.number().int().nullish(),
   /**
-   * The local subscriptions whose items point into this row's remote subscriptions (peerings);
-   * absent: any subscription of the census's part may.
+   * The local subscriptions whose items point into this row's remote subscriptions (peerings), at
+   * most LOCALS_MAX; absent, or at the bound: any subscription of the census's part may.
    */
   locals: z.array(text).nullish(),
 });
@@ -153,8 +153,11 @@ export async function censusOf(
         : await ownCensus();
     // A set that reached its bound may have been cut: its remote subscriptions, or the local ones
     // that point there (which decide where candidates are read).
-    if (result.rows.some((row) => row.remotes.length >= setMax || (row.locals?.length ?? 0) >= setMax))
-      throw new TruncatedResult(`A set of the ${queries.name} query reached ${setMax}`, 2 * pageRows);
+    if (result.rows.some((row) => row.remotes.length >= setMax))
+      throw new TruncatedResult(
+        `A set of remote subscriptions of the ${queries.name} query reached ${setMax}`,
+        2 * pageRows,
+      );
     unreadable.push(...result.unreadable);
     return { group, rows: result.rows, unfiltered: [] };
   } catch (error) {
@@ -212,6 +215,13 @@ export async function candidateRemotes(
   return [...candidates].sort();
 }
 
+/**
+ * The most local subscriptions a census row names (`make_set(x, max)`): enough for a row of spokes,
+ * while a row of hubs (each of a group's hubs points into every bucket) stays a few KB. A row that
+ * reaches it may have been cut, so its whole part is read where it holds a candidate.
+ */
+export const LOCALS_MAX = 100;
+
 /** Where candidate items are read: some subscriptions, and the candidate remotes they point at. */
 export interface CandidateScope {
   subscriptions: string[];
@@ -220,8 +230,8 @@ export interface CandidateScope {
 
 /**
  * The scopes of the candidate reads: the subscriptions whose census rows hold a candidate remote
- * (a row's `locals`, or its whole part where the row does not say, names none, or names a
- * subscription outside the part), packed in row order into
+ * (a row's `locals`, or its whole part where the row does not say, names none, reaches
+ * LOCALS_MAX, or names a subscription outside the part), packed in row order into
  * scopes of at most `size` subscriptions across groups, each with the candidate remotes of its
  * rows. So the reads follow the candidates, not the number of groups; every subscription that
  * points at a candidate is in a scope with that candidate.
@@ -246,9 +256,11 @@ export function candidateScopes(
     for (const row of census.rows) {
       const pointed = row.remotes.map((id) => idKey(id)).filter((id) => wanted.has(id));
       if (pointed.length === 0) continue;
-      // Locals that say nothing (none, or some outside the part) are not trusted: the whole part.
+      // Locals that may be cut (at the bound) or say nothing (none, or some outside the part) are
+      // not trusted: the whole part.
       const named = row.locals ?? [];
-      const trusted = named.length > 0 && named.every((id) => inPart.has(idKey(id)));
+      const trusted =
+        named.length > 0 && named.length < LOCALS_MAX && named.every((id) => inPart.has(idKey(id)));
       for (const local of trusted ? named : census.subscriptions) {
         const key = idKey(local);
         if (!subscriptions.has(key) && subscriptions.size >= size) close();

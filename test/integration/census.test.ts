@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 import { PEERING_CANDIDATES_QUERY, peeringCandidatesQuery } from "../../src/scanners/peering/query";
-import { filterLists } from "../../src/scanners/census";
+import { LOCALS_MAX, filterLists } from "../../src/scanners/census";
 import { ARRAY_SUMMARY_QUERY, CENSUS_AND_SUMMARY_QUERY } from "../../src/scanners/array-summary";
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
 import type { Estate } from "../../src/sandbox/estate";
@@ -137,21 +137,21 @@ describe("past the cut-off: a census of remote subscriptions, then only the cand
 });
 
 describe("past the cut-off: the subscriptions a census row names", () => {
-  it("a row whose set of local subscriptions reached its bound is counted again in parts: a spoke it left out is still read", async () => {
-    // Pages of 2 rows, so sets of at most 10: 12 spokes point at the hub and one, the last, also at
-    // a foreign subscription whose id ends in the same two hex digits as the hub's. Their census
-    // row names the hub, the foreign subscription and 12 spokes: a set of 10 would leave the last
-    // spoke out of the candidate read.
+  it("a row whose set of local subscriptions reached its bound brings its whole part: a spoke it left out is still read", async () => {
+    // 101 spokes point at the hub and the last also at a foreign subscription whose id ends in the
+    // same two hex digits as the hub's. Their census row names the hub, the foreign subscription
+    // and at most LOCALS_MAX (100) spokes: trusted, that set would leave the last spoke out.
     const hubSub = guid(0x3e7, "ff");
     const foreignSub = guid(0xe7, "f8");
     const hub = vnetId(hubSub, "hub-rg", "hub");
+    const spokes = LOCALS_MAX + 1;
     const b = new EstateBuilder(HOME).tenant(PARTNER, "Partner");
     b.subscription(foreignSub, PARTNER, { visibleToScanner: false });
     const back: PeeringSpec[] = [];
-    for (let i = 1; i <= 12; i++) {
+    for (let i = 1; i <= spokes; i++) {
       const sub = guid(i, "a8");
       const peerings: PeeringSpec[] = [{ name: `to-hub-${i}`, remote: hub }];
-      if (i === 12) peerings.push({ name: "to-foreign", remote: vnetId(foreignSub, "rg", "partner") });
+      if (i === spokes) peerings.push({ name: "to-foreign", remote: vnetId(foreignSub, "rg", "partner") });
       b.subscription(sub, HOME).vnet(sub, HOME, "rg", `spoke-${i}`, peerings);
       back.push({ name: `to-spoke-${i}`, remote: vnetId(sub, "rg", `spoke-${i}`) });
     }
@@ -162,9 +162,7 @@ describe("past the cut-off: the subscriptions a census row names", () => {
       subscriptionListPageSize: 500,
     });
     try {
-      const report = await env.scan({
-        env: { RESOURCE_GRAPH_PAGE_SIZE: "2", SUBSCRIPTION_GROUP_SIZE: "12" },
-      });
+      const report = await env.scan({ env: { SUBSCRIPTION_GROUP_SIZE: String(spokes) } });
       expect(report.errors).toEqual([]);
       expect(report.complete).toBe(true);
       expect(

@@ -7,6 +7,7 @@ import {
   countArray,
 } from "../../src/scanners/array-summary";
 import {
+  LOCALS_MAX,
   candidateRemotes,
   candidateScopes,
   censusOf,
@@ -75,7 +76,8 @@ describe("census of remote subscriptions", () => {
       { subscriptions: ["S2", "hub", "x1"], remotes: ["foreign-a", "foreign-b"] },
       { subscriptions: ["x2"], remotes: ["foreign-b"] },
     ]);
-    // Locals that name no one, or a subscription outside the part, are not trusted: the whole part.
+    // Locals that name no one, a subscription outside the part, or reach the bound (maybe cut)
+    // are not trusted: the whole part.
     for (const locals of [[], ["s1", "elsewhere"]])
       expect(
         candidateScopes(
@@ -84,6 +86,11 @@ describe("census of remote subscriptions", () => {
           10,
         ),
       ).toEqual([{ subscriptions: ["s1", "s2"], remotes: ["foreign-a"] }]);
+    const many = Array.from({ length: LOCALS_MAX }, (_, i) => `s${i}`);
+    const part = [...many, "left-out"];
+    expect(
+      candidateScopes([{ rows: [row(["foreign-a"], many)], subscriptions: part }], ["foreign-a"], 1000),
+    ).toEqual([{ subscriptions: part, remotes: ["foreign-a"] }]);
     // No candidate, no read; the same-tenant hub's spokes are never a scope.
     expect(candidateScopes(censuses, [], 3)).toEqual([]);
     // Every subscription that points at a candidate is in a scope with it.

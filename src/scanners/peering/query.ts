@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { censusSetMax } from "../census";
+import { LOCALS_MAX, censusSetMax } from "../census";
 import { WINDOW } from "../windows";
 
 /**
@@ -52,7 +52,7 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
  * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
  * as sets (`make_set`), one row per local tenant and `bucket` (the last two hex digits of the
  * remote subscription id, random in a v4 GUID: 256 buckets), with the local subscriptions
- * whose peerings point there (`locals`: where the candidate peerings are read), the peerings
+ * whose peerings point there (`locals`, at most LOCALS_MAX: where the candidate peerings are read), the peerings
  * (`items`) and whether a VNet has peerings past this window (`more`: another window to read). A
  * group of hubs, pointing at every spoke subscription, is at most 256 rows per tenant, not one per
  * spoke; a spoke's row names the few buckets it points into, so a foreign remote singles out the
@@ -61,7 +61,7 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
 | extend bucket = substring(remoteSubscriptionId, 34, 2)
-| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), locals = make_set(localSubscriptionId, ${setMax}), items = count(), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
+| summarize remotes = make_set(remoteSubscriptionId, ${setMax}), locals = make_set(localSubscriptionId, ${LOCALS_MAX}), items = count(), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
 }
 
 /** The census's pairs before they are summarized (each peering, with its local subscription). */

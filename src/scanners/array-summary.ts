@@ -134,18 +134,17 @@ export const censusOrSummarySchema = z
       : { part: "census", census: null, problem: problemOf(read.error) };
   });
 
+/** The one request over a group that both its census and its summary are read from (a scan sends it once). */
+const askCensusAndSummary = (context: ScanContext, setMax: number, group: string[]) =>
+  context.queryAll(CENSUS_AND_SUMMARY, censusAndSummaryQuery(setMax), censusOrSummarySchema, group);
+
 /** A group's first-window peering census, from the request it shares with the group's summary. */
 export async function censusBesideSummary(
   context: ScanContext,
   setMax: number,
   group: string[],
 ): Promise<{ rows: CensusRow[]; unreadable: string[] }> {
-  const both = await context.queryAll(
-    CENSUS_AND_SUMMARY,
-    censusAndSummaryQuery(setMax),
-    censusOrSummarySchema,
-    group,
-  );
+  const both = await askCensusAndSummary(context, setMax, group);
   const rows: CensusRow[] = [];
   const unreadable = both.unreadable.map((u) => u.message);
   for (const row of both.rows) {
@@ -175,12 +174,7 @@ async function groupSummary(
 ): Promise<ArraySummaryRow[]> {
   try {
     const setMax = censusSetMax(context.config.RESOURCE_GRAPH_PAGE_SIZE);
-    const both = await context.queryAll(
-      CENSUS_AND_SUMMARY,
-      censusAndSummaryQuery(setMax),
-      censusOrSummarySchema,
-      group,
-    );
+    const both = await askCensusAndSummary(context, setMax, group);
     const summaries = both.rows.flatMap((row) => (row.part === "summary" ? [row.summary] : []));
     const [only] = summaries;
     if (summaries.length === 1 && only) return [only];

@@ -58,7 +58,6 @@ export type CensusRow = z.infer<typeof censusRowSchema>;
 
 /** The census of one group: its rows, and the subscriptions whose census alone outgrew a page. */
 export interface GroupCensus {
-  group: string[];
   rows: CensusRow[];
   /** Subscriptions whose census could not be read in one page: read them unfiltered. */
   unfiltered: string[];
@@ -90,7 +89,6 @@ export interface CensusQueries {
    * and the messages of those that cannot be read.
    */
   first?: {
-    name: string;
     read(setMax: number, group: string[]): Promise<{ rows: CensusRow[]; unreadable: string[] }>;
   };
 }
@@ -159,10 +157,10 @@ export async function censusOf(
         2 * pageRows,
       );
     unreadable.push(...result.unreadable);
-    return { group, rows: result.rows, unfiltered: [] };
+    return { rows: result.rows, unfiltered: [] };
   } catch (error) {
     if (!(error instanceof TruncatedResult)) throw error;
-    if (group.length < 2) return { group, rows: [], unfiltered: group };
+    if (group.length < 2) return { rows: [], unfiltered: group };
     let parts: string[][] | null = null;
     if (!fanOutsAsked) {
       try {
@@ -180,7 +178,7 @@ export async function censusOf(
       }
     }
     parts ??= slices(group, Math.min(group.length, Math.max(2, Math.ceil(error.totalRecords / pageRows))));
-    const census: GroupCensus = { group, rows: [], unfiltered: [] };
+    const census: GroupCensus = { rows: [], unfiltered: [] };
     for (const part of parts) {
       const read = await censusOf(context, queries, part, unreadable, true);
       census.rows.push(...read.rows);

@@ -233,7 +233,6 @@ describe("past the cut-off, a group's peering census and array summary in one re
       census: () => "CENSUS",
       fanOut: "FAN-OUT",
       first: {
-        name: "both",
         read: (setMax: number, whole: string[]) => censusBesideSummary(context, setMax, whole),
       },
     };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LOCALS_MAX, censusSetMax } from "../census";
-import { WINDOW } from "../windows";
+import { REMOTE_TENANT_JOIN, WINDOW, text } from "../windows";
 
 /**
  * A VNet holds up to 500 peerings (1000 with Virtual Network Manager), more than one mv-expand
@@ -25,12 +25,7 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 | mv-expand peering = array_slice(peerings, ${start}, ${start + PEERING_WINDOW - 1}) limit ${PEERING_WINDOW}
 | extend remoteVnetId = tostring(peering.properties.remoteVirtualNetwork.id),
     remoteSubscriptionId = tolower(tostring(split(tostring(peering.properties.remoteVirtualNetwork.id), '/')[2]))${only}
-| join kind=leftouter (
-    resourcecontainers
-    | where type =~ 'microsoft.resources/subscriptions'
-    | project remoteSubscriptionId = tolower(subscriptionId), remoteTenantId = tolower(tenantId)
-  ) on remoteSubscriptionId
-| where isempty(remoteTenantId) or remoteTenantId != tolower(tenantId)
+| ${REMOTE_TENANT_JOIN}
 | project id = tostring(peering.id), vnetId, vnetName, subscriptionId, tenantId, peeringCount,
     peeringName = tostring(peering.name),
     remoteVnetId,
@@ -47,6 +42,9 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
 | order by id asc`;
 }
 
+/** The census's bucket of a remote subscription (the census and its fan-out count the same buckets). */
+const BUCKET = "substring(remoteSubscriptionId, 34, 2)";
+
 /**
  * Past the cut-off, per subscription group: which remote subscriptions the group's peerings in
  * positions [start, start + 400) point at, from which local tenant. The remote subscriptions come
@@ -60,7 +58,7 @@ export function peeringCandidatesQuery(window: number, remoteFilter?: string): s
  */
 export function peeringCensusQuery(window: number, setMax: number): string {
   return `${censusRows(window)}
-| extend bucket = substring(remoteSubscriptionId, 34, 2)
+| extend bucket = ${BUCKET}
 | summarize remotes = make_set(remoteSubscriptionId, ${setMax}), locals = make_set(localSubscriptionId, ${LOCALS_MAX}), items = count(), more = max(iif(beyond, 1, 0)) by localTenantId, bucket`;
 }
 
@@ -86,7 +84,7 @@ function censusRows(window: number): string {
  */
 export function peeringFanOutQuery(window: number, over: number): string {
   return `${censusRows(window)}
-| extend bucket = substring(remoteSubscriptionId, 34, 2)
+| extend bucket = ${BUCKET}
 | summarize items = count() by subscriptionId, bucket
 | summarize censusRows = count() by subscriptionId
 | where censusRows > ${over}`;
@@ -104,11 +102,6 @@ export const PEERING_FILTERED_CANDIDATES_QUERY = peeringCandidatesQuery(
 export const PEERING_CANDIDATES_QUERY = peeringCandidatesQuery(0);
 /** A later window, read only when some VNet has more than 400 peerings. */
 export const PEERING_CANDIDATES_WINDOW_QUERY = peeringCandidatesQuery(1);
-
-const text = z
-  .string()
-  .nullish()
-  .transform((s) => s ?? "");
 
 /**
  * One candidate peering. Only what identifies it is required; values real Azure may leave out

@@ -1,9 +1,9 @@
 import { errorMessage } from "../../errors";
-import { idKey, parseResourceId } from "../../azure/resource-id";
+import { idKey } from "../../azure/resource-id";
 import { resolveRemoteTenants, rulesOf } from "../judge";
 import type { Scanner, ScanContext, ScanError, ScannerResult } from "../scanner";
 import { readWindows, rowCollector } from "../windows";
-import { CENSUS_AND_SUMMARY, censusBesideSummary, countArray } from "../array-summary";
+import { censusBesideSummary, countArray } from "../array-summary";
 import {
   FAN_OUT_ROWS,
   candidateRemotes,
@@ -12,6 +12,7 @@ import {
   filterLists,
   type GroupCensus,
 } from "../census";
+import { remoteSubscriptionOf } from "./arm";
 import { classifyPeering } from "./classify";
 import type { PeeringFinding } from "./finding";
 import { PEERING_CHECK } from "./metadata";
@@ -37,9 +38,6 @@ export function truncatedVnets(rows: PeeringRow[], windows: number): string[] {
   }
   return [...seen.values()];
 }
-
-const remoteSubscriptionOf = (row: PeeringRow) =>
-  idKey(parseResourceId(row.remoteVnetId)?.subscriptionId ?? "");
 
 /** A VNet holds at most 1000 peerings (with Virtual Network Manager): three windows of 400. */
 const MOST_WINDOWS = Math.ceil(1000 / PEERING_WINDOW);
@@ -80,7 +78,6 @@ async function readByGroup(
             ...(window === 0
               ? {
                   first: {
-                    name: CENSUS_AND_SUMMARY,
                     read: (setMax: number, whole: string[]) => censusBesideSummary(context, setMax, whole),
                   },
                 }

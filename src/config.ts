@@ -349,6 +349,13 @@ export interface UnresolvedSecret {
   destination: DestinationName;
 }
 
+/**
+ * The call that makes App Service resolve an app's Key Vault references again, for the app of
+ * resource id `appId` (README, "Unresolved Key Vault references").
+ */
+export const keyVaultRefreshCall = (appId: string) =>
+  `az rest --method post --url "https://management.azure.com${appId}/config/configreferences/appsettings/refresh?api-version=2022-03-01"`;
+
 /** Secret settings whose value is still an unresolved Key Vault reference (their values never leave here). */
 export function unresolvedSecrets(env: Record<string, string | undefined> = process.env): UnresolvedSecret[] {
   return (Object.entries(DESTINATION_SECRETS) as [DestinationName, readonly SettingName[]][]).flatMap(

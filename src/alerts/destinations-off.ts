@@ -1,4 +1,4 @@
-import type { DestinationName, UnresolvedSecret } from "../config";
+import { keyVaultRefreshCall, type DestinationName, type UnresolvedSecret } from "../config";
 import type { Logger } from "../log";
 import type { Storage } from "../store/storage";
 import { ALERTS_QUEUE, encodeQueueMessage } from "./emit";
@@ -7,9 +7,7 @@ import type { AlertMessage } from "../findings/alert-message";
 const LABEL: Record<DestinationName, string> = { teams: "Teams", webhook: "the generic webhook" };
 
 /** What to do about it: the documented refresh, not a restart (see README, "Unresolved Key Vault references"). */
-export const KEY_VAULT_REFRESH_HINT =
-  "once the identity can read the secret, refresh the references: az rest --method post --url " +
-  '"https://management.azure.com$APP_ID/config/configreferences/appsettings/refresh?api-version=2022-03-01"';
+const KEY_VAULT_REFRESH_HINT = `once the identity can read the secret, refresh the references: ${keyVaultRefreshCall("$APP_ID")}`;
 
 /** One sentence per destination that is off, naming its settings (never their values). */
 export function destinationsOffText(unresolved: readonly UnresolvedSecret[]): string {

@@ -1,6 +1,6 @@
 import { allowlistEntryInputSchema } from "../allowlist/entry";
 import { AllowlistStore } from "../store/allowlist-store";
-import { readAuthOf, type ApiDeps } from "./deps";
+import { platformOf, readAuthOf, type ApiDeps } from "./deps";
 import {
   ApiError,
   methodNotAllowed,
@@ -22,7 +22,7 @@ export async function allowlistApi(request: ApiRequest, deps: ApiDeps): Promise<
   const id = request.params.id;
   const auth: WriteAuthorisation = {
     mode: deps.config.ALLOWLIST_WRITE_AUTH,
-    platform: deps.appServiceAuth ?? { state: "off", reason: "App Service Authentication is off" },
+    platform: platformOf(deps),
   };
   if (request.method === "GET") requireReader(request, readAuthOf(deps));
   if (!id) {

@@ -2,7 +2,7 @@ import type { AzureConnection } from "../azure/connection";
 import type { Config } from "../config";
 import type { Logger } from "../log";
 import type { Storage } from "../store/storage";
-import type { AppServiceAuth } from "./principal";
+import { AUTH_OFF, type AppServiceAuth } from "./principal";
 
 /** What the API routes work with. */
 export interface ApiDeps {
@@ -14,8 +14,11 @@ export interface ApiDeps {
   appServiceAuth?: AppServiceAuth;
 }
 
-/** How API_READ_AUTH applies to this request's deps (absent platform state counts as off). */
+/** The platform's authentication state (absent counts as off). */
+export const platformOf = (deps: ApiDeps): AppServiceAuth => deps.appServiceAuth ?? AUTH_OFF;
+
+/** How API_READ_AUTH applies to this request's deps. */
 export const readAuthOf = (deps: ApiDeps) => ({
   mode: deps.config.API_READ_AUTH,
-  platform: deps.appServiceAuth ?? { state: "off" as const, reason: "App Service Authentication is off" },
+  platform: platformOf(deps),
 });

@@ -40,6 +40,9 @@ export interface AppServiceAuth {
   reason: string;
 }
 
+/** What an app whose platform state is unknown counts as. */
+export const AUTH_OFF: AppServiceAuth = { state: "off", reason: "App Service Authentication is off" };
+
 /** v2's UnauthenticatedClientActionV2 as the platform serialises it: a name or its enum number. */
 const ALLOW_ANONYMOUS = new Set(["allowanonymous", "1"]);
 
@@ -190,7 +193,7 @@ export function allowlistWritesWarning(
 ): string | undefined {
   if (mode !== "role" || platform?.state === "required") return undefined;
   return (
-    `ALLOWLIST_WRITE_AUTH is role, but ${platform?.reason ?? "App Service Authentication is off"}: ` +
+    `ALLOWLIST_WRITE_AUTH is role, but ${(platform ?? AUTH_OFF).reason}: ` +
     `PUT and DELETE /api/allowlist are refused until authentication is required, or ALLOWLIST_WRITE_AUTH is function-key.`
   );
 }

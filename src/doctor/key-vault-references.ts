@@ -1,5 +1,5 @@
 import { destinationsOffText } from "../alerts/destinations-off";
-import { unresolvedSecrets } from "../config";
+import { keyVaultRefreshCall, unresolvedSecrets } from "../config";
 import type { DoctorCheck } from "./check";
 
 /**
@@ -14,15 +14,13 @@ function refreshCommand(env: Record<string, string | undefined>): string {
   const site = env.WEBSITE_SITE_NAME?.trim() || "<function app>";
   const group = env.WEBSITE_RESOURCE_GROUP?.trim();
   const subscription = env.WEBSITE_OWNER_NAME?.split("+")[0]?.trim() || "<subscription id>";
-  const url = (id: string) =>
-    `az rest --method post --url "https://management.azure.com${id}/config/configreferences/appsettings/refresh?api-version=2022-03-01"`;
   if (group || !env.WEBSITE_SITE_NAME?.trim())
-    return url(
+    return keyVaultRefreshCall(
       `/subscriptions/${subscription}/resourceGroups/${group || "<resource group>"}/providers/Microsoft.Web/sites/${site}`,
     );
   return (
     `APP_ID=$(az resource list --subscription ${subscription} --name ${site} ` +
-    `--resource-type Microsoft.Web/sites --query "[0].id" -o tsv); ${url("$APP_ID")}`
+    `--resource-type Microsoft.Web/sites --query "[0].id" -o tsv); ${keyVaultRefreshCall("$APP_ID")}`
   );
 }
 

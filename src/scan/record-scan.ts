@@ -163,7 +163,7 @@ export async function runRecordedScan(options: RecordedScanOptions): Promise<Sca
       ...coverageLostAlerts(report, records.newlyLost, unresolved),
     ]);
     await atStage("alerts-stored");
-    ({ delta } = await findingsStore.save(report.findings, { ...scanFacts, peeringsGone }, stored));
+    ({ delta } = await findingsStore.save(report.findings, { ...scanFacts, peeringsGone }, { stored }));
     await atStage("findings-saved");
     await subscriptions.save(records.writes);
     await atStage("coverage-saved");

@@ -277,17 +277,24 @@ export class FindingsStore {
   async save(
     current: readonly Finding[],
     scan: ScanFacts,
-    /** The stored findings when the caller has just read them. */
-    storedNow?: StoredFinding[],
+    options: {
+      /** The stored findings when the caller has just read them. */
+      stored?: StoredFinding[];
+      /** A VNet re-check that sends its own alerts: collect them (see `pending`). */
+      pending?: boolean;
+    } = {},
   ): Promise<{
     delta: Delta;
     writes: number;
     /**
-     * The findings this save read or wrote that carry alerts not yet on the queue, with their
-     * present ETags: what a VNet re-check sends without reading the table for pending alerts.
+     * When asked: the findings this save read or wrote that carry alerts not yet on the queue,
+     * with their present ETags, what a VNet re-check sends without reading the table for them.
      */
     pending: StoredFinding[];
   }> {
+    const storedNow = options.stored;
+    // Only a VNet re-check sends its own alerts; a full scan (and the poller) flushes every pending one.
+    const collect = scan.vnets !== undefined && options.pending === true;
     const ids = current.map((f) => f.id);
     // A VNet re-check (an event, the change poller) costs its VNets' findings, not the table's.
     const scoped = scan.vnets && !storedNow ? scan.vnets : undefined;
@@ -304,9 +311,11 @@ export class FindingsStore {
         const writes = reconcile(before, currentByPartition.get(partition) ?? [], scan).map(withAlert);
         try {
           await this.write(writes, committed);
-          const written = new Set(writes.map((w) => w.finding.id));
-          for (const s of before.values())
-            if (scan.vnets && !written.has(s.finding.id) && s.pendingAlerts.length > 0) pending.push(s);
+          if (collect) {
+            const written = new Set(writes.map((w) => w.finding.id));
+            for (const s of before.values())
+              if (!written.has(s.finding.id) && s.pendingAlerts.length > 0) pending.push(s);
+          }
           break;
         } catch (error) {
           if (!isConcurrencyConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
@@ -319,10 +328,9 @@ export class FindingsStore {
       }
     }
     if (!scan.vnets) await this.indexOlder(committed);
-    // A transaction answers an update without its entity's new ETag: such a write is read back by
-    // key. Only a VNet re-check sends its own alerts; a full scan flushes every pending one.
+    // A transaction answers an update without its entity's new ETag: such a write is read back by key.
     const table = await this.storage.table(this.tableName);
-    for (const c of scan.vnets ? committed.filter((w) => w.pendingAlerts.length > 0) : []) {
+    for (const c of collect ? committed.filter((w) => w.pendingAlerts.length > 0) : []) {
       if (c.etag) pending.push(c);
       else {
         const now = fromEntity(await table.getEntity(partitionOf(c.finding.id), c.finding.id));

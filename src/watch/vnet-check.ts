@@ -132,12 +132,16 @@ export async function checkVnets(
     const creator = options.creators?.get(idKey(f.resourceId));
     return creator ? { ...f, createdBy: creator } : f;
   });
-  const { delta, pending } = await new FindingsStore(storage).save(findings, {
-    scanId: options.scanId,
-    at: now.toISOString(),
-    complete: true,
-    vnets: new Set(checked.map((id) => idKey(id))),
-  });
+  const { delta, pending } = await new FindingsStore(storage).save(
+    findings,
+    {
+      scanId: options.scanId,
+      at: now.toISOString(),
+      complete: true,
+      vnets: new Set(checked.map((id) => idKey(id))),
+    },
+    { pending: options.ownAlertsOnly },
+  );
   await flushAlerts(storage, config, log, undefined, options.ownAlertsOnly ? pending : undefined);
   log("info", "vnets-checked", {
     scanId: options.scanId,

@@ -25,6 +25,7 @@ import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { testStorage } from "../helpers/azurite";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
+import { HOST_LIKE_DRAIN } from "../helpers/sandbox";
 
 /**
  * The fault matrix: each cell runs the same scan-and-alert cycles (a baseline scan, a scan of a
@@ -390,11 +391,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
           sleep: async () => {},
           backoffMs: 1,
         }),
-      {
-        maxDequeueCount: 5,
-        visibilityTimeoutSeconds: 0,
-        timeoutMs: 30_000,
-      },
+      HOST_LIKE_DRAIN,
     );
 
   try {

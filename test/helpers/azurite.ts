@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import type { TableServiceClientOptions } from "@azure/data-tables";
 import { join } from "node:path";
 import { azuriteConnectionString, startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
@@ -17,12 +18,12 @@ export interface TestStorage {
  * is visible, and `azurite.connectionString` reaches the same account (for code that reads
  * AzureWebJobsStorage). `stop()` ends a private Azurite; the shared one outlives the test.
  */
-export async function testStorage(): Promise<TestStorage> {
+export async function testStorage(options?: TableServiceClientOptions): Promise<TestStorage> {
   const account = claimSharedAccount();
   const azurite = account ?? (await startAzurite());
   return {
     azurite,
-    storage: storageFromConnectionString(azurite.connectionString, "test Azurite"),
+    storage: storageFromConnectionString(azurite.connectionString, "test Azurite", options),
     stop: () => azurite.stop(),
   };
 }

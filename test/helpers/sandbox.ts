@@ -24,6 +24,12 @@ export interface SandboxScan {
  */
 export const TEST_QUOTA = { requests: 15, windowMs: 250 };
 
+/** For tests that count requests, not seconds: a quota no test reaches, so nothing waits on it. */
+export const NO_QUOTA_WAITS = { quota: { requests: 10_000, windowMs: 1000 } };
+
+/** How the Functions host drains a queue, as tests run it: 5 deliveries, retries visible at once. */
+export const HOST_LIKE_DRAIN = { maxDequeueCount: 5, visibilityTimeoutSeconds: 0, timeoutMs: 30_000 };
+
 /**
  * Starts the sandbox on an estate; `scan` runs the real scan (real SDK clients) against it.
  * Without `options.quota`, the sandbox uses TEST_QUOTA.

@@ -26,9 +26,10 @@ import { runRecordedScan } from "../../src/scan/record-scan";
 import type { ScanReport } from "../../src/findings/report";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
-import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import type { Storage } from "../../src/store/storage";
 import { crossTenantEstate } from "../helpers/estate-builder";
 import { testStorage } from "../helpers/azurite";
+import { HOST_LIKE_DRAIN } from "../helpers/sandbox";
 
 const estate = crossTenantEstate;
 const SECRET = "webhook-secret";
@@ -41,8 +42,7 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
   let config: Config;
 
   beforeEach(async () => {
-    azurite = (await testStorage()).azurite;
-    storage = storageFromConnectionString(azurite.connectionString, "test");
+    ({ azurite, storage } = await testStorage());
     answers = {};
     sink = await startWebhookSink((post, index) => answers[post.path]?.(post, index) ?? { status: 202 });
     config = loadConfig({
@@ -90,11 +90,7 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
       await storage.queue(ALERTS_QUEUE),
       await storage.queue(POISON_QUEUE),
       (m) => dispatchAlert(m, deps()),
-      {
-        maxDequeueCount: 5,
-        visibilityTimeoutSeconds: 0,
-        timeoutMs: 30_000,
-      },
+      HOST_LIKE_DRAIN,
     );
   }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
-import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
+import { NO_QUOTA_WAITS, type SandboxScan, sandboxScan } from "../helpers/sandbox";
 import { PEERING_CANDIDATES_QUERY, peeringCandidatesQuery } from "../../src/scanners/peering/query";
 import { LOCALS_MAX, filterLists } from "../../src/scanners/census";
 import { ARRAY_SUMMARY_QUERY, CENSUS_AND_SUMMARY_QUERY } from "../../src/scanners/array-summary";
@@ -13,8 +13,6 @@ import { testStorage } from "../helpers/azurite";
 const HOME = guid(1, "e7");
 const PARTNER = guid(2, "e7");
 const S_PARTNER = guid(1, "f7");
-/** No quota waits: these tests count requests, not seconds. */
-const FAST = { quota: { requests: 10_000, windowMs: 1000 } };
 const CUT_OFF = { tenantSubscriptionLimit: 100, subscriptionListPageSize: 500 };
 const GROUPS = { SUBSCRIPTION_GROUP_SIZE: "100" };
 
@@ -71,7 +69,7 @@ function estate() {
 describe("past the cut-off: a census of remote subscriptions, then only the candidates", () => {
   let env: SandboxScan;
   beforeAll(async () => {
-    env = await sandboxScan(estate(), { ...FAST, ...CUT_OFF });
+    env = await sandboxScan(estate(), { ...NO_QUOTA_WAITS, ...CUT_OFF });
   });
   afterAll(() => env.close());
 
@@ -157,7 +155,7 @@ describe("past the cut-off: the subscriptions a census row names", () => {
     }
     b.subscription(hubSub, HOME).vnet(hubSub, HOME, "hub-rg", "hub", back);
     const env = await sandboxScan(b.build(), {
-      ...FAST,
+      ...NO_QUOTA_WAITS,
       tenantSubscriptionLimit: 1,
       subscriptionListPageSize: 500,
     });
@@ -221,7 +219,7 @@ describe("past the cut-off: a census that does not fit at a later window", () =>
 
   it("a subscription whose second-window census outgrows its set has that window read unfiltered", async () => {
     const { estate, total } = windowsEstate([{ spread: 400 }, { sameDigit: 150 }], false);
-    const env = await sandboxScan(estate, { ...FAST, ...cutOff });
+    const env = await sandboxScan(estate, { ...NO_QUOTA_WAITS, ...cutOff });
     try {
       const report = await env.scan({ env: { ...PAGES_OF_20, SUBSCRIPTION_GROUP_SIZE: "1" } });
       expect(report.complete).toBe(true);
@@ -234,7 +232,7 @@ describe("past the cut-off: a census that does not fit at a later window", () =>
 
   it("a subscription read unfiltered is not read again by its group's next window: no duplicate, stored", async () => {
     const { estate, total } = windowsEstate([{ sameDigit: 150 }, { spread: 250 }, { spread: 50 }], true);
-    const env = await sandboxScan(estate, { ...FAST, ...cutOff });
+    const env = await sandboxScan(estate, { ...NO_QUOTA_WAITS, ...cutOff });
     try {
       const report = await env.scan({ env: { ...PAGES_OF_20, SUBSCRIPTION_GROUP_SIZE: "2" } });
       expect(report.errors).toEqual([]);

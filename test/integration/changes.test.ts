@@ -26,9 +26,10 @@ import type { Finding } from "../../src/scanners/findings";
 import type { PeeringFinding } from "../../src/scanners/peering/finding";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
-import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import type { Storage } from "../../src/store/storage";
 import { CROSS_TENANT, EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { testStorage } from "../helpers/azurite";
+import { NO_QUOTA_WAITS, HOST_LIKE_DRAIN } from "../helpers/sandbox";
 
 const { home, foreign, homeSubscription, foreignSubscription } = CROSS_TENANT;
 const GUEST = "6f1c0c4e-0000-4000-8000-00000000beef";
@@ -81,8 +82,7 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
   /** Fresh storage per test: each test is its own app. */
   async function fresh(e: Estate, options: Omit<SandboxOptions, "estate"> = {}) {
     tests += 1;
-    azurite = (await testStorage()).azurite;
-    storage = storageFromConnectionString(azurite.connectionString, "test");
+    ({ azurite, storage } = await testStorage());
     const prefix = `t${tests}`;
     config = loadConfig({
       TEAMS_WEBHOOK_URL: `${sink.url}/teams${prefix}`,
@@ -116,7 +116,7 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
           sleep: async () => {},
           backoffMs: 1,
         }),
-      { maxDequeueCount: 5, visibilityTimeoutSeconds: 0, timeoutMs: 30_000 },
+      HOST_LIKE_DRAIN,
     );
     return sink.delivered().slice(before);
   }
@@ -242,7 +242,7 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
     let lookupsDown = false;
     const { connection, guest, path } = await fresh(b.build(), {
       tenantSubscriptionLimit: 10,
-      quota: { requests: 10_000, windowMs: 1000 },
+      ...NO_QUOTA_WAITS,
       network: { changeLagSeconds: 0 },
       subscriptionLookupFault: () => (lookupsDown ? { status: 500 } : undefined),
     });

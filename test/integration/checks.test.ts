@@ -12,7 +12,7 @@ import { ofKind } from "../../src/scanners/findings";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { AllowlistStore } from "../../src/store/allowlist-store";
 import { FindingsStore } from "../../src/store/findings-store";
-import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import type { Storage } from "../../src/store/storage";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
 import { testStorage } from "../helpers/azurite";
 
@@ -211,10 +211,9 @@ describe("kept state with several checks (Azurite)", () => {
   const OLD_PEERING_ID = "d9c063e8be24c73abaf1dd156f616793";
 
   beforeAll(async () => {
-    azurite = (await testStorage()).azurite;
-    storage = storageFromConnectionString(azurite.connectionString, "test", {
+    ({ azurite, storage } = await testStorage({
       additionalPolicies: [{ policy: counter.policy, position: "perCall" }],
-    });
+    }));
   });
   afterAll(() => azurite.stop());
 

@@ -11,8 +11,8 @@ import { startSandbox } from "../../src/sandbox/server";
 import { runRecordedScan } from "../../src/scan/record-scan";
 import type { ScanReport } from "../../src/findings/report";
 import { ofKind } from "../../src/scanners/findings";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
-import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import type { Storage } from "../../src/store/storage";
+import { testStorage, type TestStorage } from "../helpers/azurite";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { sandboxScan } from "../helpers/sandbox";
 
@@ -194,15 +194,15 @@ describe("cross-tenant access settings, read from Microsoft Graph", () => {
 });
 
 describe("drift of the settings between kept scans (Azurite)", () => {
-  let azurite: RunningAzurite;
+  let state: TestStorage;
   let storage: Storage;
   // A workspace is named, so the evidence step asks for it (and is refused where the estate has none).
   const config = loadConfig({ AZURE_MAX_RETRIES: "1", LOG_ANALYTICS_WORKSPACE_ID: guid(9, "e9") });
   beforeAll(async () => {
-    azurite = await startAzurite();
-    storage = storageFromConnectionString(azurite.connectionString, "drift", {});
+    state = await testStorage();
+    storage = state.storage;
   });
-  afterAll(() => azurite.stop());
+  afterAll(() => state.stop());
 
   async function scan(estate: Estate, at: string): Promise<ScanReport> {
     const running = await startSandbox({ estate });

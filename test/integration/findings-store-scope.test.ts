@@ -9,9 +9,9 @@ import { runRecordedScan } from "../../src/scan/record-scan";
 import { listFindingsPage } from "../../src/scan/findings-view";
 import { checkVnets } from "../../src/watch/vnet-check";
 import { findingId } from "../../src/scanners/finding";
-import { startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore, partitionOf } from "../../src/store/findings-store";
-import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import type { Storage } from "../../src/store/storage";
+import { testStorage, type TestStorage } from "../helpers/azurite";
 import { CROSS_TENANT, crossTenantEstate, vnetId } from "../helpers/estate-builder";
 
 /** Counts the finding entities Table Storage returns to queries and point reads of the findings table. */
@@ -43,7 +43,7 @@ const vnet = (i: number) => vnetId(SUB, "rg", `vnet-${i}`);
 const peeringId = (i: number) => `${vnet(i)}/virtualNetworkPeerings/to-foreign-${i}`;
 
 describe("a VNet re-check (Event Grid, change poller) costs its VNet's findings, not the table's", () => {
-  let azurite: RunningAzurite;
+  let state: TestStorage;
   let sandbox: RunningSandbox;
   let storage: Storage;
   const counter = entityCounter();
@@ -59,16 +59,14 @@ describe("a VNet re-check (Event Grid, change poller) costs its VNet's findings,
   });
 
   beforeAll(async () => {
-    azurite = await startAzurite();
     sandbox = await startSandbox({ estate, quota: { requests: 1000, windowMs: 5000 } });
-    storage = storageFromConnectionString(azurite.connectionString, "test", {
-      additionalPolicies: [{ policy: counter.policy, position: "perCall" }],
-    });
+    state = await testStorage({ additionalPolicies: [{ policy: counter.policy, position: "perCall" }] });
+    storage = state.storage;
     await runRecordedScan({ ...deps(), trigger: "timer", allowlist: [] });
   });
   afterAll(async () => {
     await sandbox.close();
-    await azurite.stop();
+    await state.stop();
   });
 
   const stored = async (i: number) =>

@@ -18,9 +18,9 @@ import type { RunningAzurite } from "../../src/store/azurite";
 import { AlertOutbox } from "../../src/store/alert-outbox";
 import { ScanLease } from "../../src/store/scan-lease";
 import { ScanRunsStore } from "../../src/store/scan-runs";
-import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import type { Storage } from "../../src/store/storage";
 import { testStorage } from "../helpers/azurite";
-import { TEST_QUOTA } from "../helpers/sandbox";
+import { HOST_LIKE_DRAIN, TEST_QUOTA } from "../helpers/sandbox";
 
 const ROOT = join(__dirname, "../../..");
 const FOREIGN_TENANT = "9c8b7a65-4d3e-4f21-8a0b-1c2d3e4f5a6b";
@@ -37,8 +37,7 @@ function use(env: Record<string, string> = {}): Config {
 }
 
 beforeAll(async () => {
-  azurite = (await testStorage()).azurite;
-  storage = storageFromConnectionString(azurite.connectionString, "test");
+  ({ azurite, storage } = await testStorage());
   const estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
   sandbox = await startSandbox({ estate, quota: TEST_QUOTA });
   const config = use();
@@ -93,11 +92,7 @@ async function runQueuedScans() {
     queue,
     await storage.queue(`${SCAN_REQUESTS_QUEUE}-poison`),
     (m) => scanRequests(m, context("scanRequests")),
-    {
-      maxDequeueCount: 5,
-      visibilityTimeoutSeconds: 0,
-      timeoutMs: 30_000,
-    },
+    HOST_LIKE_DRAIN,
   );
 }
 

@@ -16,7 +16,7 @@ import { startWebhookSink, type RunningSink } from "../../src/sandbox/webhook-si
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import { testStorage, type TestStorage } from "../helpers/azurite";
 import { CROSS_TENANT, crossTenantEstate, vnetId } from "../helpers/estate-builder";
-import { TEST_QUOTA } from "../helpers/sandbox";
+import { HOST_LIKE_DRAIN, TEST_QUOTA } from "../helpers/sandbox";
 
 /**
  * App Service could not resolve the Key Vault reference of TEAMS_WEBHOOK_URL (the identity's role
@@ -91,7 +91,7 @@ const dispatch = async () =>
     await state.storage.queue(ALERTS_QUEUE),
     await state.storage.queue(POISON_QUEUE),
     (message) => alertDispatcher(message, context("alertDispatcher")),
-    { maxDequeueCount: 5, visibilityTimeoutSeconds: 0, timeoutMs: 30_000 },
+    HOST_LIKE_DRAIN,
   );
 
 const delivered = () =>

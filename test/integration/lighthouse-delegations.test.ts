@@ -11,7 +11,7 @@ import { LIGHTHOUSE_SOURCE } from "../../src/scanners/foreign-principal-network-
 import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principal-network-access/lighthouse-query";
 import { FindingsStore } from "../../src/store/findings-store";
 import { testStorage, type TestStorage } from "../helpers/azurite";
-import { sandboxScan } from "../helpers/sandbox";
+import { NO_QUOTA_WAITS, sandboxScan } from "../helpers/sandbox";
 
 // Issue 19: Azure Lighthouse delegations, read where Resource Graph keeps them (managedserviceresources).
 const ROOT = join(__dirname, "../../..");
@@ -24,7 +24,6 @@ const NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 /** Contributor: a built-in role the bundled estate holds no definition of. */
 const CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-const FAST = { quota: { requests: 10_000, windowMs: 1000 } };
 const CHECK = "foreign-principal-network-access";
 
 let bundled: Estate;
@@ -47,7 +46,7 @@ function withDefinition(change: (properties: Record<string, unknown>) => void): 
 }
 
 async function scanOnce(estate: Estate, options: Omit<SandboxOptions, "estate"> = {}) {
-  const env = await sandboxScan(estate, { ...FAST, ...options });
+  const env = await sandboxScan(estate, { ...NO_QUOTA_WAITS, ...options });
   try {
     const report = await env.scan();
     return { report, queries: env.sandbox.counters.resourceGraphQueries };
@@ -162,7 +161,7 @@ describe("a failed read of the delegations", () => {
 
   async function recorded(estate: Estate, at: string, options: Omit<SandboxOptions, "estate"> = {}) {
     const config = loadConfig({ AZURE_MAX_RETRIES: "0" });
-    const sandbox = await startSandbox({ ...FAST, ...options, estate });
+    const sandbox = await startSandbox({ ...NO_QUOTA_WAITS, ...options, estate });
     try {
       return await runRecordedScan({
         connection: { ...sandboxConnection(sandbox, estate, config), retryOptions: { maxRetries: 0 } },

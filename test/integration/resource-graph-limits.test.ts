@@ -12,14 +12,12 @@ import { sandboxConnection } from "../../src/sandbox/connection";
 import { parseEstate, type Estate } from "../../src/sandbox/estate";
 import type { ScanReport } from "../../src/findings/report";
 import { EstateBuilder, guid, vnetId, type PeeringSpec } from "../helpers/estate-builder";
-import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
+import { NO_QUOTA_WAITS, type SandboxScan, sandboxScan } from "../helpers/sandbox";
 
 const HOME = guid(1, "e1");
 const PARTNER = guid(2, "e1");
 const S_HOME = guid(1, "f1");
 const S_PARTNER = guid(2, "f1");
-/** No quota waits: these tests count requests, not seconds. */
-const FAST = { quota: { requests: 10_000, windowMs: 1000 } };
 
 const peeringNames = (report: ScanReport) =>
   report.findings.map((f) => f.resourceId.split("/").at(-1)!).sort();
@@ -43,7 +41,7 @@ describe("large hubs: windows past Resource Graph's mv-expand limit of 400", () 
     .build();
   let env: SandboxScan;
   beforeAll(async () => {
-    env = await sandboxScan(estate, FAST);
+    env = await sandboxScan(estate, NO_QUOTA_WAITS);
   });
   afterAll(() => env.close());
 
@@ -100,7 +98,7 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
 
   it("10,200 subscriptions under a tenant-scoped query: cut off at 10,000, re-run in groups, complete", async () => {
     const { estate, foreign } = manySubscriptions(10_199); // + the hub's subscription = 10,200
-    const env = await sandboxScan(estate, { ...FAST, subscriptionListPageSize: 1000 });
+    const env = await sandboxScan(estate, { ...NO_QUOTA_WAITS, subscriptionListPageSize: 1000 });
     try {
       const report = await env.scan();
       expect(report.errors).toEqual([]);
@@ -123,7 +121,7 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
   it("a cut-off it cannot work around makes the scan incomplete and says what was missed", async () => {
     const { estate } = manySubscriptions(120);
     const env = await sandboxScan(estate, {
-      ...FAST,
+      ...NO_QUOTA_WAITS,
       tenantSubscriptionLimit: 100,
       subscriptionListFault: () => ({ status: 403, message: "The client does not have authorization." }),
     });
@@ -145,7 +143,7 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
       const n = parseInt(s.subscriptionId.slice(-12), 16);
       if (s.subscriptionId.startsWith("000000a1") && n >= 1 && n <= 130) s.managementGroups = ["lz"];
     });
-    const env = await sandboxScan(estate, { ...FAST, tenantSubscriptionLimit: 100 });
+    const env = await sandboxScan(estate, { ...NO_QUOTA_WAITS, tenantSubscriptionLimit: 100 });
     try {
       const report = await env.scan({
         env: { SCAN_MANAGEMENT_GROUPS: "lz", SUBSCRIPTION_GROUP_SIZE: "50" },
@@ -160,7 +158,7 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
 
   it("SCAN_SUBSCRIPTIONS with 1,500 ids goes out in groups (the sandbox refuses more than 1000)", async () => {
     const { estate, foreign, ids } = manySubscriptions(1_500);
-    const env = await sandboxScan(estate, FAST);
+    const env = await sandboxScan(estate, NO_QUOTA_WAITS);
     try {
       const report = await env.scan({ env: { SCAN_SUBSCRIPTIONS: ids.join(",") } });
       expect(report.errors).toEqual([]);
@@ -224,7 +222,7 @@ describe("odd rows", () => {
   })();
 
   it("names the unreadable row in errors and keeps every other finding, the odd ones included", async () => {
-    const env = await sandboxScan(parseEstate(estate, "odd rows"), FAST);
+    const env = await sandboxScan(parseEstate(estate, "odd rows"), NO_QUOTA_WAITS);
     try {
       const report = await env.scan();
       expect(report.complete).toBe(false);
@@ -269,7 +267,7 @@ describe("volatile paging: Resource Graph re-runs the query for every page", () 
   it("a VNet deleted between two pages: the scan reads again and reports what is there", async () => {
     const estate = pagedEstate();
     const env = await sandboxScan(estate, {
-      ...FAST,
+      ...NO_QUOTA_WAITS,
       volatile: true,
       resourceGraphFault: (n) => {
         if (n === 4) estate.resources.splice(3, 1); // v-03 goes, after page 1 was served
@@ -290,7 +288,7 @@ describe("volatile paging: Resource Graph re-runs the query for every page", () 
   it("an estate that keeps changing while paged: never a complete report it did not get", async () => {
     const estate = pagedEstate();
     const env = await sandboxScan(estate, {
-      ...FAST,
+      ...NO_QUOTA_WAITS,
       volatile: true,
       resourceGraphFault: (n) => {
         if (n >= 4 && estate.resources.length > 5) estate.resources.splice(0, 1);

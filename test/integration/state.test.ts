@@ -10,7 +10,7 @@ import type { ScanReport } from "../../src/findings/report";
 import type { RunningAzurite } from "../../src/store/azurite";
 import { FindingsStore } from "../../src/store/findings-store";
 import { ScanRunsStore } from "../../src/store/scan-runs";
-import { storageFromConnectionString, type Storage } from "../../src/store/storage";
+import type { Storage } from "../../src/store/storage";
 import { CROSS_TENANT, crossTenantEstate } from "../helpers/estate-builder";
 import { testStorage } from "../helpers/azurite";
 
@@ -37,10 +37,9 @@ describe("findings kept in Table Storage (Azurite)", () => {
   const config = loadConfig({ AZURE_MAX_RETRIES: "1" });
 
   beforeAll(async () => {
-    azurite = (await testStorage()).azurite;
-    storage = storageFromConnectionString(azurite.connectionString, "test", {
+    ({ azurite, storage } = await testStorage({
       additionalPolicies: [{ policy: counter.policy, position: "perCall" }],
-    });
+    }));
   });
   afterAll(() => azurite.stop());
 

@@ -11,14 +11,13 @@ import { checkOf, ofKind } from "../../src/scanners/findings";
 import { SERVICE_ENDPOINT_CANDIDATES_QUERY } from "../../src/scanners/service-endpoint-inbound/query";
 import { PRIVATE_LINK_SERVICE_CANDIDATES_QUERY } from "../../src/scanners/private-link-service-exposure/query";
 import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principal-network-access/lighthouse-query";
-import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
+import { NO_QUOTA_WAITS, type SandboxScan, sandboxScan } from "../helpers/sandbox";
 
 // Issue 19: the paths by which another tenant reaches into the estate beyond peerings and private endpoints.
 const ROOT = join(__dirname, "../../..");
 const NORTHWIND = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const NORTHWIND_SUB = "e5f7a9b1-4d6e-4f80-9b2c-3d4e5f607182";
 const HUB_SUB = "b2c4d6e8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
-const FAST = { quota: { requests: 10_000, windowMs: 1000 } };
 
 const entry = (fields: Partial<AllowlistEntry>): AllowlistEntry =>
   withId({ owner: "netops@contoso.com", reason: "approved by the CAB", ...fields });
@@ -29,7 +28,7 @@ let report: ScanReport;
 
 beforeAll(async () => {
   estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
-  env = await sandboxScan(estate, FAST);
+  env = await sandboxScan(estate, NO_QUOTA_WAITS);
   report = await env.scan();
 });
 afterAll(() => env.close());
@@ -66,7 +65,7 @@ describe("service-endpoint-inbound on the example estate", () => {
     const open = structuredClone(estate);
     const storage = open.resources.find((r) => r.name === "stcontososhared")!;
     (storage.properties as { networkAcls: { defaultAction: string } }).networkAcls.defaultAction = "Allow";
-    const openEnv = await sandboxScan(open, FAST);
+    const openEnv = await sandboxScan(open, NO_QUOTA_WAITS);
     try {
       const [finding] = (await openEnv.scan()).findings.filter(ofKind("service-endpoint-inbound"));
       expect(finding).toMatchObject({ severity: "low", riskFactors: ["open-to-all-networks"] });
@@ -164,7 +163,7 @@ describe("private-link-service-exposure on the example estate", () => {
         },
       },
     ];
-    const linkedEnv = await sandboxScan(linked, FAST);
+    const linkedEnv = await sandboxScan(linked, NO_QUOTA_WAITS);
     try {
       const scanned = await linkedEnv.scan();
       const exposure = scanned.findings
@@ -216,7 +215,7 @@ describe("the estate holds subscription-level resources as Resource Graph return
     expect(() =>
       parseEstate({ ...withAssignment, resources: [...estate.resources, assignment("hub-rg")] }, "test"),
     ).toThrow(/resourceGroup.*subscription-level/s);
-    const served = await sandboxScan(parseEstate(withAssignment, "test"), FAST);
+    const served = await sandboxScan(parseEstate(withAssignment, "test"), NO_QUOTA_WAITS);
     try {
       const client = createResourceGraphClient(
         sandboxConnection(served.sandbox, withAssignment, loadConfig({})),

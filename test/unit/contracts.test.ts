@@ -85,6 +85,13 @@ describe("configuration", () => {
       // The reference text is never a value of the config, so never a URL or a signing key.
       expect(JSON.stringify(config)).not.toMatch(/vault\.azure\.net|webhook-secret|KeyVault/);
     }
+    // Every secret setting is one of a destination's: a new one cannot be left out of the rule.
+    expect(cases.map(([name]) => name).sort()).toEqual(
+      Object.entries(SETTINGS)
+        .filter(([, setting]) => (setting as { secret?: boolean }).secret)
+        .map(([name]) => name)
+        .sort(),
+    );
     // A resolved secret that merely mentions the syntax later on is a secret like any other.
     expect(loadConfig({ WEBHOOK_SECRET: "key with @Microsoft.KeyVault( inside" }).WEBHOOK_SECRET).toBe(
       "key with @Microsoft.KeyVault( inside",

@@ -121,6 +121,48 @@ export async function resolveRemoteTenants(
   );
 }
 
+/** The other side of an opening that names no subscription (a private link service's "*"). */
+export const NOBODY: RemoteTenant = { tenantId: null, tenantName: null };
+
+/**
+ * A windowed check's rows judged: the remote tenants of the subscriptions they point into resolved
+ * in one pass (a tenant the row's query already knew is learnt first), then each row classified.
+ * A row that cannot be judged is an error naming it; the others still count.
+ */
+export async function judgeRows<Row extends { remoteTenantId: string }, F>(
+  rows: Row[],
+  context: ScanContext,
+  errors: ScanError[],
+  how: {
+    source: string;
+    /** The subscription the row's other side lives in; null where it names none. */
+    remoteSubscriptionOf(row: Row): string | null;
+    classify(row: Row, remote: RemoteTenant, rules: JudgeRules): F | null;
+    /** How an error names a row that failed ("Private endpoint connection <id>"). */
+    describe(row: Row): string;
+  },
+): Promise<F[]> {
+  const named = rows.flatMap((row) => {
+    const subscriptionId = how.remoteSubscriptionOf(row);
+    return subscriptionId === null ? [] : [{ subscriptionId, knownTenantId: row.remoteTenantId }];
+  });
+  const remotes = await resolveRemoteTenants(named, context, errors);
+  const rules = rulesOf(context);
+  const findings: F[] = [];
+  for (const row of rows) {
+    try {
+      const subscriptionId = how.remoteSubscriptionOf(row);
+      const remote = subscriptionId === null ? NOBODY : remotes.get(idKey(subscriptionId));
+      if (!remote) throw new Error(`no tenant was resolved for subscription ${subscriptionId}`);
+      const finding = how.classify(row, remote, rules);
+      if (finding) findings.push(finding);
+    } catch (error) {
+      errors.push({ source: how.source, message: `${how.describe(row)}: ${errorMessage(error)}` });
+    }
+  }
+  return findings;
+}
+
 /** Each tenant id with its name where Graph says it; null ids stay unresolved. */
 export async function tenantNames(
   tenants: (string | null)[],

@@ -1,12 +1,10 @@
-import { errorMessage } from "../../errors";
 import { idKey, nameOf, parseResourceId } from "../../azure/resource-id";
 import { findingId } from "../finding";
 import {
   connectionSeverity,
   judgementText,
+  judgeRows,
   relationOf,
-  resolveRemoteTenants,
-  rulesOf,
   statusOf,
   whereText,
   type JudgeRules,
@@ -93,24 +91,12 @@ async function scanInbound(context: ScanContext): Promise<ScannerResult> {
     errors,
   );
   if (!read) return { findings: [], counts: {}, errors };
-  const remotes = await resolveRemoteTenants(
-    read.rows.map((row) => ({
-      subscriptionId: remoteSubscriptionOf(row),
-      knownTenantId: row.remoteTenantId,
-    })),
-    context,
-    errors,
-  );
-  const rules = rulesOf(context);
-  const findings = [];
-  for (const row of read.rows) {
-    try {
-      const finding = classifyInbound(row, remotes.get(remoteSubscriptionOf(row))!, rules);
-      if (finding) findings.push(finding);
-    } catch (error) {
-      errors.push({ source, message: `Private endpoint connection ${row.id}: ${errorMessage(error)}` });
-    }
-  }
+  const findings = await judgeRows(read.rows, context, errors, {
+    source,
+    remoteSubscriptionOf,
+    classify: classifyInbound,
+    describe: (row) => `Private endpoint connection ${row.id}`,
+  });
   return { findings, counts: { privateEndpointConnections: read.items }, errors };
 }
 

@@ -1,12 +1,10 @@
-import { errorMessage } from "../../errors";
 import { idKey, nameOf, parseResourceId } from "../../azure/resource-id";
 import { findingId } from "../finding";
 import {
   connectionSeverity,
   judgementText,
+  judgeRows,
   relationOf,
-  resolveRemoteTenants,
-  rulesOf,
   statusOf,
   whereText,
   type JudgeRules,
@@ -97,21 +95,12 @@ async function scanOutbound(context: ScanContext): Promise<ScannerResult> {
     endpoints += read.containers;
   }
 
-  const remotes = await resolveRemoteTenants(
-    rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
-    context,
-    errors,
-  );
-  const rules = rulesOf(context);
-  const findings = [];
-  for (const row of rows) {
-    try {
-      const finding = classifyOutbound(row, remotes.get(remoteSubscriptionOf(row))!, rules);
-      if (finding) findings.push(finding);
-    } catch (error) {
-      errors.push({ source, message: `Private endpoint connection ${row.id}: ${errorMessage(error)}` });
-    }
-  }
+  const findings = await judgeRows(rows, context, errors, {
+    source,
+    remoteSubscriptionOf,
+    classify: classifyOutbound,
+    describe: (row) => `Private endpoint connection ${row.id}`,
+  });
   return {
     findings,
     counts: { privateEndpoints: endpoints, privateEndpointConnections: connections },

@@ -1,12 +1,10 @@
-import { errorMessage } from "../../errors";
-import { nameOf } from "../../azure/resource-id";
+import { idKey, nameOf } from "../../azure/resource-id";
 import { cleanText, MAX_NAME_LENGTH } from "../../text";
 import { findingId, type Relation, type Severity } from "../finding";
 import {
   judgementText,
+  judgeRows,
   relationOf,
-  resolveRemoteTenants,
-  rulesOf,
   statusOf,
   whereText,
   type JudgeRules,
@@ -20,7 +18,7 @@ import { exposureCandidatesQuery, exposureRowId, exposureRowSchema, type Exposur
 
 const EVERYONE = "*";
 const isEveryone = (row: ExposureRow) => row.subscription.trim() === EVERYONE;
-const remoteSubscriptionOf = (row: ExposureRow) => row.subscription.trim().toLowerCase();
+const remoteSubscriptionOf = (row: ExposureRow) => idKey(row.subscription.trim());
 
 /** The exposure finding's id for a private link service and a subscription it lists (or `*`). */
 export const exposureFindingId = (serviceId: string, subscription: string) =>
@@ -95,25 +93,13 @@ async function scanExposure(context: ScanContext): Promise<ScannerResult> {
     errors,
   );
   if (read === null) return { findings: [], counts: {}, errors };
-  const { rows } = read;
-  const listed = rows.filter((row) => !isEveryone(row));
-  const remotes = await resolveRemoteTenants(
-    listed.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
-    context,
-    errors,
-  );
-  const rules = rulesOf(context);
-  const nobody: RemoteTenant = { tenantId: null, tenantName: null };
-  const findings = [];
-  for (const row of rows) {
-    try {
-      const remote = isEveryone(row) ? nobody : remotes.get(remoteSubscriptionOf(row))!;
-      const finding = classifyExposure(row, remote, rules);
-      if (finding) findings.push(finding);
-    } catch (error) {
-      errors.push({ source, message: `Private link service ${row.containerId}: ${errorMessage(error)}` });
-    }
-  }
+  const findings = await judgeRows(read.rows, context, errors, {
+    source,
+    // "*" names no subscription: nothing to resolve.
+    remoteSubscriptionOf: (row) => (isEveryone(row) ? null : remoteSubscriptionOf(row)),
+    classify: classifyExposure,
+    describe: (row) => `Private link service ${row.containerId}`,
+  });
   return { findings, counts: {}, errors };
 }
 

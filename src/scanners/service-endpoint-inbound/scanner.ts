@@ -1,12 +1,10 @@
-import { errorMessage } from "../../errors";
-import { nameOf, parseResourceId } from "../../azure/resource-id";
+import { idKey, nameOf, parseResourceId } from "../../azure/resource-id";
 import { cleanText } from "../../text";
 import { findingId, type Severity } from "../finding";
 import {
   judgementText,
+  judgeRows,
   relationOf,
-  resolveRemoteTenants,
-  rulesOf,
   statusOf,
   whereText,
   type JudgeRules,
@@ -19,7 +17,7 @@ import { SERVICE_ENDPOINT_INBOUND_CHECK } from "./metadata";
 import { serviceEndpointCandidatesQuery, serviceEndpointRowSchema, type ServiceEndpointRow } from "./query";
 
 const remoteSubscriptionOf = (row: ServiceEndpointRow) =>
-  (parseResourceId(row.subnetId)?.subscriptionId ?? "").toLowerCase();
+  idKey(parseResourceId(row.subnetId)?.subscriptionId ?? "");
 
 /**
  * Whether the resource's firewall is closed, so the rule is the opening. Storage and Key Vault:
@@ -107,22 +105,12 @@ async function scanServiceEndpoints(context: ScanContext): Promise<ScannerResult
     errors,
   );
   if (read === null) return { findings: [], counts: {}, errors };
-  const { rows } = read;
-  const remotes = await resolveRemoteTenants(
-    rows.map((row) => ({ subscriptionId: remoteSubscriptionOf(row), knownTenantId: row.remoteTenantId })),
-    context,
-    errors,
-  );
-  const rules = rulesOf(context);
-  const findings = [];
-  for (const row of rows) {
-    try {
-      const finding = classifyServiceEndpoint(row, remotes.get(remoteSubscriptionOf(row))!, rules);
-      if (finding) findings.push(finding);
-    } catch (error) {
-      errors.push({ source, message: `Virtual network rule ${row.id}: ${errorMessage(error)}` });
-    }
-  }
+  const findings = await judgeRows(read.rows, context, errors, {
+    source,
+    remoteSubscriptionOf,
+    classify: classifyServiceEndpoint,
+    describe: (row) => `Virtual network rule ${row.id}`,
+  });
   return { findings, counts: {}, errors };
 }
 

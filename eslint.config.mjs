@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // The Kusto language service is a set of script bundles that only load through require().
-    files: ["test/unit/kql-syntax.test.ts", "test/unit/log-analytics-kql.test.ts"],
+    files: ["test/helpers/kusto.ts"],
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {

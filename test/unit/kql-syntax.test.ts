@@ -1,43 +1,10 @@
-import { readdirSync } from "node:fs";
 import { peeringChangesQuery } from "../../src/watch/change-poll";
 import { windowedCensusQuery, windowedFanOutQuery, windowedFilteredQuery } from "../../src/scanners/census";
-import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
-
-// The Kusto language service ships as script bundles that define a global `Kusto`.
-require("@kusto/language-service-next/bridge.min.js");
-require("@kusto/language-service-next/Kusto.Language.Bridge.min.js");
-
-interface Diagnostics {
-  Count: number;
-  getItem(i: number): { Message: string };
-}
-declare const Kusto: { Language: { KustoCode: { Parse(text: string): { GetDiagnostics(): Diagnostics } } } };
-
-function syntaxErrors(query: string): string[] {
-  const diagnostics = Kusto.Language.KustoCode.Parse(query).GetDiagnostics();
-  return Array.from({ length: diagnostics.Count }, (_, i) => diagnostics.getItem(i).Message);
-}
+import { exportedStrings, syntaxErrors } from "../helpers/kusto";
 
 /** Every exported `*_QUERY` string of the compiled sources: what the scanner sends to Resource Graph. */
-function allQueries(): [string, string][] {
-  const found: [string, string][] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".js")) {
-        for (const [name, value] of Object.entries(require(path) as Record<string, unknown>)) {
-          if (name.endsWith("_QUERY") && typeof value === "string") found.push([name, value]);
-        }
-      }
-    }
-  };
-  walk(join(__dirname, "../../src/scanners"));
-  walk(join(__dirname, "../../src/azure"));
-  walk(join(__dirname, "../../src/doctor"));
-  return found;
-}
+const allQueries = () => exportedStrings("_QUERY", ["scanners", "azure", "doctor"]);
 
 describe("Resource Graph queries", () => {
   const queries = allQueries();

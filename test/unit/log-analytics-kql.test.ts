@@ -1,41 +1,11 @@
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
+import { exportedStrings, syntaxErrors } from "../helpers/kusto";
 import { runQuery } from "../../src/sandbox/kql";
 import { durationMs, timeRange } from "../../src/sandbox/log-analytics/query";
 import { creatorQuery, signInsQuery } from "../../src/scanners/log-analytics-evidence/query";
 
-// The Kusto language service ships as script bundles that define a global `Kusto`.
-require("@kusto/language-service-next/bridge.min.js");
-require("@kusto/language-service-next/Kusto.Language.Bridge.min.js");
-
-interface Diagnostics {
-  Count: number;
-  getItem(i: number): { Message: string };
-}
-declare const Kusto: { Language: { KustoCode: { Parse(text: string): { GetDiagnostics(): Diagnostics } } } };
-
-function syntaxErrors(query: string): string[] {
-  const diagnostics = Kusto.Language.KustoCode.Parse(query).GetDiagnostics();
-  return Array.from({ length: diagnostics.Count }, (_, i) => diagnostics.getItem(i).Message);
-}
-
 /** Every exported `*_LOGS_KQL` string of the compiled sources: what the scanner sends to Log Analytics. */
-function allLogQueries(): [string, string][] {
-  const found: [string, string][] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".js"))
-        for (const [name, value] of Object.entries(require(path) as Record<string, unknown>))
-          if (name.endsWith("_LOGS_KQL") && typeof value === "string") found.push([name, value]);
-    }
-  };
-  walk(join(__dirname, "../../src/scanners"));
-  walk(join(__dirname, "../../src/azure"));
-  return found;
-}
+const allLogQueries = () => exportedStrings("_LOGS_KQL", ["scanners", "azure"]);
 
 describe("Log Analytics queries", () => {
   const queries = allLogQueries();

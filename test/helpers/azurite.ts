@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import type { TableServiceClientOptions } from "@azure/data-tables";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { join } from "node:path";
 import { azuriteConnectionString, startAzurite, type RunningAzurite } from "../../src/store/azurite";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
@@ -51,4 +52,17 @@ function claimSharedAccount(): RunningAzurite | undefined {
     return { connectionString: azuriteConnectionString(ports, account), stop: async () => {} };
   }
   return undefined;
+}
+
+/** Counts the storage requests that change something (anything but reads): add `policy` per call. */
+export function writeCounter() {
+  const writes: string[] = [];
+  const policy: PipelinePolicy = {
+    name: "count-writes",
+    sendRequest: (request, next) => {
+      if (request.method !== "GET") writes.push(`${request.method} ${new URL(request.url).pathname}`);
+      return next(request);
+    },
+  };
+  return { writes, policy };
 }

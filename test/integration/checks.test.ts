@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { join } from "node:path";
-import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { withId, type AllowlistEntry } from "../../src/allowlist/entry";
 import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
@@ -14,7 +13,7 @@ import { AllowlistStore } from "../../src/store/allowlist-store";
 import { FindingsStore } from "../../src/store/findings-store";
 import type { Storage } from "../../src/store/storage";
 import { sandboxScan, type SandboxScan } from "../helpers/sandbox";
-import { testStorage } from "../helpers/azurite";
+import { testStorage, writeCounter } from "../helpers/azurite";
 
 const ROOT = join(__dirname, "../../..");
 const TENANT_A = "31ca78c2-d833-433a-9977-88e160bd4ac0";
@@ -188,19 +187,6 @@ describe("allowlist entries and finding kinds", () => {
     expect(principals.find((f) => f.principalId === GUEST)!.status).toBe("violation");
   });
 });
-
-/** Counts the storage requests that change something (anything but reads). */
-function writeCounter() {
-  const writes: string[] = [];
-  const policy: PipelinePolicy = {
-    name: "count-writes",
-    sendRequest: (request, next) => {
-      if (request.method !== "GET") writes.push(`${request.method} ${new URL(request.url).pathname}`);
-      return next(request);
-    },
-  };
-  return { writes, policy };
-}
 
 describe("kept state with several checks (Azurite)", () => {
   let azurite: RunningAzurite;

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AllowlistEntry } from "../../src/allowlist/entry";
 import { loadConfig } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
@@ -12,23 +11,10 @@ import { FindingsStore } from "../../src/store/findings-store";
 import { ScanRunsStore } from "../../src/store/scan-runs";
 import type { Storage } from "../../src/store/storage";
 import { CROSS_TENANT, crossTenantEstate } from "../helpers/estate-builder";
-import { testStorage } from "../helpers/azurite";
+import { testStorage, writeCounter } from "../helpers/azurite";
 
 const FOREIGN = CROSS_TENANT.foreign;
 const estate = crossTenantEstate;
-
-/** Counts the storage requests that change something (anything but reads). */
-function writeCounter() {
-  const writes: string[] = [];
-  const policy: PipelinePolicy = {
-    name: "count-writes",
-    sendRequest: (request, next) => {
-      if (request.method !== "GET") writes.push(`${request.method} ${new URL(request.url).pathname}`);
-      return next(request);
-    },
-  };
-  return { writes, policy };
-}
 
 describe("findings kept in Table Storage (Azurite)", () => {
   let azurite: RunningAzurite;

@@ -3,15 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
-import { dispatchAlert } from "../../src/alerts/dispatch";
-import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
 import { alertMessageSchema, type AlertMessage } from "../../src/findings/alert-message";
 import { replayPoison } from "../../src/alerts/replay";
 import { loadConfig, type Config } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import type { Estate } from "../../src/sandbox/estate";
 import { startFaultProxy, type FaultRule } from "../../src/sandbox/faults";
-import { drainQueue } from "../../src/sandbox/queue-host";
 import { startSandbox } from "../../src/sandbox/server";
 import { startWebhookSink, type SinkAnswer } from "../../src/sandbox/webhook-sink";
 import { runLeasedScan } from "../../src/scan/leased-scan";
@@ -25,7 +22,7 @@ import { FindingsStore } from "../../src/store/findings-store";
 import { storageFromConnectionString, type Storage } from "../../src/store/storage";
 import { testStorage } from "../helpers/azurite";
 import { EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
-import { HOST_LIKE_DRAIN } from "../helpers/sandbox";
+import { deliverQueuedAlerts } from "../helpers/sandbox";
 
 /**
  * The fault matrix: each cell runs the same scan-and-alert cycles (a baseline scan, a scan of a
@@ -378,21 +375,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     }
   }
 
-  const deliver = async (config: Config) =>
-    drainQueue(
-      await storage.queue(ALERTS_QUEUE),
-      await storage.queue(POISON_QUEUE),
-      (m) =>
-        dispatchAlert(m, {
-          storage,
-          config,
-          log: () => {},
-          agent: sink.agent,
-          sleep: async () => {},
-          backoffMs: 1,
-        }),
-      HOST_LIKE_DRAIN,
-    );
+  const deliver = (config: Config) => deliverQueuedAlerts(storage, config, sink.agent);
 
   try {
     const clean = loadConfig(base);

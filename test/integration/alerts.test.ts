@@ -1,11 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { InvocationContext } from "@azure/functions";
-import {
-  dispatchAlert,
-  signature,
-  SIGNATURE_HEADER,
-  SIGNATURE_TIMESTAMP_HEADER,
-} from "../../src/alerts/dispatch";
+import { signature, SIGNATURE_HEADER, SIGNATURE_TIMESTAMP_HEADER } from "../../src/alerts/dispatch";
 import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
 import { alertMessageSchema, type AlertMessage } from "../../src/findings/alert-message";
 import { replayPoison } from "../../src/alerts/replay";
@@ -14,7 +9,6 @@ import { alertDispatcher } from "../../src/functions/alert-dispatcher";
 import { useRuntime } from "../../src/functions/runtime";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import type { Estate } from "../../src/sandbox/estate";
-import { drainQueue } from "../../src/sandbox/queue-host";
 import { startSandbox } from "../../src/sandbox/server";
 import {
   startWebhookSink,
@@ -29,7 +23,7 @@ import { FindingsStore } from "../../src/store/findings-store";
 import type { Storage } from "../../src/store/storage";
 import { crossTenantEstate } from "../helpers/estate-builder";
 import { testStorage } from "../helpers/azurite";
-import { HOST_LIKE_DRAIN } from "../helpers/sandbox";
+import { deliverQueuedAlerts } from "../helpers/sandbox";
 
 const estate = crossTenantEstate;
 const SECRET = "webhook-secret";
@@ -61,15 +55,6 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
     await azurite.stop();
   });
 
-  const deps = () => ({
-    storage,
-    config,
-    log: () => {},
-    agent: sink.agent,
-    sleep: async () => {},
-    backoffMs: 1,
-  });
-
   async function scan(e: Estate, on: Storage = storage): Promise<ScanReport> {
     const sandbox = await startSandbox({ estate: e });
     try {
@@ -85,14 +70,7 @@ describe("alerts from scan to webhook (Azurite queues, local webhook sink)", () 
     }
   }
 
-  async function drain() {
-    return drainQueue(
-      await storage.queue(ALERTS_QUEUE),
-      await storage.queue(POISON_QUEUE),
-      (m) => dispatchAlert(m, deps()),
-      HOST_LIKE_DRAIN,
-    );
-  }
+  const drain = () => deliverQueuedAlerts(storage, config, sink.agent);
 
   const poisonCount = async () =>
     (await (await storage.queue(POISON_QUEUE)).getProperties()).approximateMessagesCount ?? 0;

@@ -1,8 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dispatchAlert } from "../../src/alerts/dispatch";
-import { ALERTS_QUEUE, POISON_QUEUE } from "../../src/alerts/emit";
 import { request as httpsRequest } from "node:https";
 import { z } from "zod";
 import { getPeering, listVnetPeerings, networkClient, POLL_INTERVAL_MS } from "../../src/azure/arm-network";
@@ -12,7 +10,6 @@ import { loadConfig, type Config } from "../../src/config";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { SandboxCredential } from "../../src/sandbox/credential";
 import type { Estate } from "../../src/sandbox/estate";
-import { drainQueue } from "../../src/sandbox/queue-host";
 import { startSandbox, type RunningSandbox, type SandboxOptions } from "../../src/sandbox/server";
 import { startWebhookSink, type ReceivedPost, type RunningSink } from "../../src/sandbox/webhook-sink";
 import { pollPeeringChanges } from "../../src/watch/change-poll";
@@ -29,7 +26,7 @@ import { FindingsStore } from "../../src/store/findings-store";
 import type { Storage } from "../../src/store/storage";
 import { CROSS_TENANT, EstateBuilder, guid, vnetId } from "../helpers/estate-builder";
 import { testStorage } from "../helpers/azurite";
-import { NO_QUOTA_WAITS, HOST_LIKE_DRAIN } from "../helpers/sandbox";
+import { deliverQueuedAlerts, NO_QUOTA_WAITS } from "../helpers/sandbox";
 
 const { home, foreign, homeSubscription, foreignSubscription } = CROSS_TENANT;
 const GUEST = "6f1c0c4e-0000-4000-8000-00000000beef";
@@ -104,20 +101,7 @@ describe("minutes, not hours: change poller, Event Grid and confirmation against
   /** Runs the alert dispatcher over the queue; answers the posts it made. */
   async function drain(): Promise<ReceivedPost[]> {
     const before = sink.delivered().length;
-    await drainQueue(
-      await storage.queue(ALERTS_QUEUE),
-      await storage.queue(POISON_QUEUE),
-      (m) =>
-        dispatchAlert(m, {
-          storage,
-          config,
-          log: () => {},
-          agent: sink.agent,
-          sleep: async () => {},
-          backoffMs: 1,
-        }),
-      HOST_LIKE_DRAIN,
-    );
+    await deliverQueuedAlerts(storage, config, sink.agent);
     return sink.delivered().slice(before);
   }
 

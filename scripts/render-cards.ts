@@ -10,26 +10,16 @@ import {
   findingAlertsOfEveryCheck,
   violationAlert,
 } from "../test/helpers/alert-samples";
+import { CHROMIUM, CHROMIUM_ARGS } from "../test/helpers/chromium";
 import { cardHtml } from "./card-preview";
 
 /**
  * Redraws docs/alert-card.png, docs/digest-card.png and one card per check beyond peerings
  * (docs/<kind>-card.png) from the sample alerts the card tests use.
- * Needs Debian's chromium at /usr/bin/chromium; never downloads a browser, never touches the network.
+ * Needs Debian's chromium (CHROMIUM); never downloads a browser, never touches the network.
  */
 // Compiled to dist*/scripts/, two folders below the project root.
 const ROOT = join(__dirname, "..", "..");
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const PICTURES: { file: string; card: AdaptiveCard }[] = [
   { file: "docs/alert-card.png", card: alertCard(violationAlert(), { portalUrl: PORTAL_URL }) },

@@ -275,7 +275,8 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
     ? `${finding.status} (entry ${md(finding.allowlistEntryId, limits.fact)})`
     : `${finding.status} (no allowlist entry)`;
   const risks = finding.riskFactors.length > 0 ? finding.riskFactors.join(", ") : "none";
-  const own = checkOf(finding)
+  const check = checkOf(finding);
+  const own = check
     .facts(finding)
     .map(([title, value]): Fact =>
       Array.isArray(value)
@@ -284,11 +285,15 @@ function findingFacts(finding: FindingAlert, limits: Limits): Fact[] {
     );
   return [
     ...own,
-    fact("Local subscription", finding.localSubscriptionId || "none (management group)", limits),
-    ...(finding.remoteSubscriptionId || finding.relation === "unresolved"
-      ? [fact("Remote subscription", finding.remoteSubscriptionId || "unknown", limits)]
-      : []),
-    composedFact("Remote tenant", remoteTenant(finding, limits)),
+    ...(check.tenantWide
+      ? []
+      : [
+          fact("Local subscription", finding.localSubscriptionId || "none (management group)", limits),
+          ...(finding.remoteSubscriptionId || finding.relation === "unresolved"
+            ? [fact("Remote subscription", finding.remoteSubscriptionId || "unknown", limits)]
+            : []),
+          composedFact("Remote tenant", remoteTenant(finding, limits)),
+        ]),
     fact("Risk factors", risks, limits),
     composedFact("Allowlist", allowlist),
     fact("First seen", formatTime(finding.firstSeen), limits),

@@ -118,6 +118,11 @@ export interface CheckMetadata<F extends CommonFinding = CommonFinding> {
   remote(finding: F): string;
   /** Kind-specific facts for cards, in reading order; the card adds the common ones. */
   facts(finding: F): FindingFact[];
+  /**
+   * The findings are settings of the tenant itself: in no subscription, and naming the other
+   * tenant (or every other tenant) in their own facts, so cards add neither.
+   */
+  tenantWide?: true;
   /** Where in the Azure portal the finding is fixed. */
   portalLink(finding: F, portalUrl: string): { title: string; url: string };
   /** The Azure CLI command that removes what was found. */

@@ -192,6 +192,17 @@ describe("cards of every check", () => {
       expect(payloadBytes(cards[i]!)).toBeLessThan(TEAMS_MAX_BYTES);
     },
   );
+
+  it("a tenant-wide setting's card names no subscription: it lives in none", () => {
+    const page = pages[alerts.findIndex(([kind]) => kind === "cross-tenant-access-policy")]!;
+    expect(page).toContain("every other tenant");
+    expect(page).not.toContain("Local subscription");
+    expect(page).not.toContain("management group");
+    expect(page).not.toContain("Remote tenant");
+    // A finding at a management group scope still says so.
+    const principal = pages[alerts.findIndex(([kind]) => kind === "foreign-principal-network-access")]!;
+    expect(principal).toContain("Local subscription");
+  });
 });
 
 describe("alert cards", () => {

@@ -51,6 +51,7 @@ export const CROSS_TENANT_ACCESS_POLICY_CHECK: CheckMetadata<CrossTenantAccessPo
   state: (f) => f.accessType,
   local: (f) => f.setting,
   remote: (f) => partyOf(f),
+  tenantWide: true,
   facts: (f) => [
     ["Setting", `${labelOf(f)} (${f.setting})`],
     ["Applies to", partyOf(f)],

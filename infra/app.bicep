@@ -230,6 +230,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'TENANT_CACHE_TTL_HOURS', value: current.?TENANT_CACHE_TTL_HOURS ?? '' }
         { name: 'RESOURCE_GRAPH_PAGE_SIZE', value: current.?RESOURCE_GRAPH_PAGE_SIZE ?? '' }
         { name: 'SUBSCRIPTION_GROUP_SIZE', value: current.?SUBSCRIPTION_GROUP_SIZE ?? '' }
+        { name: 'MANAGEMENT_GROUP_SCOPE_LIMIT', value: current.?MANAGEMENT_GROUP_SCOPE_LIMIT ?? '' }
         { name: 'AZURE_MAX_RETRIES', value: current.?AZURE_MAX_RETRIES ?? '' }
         { name: 'RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS', value: current.?RESOURCE_GRAPH_THROTTLE_WAIT_SECONDS ?? '' }
         { name: 'ARM_ENDPOINT', value: current.?ARM_ENDPOINT ?? '' }

@@ -127,6 +127,11 @@ export const SETTINGS = {
     default: "250",
     parse: z.coerce.number().int().min(1).max(1000),
   },
+  MANAGEMENT_GROUP_SCOPE_LIMIT: {
+    doc: "Past the 10,000-subscription cut-off, queries that read every subscription (role assignments, Lighthouse delegations) go by whole management groups holding at most this many subscriptions, one request each, where the identity can read the management group tree; the rest by subscription groups. Resource Graph covers 10,000 subscriptions under one scope. 0: by subscription groups only.",
+    default: "10000",
+    parse: z.coerce.number().int().min(0).max(10_000),
+  },
   AZURE_MAX_RETRIES: {
     doc: "Retries of a throttled (429) or failed (5xx) Azure request before the scan reports it incomplete.",
     default: "4",

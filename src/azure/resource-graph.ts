@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { timeoutPolicy, type AzureConnection } from "./connection";
 import { errorMessage } from "../errors";
 import { jsonPath } from "../validation";
+import { planScopes, type Descendant, type ManagementGroupScope } from "./scope-plan";
 
 /** Resource Graph takes at most 1000 subscriptions in one request's `subscriptions` (FACTS.md, query limits). */
 export const MAX_SUBSCRIPTIONS_PER_REQUEST = 1000;
@@ -39,6 +40,16 @@ export interface ResourceGraphOptions {
    * Groups cover what the whole scope covers, so a stale hint costs requests, never coverage.
    */
   pastCutOff?: boolean;
+  /**
+   * Past the cut-off: the management group tree under a group (ARM's descendants), to send the
+   * queries that read every subscription by whole management groups where the tree allows.
+   * Without it, or when it fails, they go by subscription groups.
+   */
+  listManagementGroups?: (group: string) => Promise<Descendant[]>;
+  /** The tree's root when the scope is the whole tenant: the tenant root group (named after the tenant). */
+  tenantRootGroup?: string;
+  /** Subscriptions one management-group scope may hold: Resource Graph's cut-off. 0: never by management group. */
+  managementGroupScopeLimit?: number;
   onPage?: (event: PageEvent) => void;
   /** Told when the scope changes, e.g. to subscription groups after a cut-off. */
   onScope?: (event: { reason: string; groups: number; subscriptions: number }) => void;
@@ -201,8 +212,17 @@ export const subscriptionsUnderQuery = (managementGroups: string[]) => `resource
 /** The query for one group (exported so the query syntax test checks it). */
 export const MANAGEMENT_GROUP_MEMBERS_QUERY = subscriptionsUnderQuery(["landing-zones"]);
 
-type Scope =
-  { kind: "whole"; params: { managementGroups?: string[] } } | { kind: "groups"; groups: string[][] };
+/** Where queries go: the whole scope in one request, or groups of subscriptions. */
+type Scope = { kind: "whole"; params: { managementGroups?: string[] } } | GroupScope;
+/**
+ * Past the cut-off a query that reads every subscription goes by `wide` where the management
+ * group tree gives it: whole groups of at most the cut-off, then the subscriptions they leave
+ * over, by groups. Planned at the first such query (undefined until then); null where it is never
+ * planned (an explicit subscription list: a management group would reach past it) or saves nothing.
+ */
+type GroupScope = { kind: "groups"; groups: string[][]; wide?: WideScope[] | null };
+
+type WideScope = { managementGroups: ManagementGroupScope } | { subscriptions: string[] };
 
 type Item = Record<string, unknown>;
 
@@ -230,7 +250,11 @@ export function resourceGraphQuery(
   const stats: ResourceGraphStats = { requests: 0, rows: 0 };
   let scope: Scope =
     configured.subscriptions.length > 0 && configured.managementGroups.length === 0
-      ? { kind: "groups", groups: groupsOf(configured.subscriptions, options.subscriptionGroupSize) }
+      ? {
+          kind: "groups",
+          groups: groupsOf(configured.subscriptions, options.subscriptionGroupSize),
+          wide: null,
+        }
       : {
           kind: "whole",
           params:
@@ -401,6 +425,44 @@ export function resourceGraphQuery(
     }
   }
 
+  /**
+   * The requests a query over every subscription takes, by management group: null when the tree
+   * cannot be read (said through onScope) or saves no request over the subscription groups.
+   */
+  async function wideScopes(groups: string[][]): Promise<WideScope[] | null> {
+    const limit = options.managementGroupScopeLimit ?? 0;
+    const roots = configured.managementGroups.length
+      ? configured.managementGroups
+      : options.tenantRootGroup
+        ? [options.tenantRootGroup]
+        : [];
+    if (limit <= 0 || !options.listManagementGroups || roots.length === 0) return null;
+    const listed = groups.flat();
+    const descendants: Descendant[] = [];
+    try {
+      for (const root of roots) for (const d of await options.listManagementGroups(root)) descendants.push(d);
+    } catch (error) {
+      options.onScope?.({
+        reason: `management groups not read (${errorMessage(error)}); every subscription group is its own request`,
+        groups: groups.length,
+        subscriptions: listed.length,
+      });
+      return null;
+    }
+    const plan = planScopes(roots, descendants, listed, limit);
+    const wide: WideScope[] = [
+      ...plan.scopes.map((scope) => ({ managementGroups: scope })),
+      ...groupsOf(plan.leftover, options.subscriptionGroupSize).map((subscriptions) => ({ subscriptions })),
+    ];
+    if (wide.length >= groups.length) return null;
+    options.onScope?.({
+      reason: `${plan.scopes.length} request(s) by management group, ${plan.leftover.length} subscription(s) by groups`,
+      groups: wide.length,
+      subscriptions: listed.length,
+    });
+    return wide;
+  }
+
   /** After a cut-off: the subscriptions to scan, listed through ARM, in groups. */
   async function groupsAfterCutOff(name: string): Promise<string[][]> {
     const what = configured.managementGroups.length
@@ -487,9 +549,10 @@ export function resourceGraphQuery(
       else collected = entries;
     }
     if (!narrowed && scope.kind === "groups") {
+      if (scope.wide === undefined) scope.wide = await wideScopes(scope.groups);
       const seen = new Set<string>();
-      for (const group of scope.groups) {
-        const { entries } = await consistent(name, query, { subscriptions: group }, read);
+      for (const wide of scope.wide ?? scope.groups.map((subscriptions) => ({ subscriptions }))) {
+        const entries = await readWide(name, query, wide, read);
         for (const entry of entries) {
           const id = entry.id ? idKey(entry.id) : undefined;
           if (id !== undefined) {
@@ -503,6 +566,32 @@ export function resourceGraphQuery(
 
     return splitEntries(collected);
   };
+
+  /**
+   * One wide scope's rows. A management-group scope that Resource Graph cuts off or refuses after
+   * all (it grew since the tree was read) is read again by its subscriptions, in groups.
+   */
+  async function readWide<E>(
+    name: string,
+    query: string,
+    wide: WideScope,
+    read: (item: unknown, where: string) => E,
+  ): Promise<E[]> {
+    if ("subscriptions" in wide)
+      return (await consistent(name, query, { subscriptions: wide.subscriptions }, read)).entries;
+    const { managementGroups, subscriptions } = wide.managementGroups;
+    const whole = await consistent(name, query, { managementGroups }, read);
+    if (!whole.limitHit) return whole.entries;
+    options.onScope?.({
+      reason: `management group(s) ${managementGroups.join(", ")} cut off in the ${name} query; read by subscription groups`,
+      groups: Math.ceil(subscriptions.length / options.subscriptionGroupSize),
+      subscriptions: subscriptions.length,
+    });
+    const entries: E[] = [];
+    for (const group of groupsOf(subscriptions, options.subscriptionGroupSize))
+      entries.push(...(await consistent(name, query, { subscriptions: group }, read)).entries);
+    return entries;
+  }
 
   async function wholeOrGroups<T>(
     name: string,

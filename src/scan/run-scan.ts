@@ -7,6 +7,7 @@ import { errorMessage } from "../errors";
 import { silentLogger, withFields, type Logger } from "../log";
 import { homeTenantOf, type AzureConnection } from "../azure/connection";
 import { azureGetter, type AzureGet } from "../azure/http";
+import { listDescendants } from "../azure/management-groups";
 import {
   createResourceGraphClient,
   resourceGraphQuery,
@@ -134,6 +135,10 @@ export async function scanWithCoverage(options: ScanOptions): Promise<ScanOutcom
     pageSize: config.RESOURCE_GRAPH_PAGE_SIZE,
     subscriptionGroupSize: config.SUBSCRIPTION_GROUP_SIZE,
     listSubscriptions: subscriptionLister(connection, { get, tenants: known }),
+    listManagementGroups: (group) => listDescendants(connection, get, group),
+    // The tenant root group is named after the tenant.
+    tenantRootGroup: homeTenantId,
+    managementGroupScopeLimit: config.MANAGEMENT_GROUP_SCOPE_LIMIT,
     onPage: (page) => log("info", "resource-graph-page", { ...page }),
     onScope: (event) => log("info", "resource-graph-scope", { ...event }),
     ...(options.sleep ? { sleep: options.sleep } : {}),

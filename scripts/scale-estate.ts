@@ -7,8 +7,15 @@ import { guid, vnetId } from "../test/helpers/estate-builder";
  * each; every spoke peered both ways with a regional hub of at most 500 peerings (499 spokes and
  * one foreign peering, last), each hub in its own platform subscription; 1% of spokes and every
  * hub also peered into one of 40 foreign tenants.
+ *
+ * Home subscriptions sit in a management-group hierarchy as the Cloud Adoption Framework lays it
+ * out (each chain nearest first, under the tenant root group): hubs in `connectivity` under
+ * `platform`; landing zone i in business unit `lz-bu-<floor(i / 2500)>` under `landingzones`.
+ * Partner subscriptions, in their own tenants, have none.
  */
 export const SPOKES_PER_SUBSCRIPTION = 10;
+/** Landing zones per business-unit management group: each unit stays well under the 10,000 cut-off. */
+export const SUBSCRIPTIONS_PER_BUSINESS_UNIT = 2500;
 export const SPOKES_PER_HUB = 499;
 export const FOREIGN_TENANTS = 40;
 
@@ -77,7 +84,12 @@ export function scaleEstate(landingZones: number): ScaleEstate {
   let crossTenant = 0;
   let peerings = 0;
   for (let h = 0; h < hubs; h++) {
-    subscriptions.push({ subscriptionId: hubSubscription(h), tenantId: home, displayName: `platform-${h}` });
+    subscriptions.push({
+      subscriptionId: hubSubscription(h),
+      tenantId: home,
+      displayName: `platform-${h}`,
+      managementGroups: ["connectivity", "platform"],
+    });
     const first = h * SPOKES_PER_HUB;
     const list = [];
     for (let s = first; s < Math.min(first + SPOKES_PER_HUB, spokes); s++) {
@@ -89,7 +101,12 @@ export function scaleEstate(landingZones: number): ScaleEstate {
     resources.push(vnet(hubSubscription(h), "hub-rg", `hub-${h}`, list));
   }
   for (let i = 0; i < landingZones; i++) {
-    subscriptions.push({ subscriptionId: lzSubscription(i), tenantId: home, displayName: `lz-${i}` });
+    subscriptions.push({
+      subscriptionId: lzSubscription(i),
+      tenantId: home,
+      displayName: `lz-${i}`,
+      managementGroups: [`lz-bu-${Math.floor(i / SUBSCRIPTIONS_PER_BUSINESS_UNIT)}`, "landingzones"],
+    });
     for (let k = 0; k < SPOKES_PER_SUBSCRIPTION; k++) {
       const s = i * SPOKES_PER_SUBSCRIPTION + k;
       const list = [peering("to-hub", hubId(Math.floor(s / SPOKES_PER_HUB)))];

@@ -125,7 +125,13 @@ const estateSchema = z
         displayName: z.string().min(1),
         state: z.string().default("Enabled"),
         visibleToScanner: z.boolean().optional(),
-        /** Management groups the subscription sits under (sandbox extension, for scoped scans). */
+        /**
+         * The subscription's management-group ancestor chain, nearest first, without the tenant
+         * root group (whose name is the tenant id): `["corp", "landingzones"]` puts it in `corp`,
+         * under `landingzones`, under the root; `[]` directly under the root. Served as
+         * `managementGroupAncestorsChain` and as ARM's management-group descendants (sandbox
+         * extension; where chains disagree on a group's parent, the first subscription's wins).
+         */
         managementGroups: z.array(z.string()).default([]),
       }),
     ),

@@ -9,7 +9,8 @@ import { authorizationRowInScope, AUTHORIZATION_SCOPE_FILTERS } from "./resource
 import { servePolicies } from "./graph/policies";
 import { serveLogAnalytics, type LogAnalyticsOptions } from "./log-analytics/query";
 import { ArmReadLimits } from "./arm/read-limits";
-import { isVisible, type Estate } from "./estate";
+import { serveManagementGroups } from "./arm/management-groups";
+import { isVisible, type Estate, type EstateSubscription } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
 import { loopbackTlsIdentity } from "./tls";
@@ -52,6 +53,16 @@ export interface SandboxOptions {
   volatile?: boolean;
   /** Subscriptions per page of ARM's `GET /subscriptions` (its page size is not documented). */
   subscriptionListPageSize?: number;
+  /**
+   * Descendants per page of ARM's management-group descendants without `$top` (default 100; Azure
+   * does not document its page size).
+   */
+  descendantsPageSize?: number;
+  /**
+   * Whether the scanner may read management groups (default true). When false, the descendants
+   * request is refused with 403 AuthorizationFailed, as ARM refuses a principal without a role there.
+   */
+  managementGroupsReadable?: boolean;
   /** Called with the 1-based number of each `GET /subscriptions` page request; a fault replaces the answer. */
   subscriptionListFault?: (requestNumber: number) => Fault | undefined;
   /** Called with the subscription id of each `GET /subscriptions/{id}` (a tenant lookup); a fault replaces the answer. */
@@ -79,6 +90,8 @@ export interface SandboxCounters {
   subscriptionLookups: number;
   /** Pages of ARM's `GET /subscriptions`. */
   subscriptionListRequests: number;
+  /** Requests (pages) of ARM's management-group descendants (sandbox/arm/management-groups.ts). */
+  managementGroupDescendantsRequests: number;
   /** ARM reads refused with 429 under ARM's read limits (sandbox/arm/read-limits.ts). */
   armThrottled: number;
   tenantLookups: number;
@@ -224,6 +237,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     throttledRequests: 0,
     subscriptionLookups: 0,
     subscriptionListRequests: 0,
+    managementGroupDescendantsRequests: 0,
     armThrottled: 0,
     tenantLookups: 0,
     get directoryLookups() {
@@ -234,6 +248,17 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   };
   const tenantLimit = options.tenantSubscriptionLimit ?? TENANT_SUBSCRIPTION_LIMIT;
   const armReads = new ArmReadLimits();
+  const managementGroupOptions = {
+    ...(options.descendantsPageSize !== undefined ? { pageSize: options.descendantsPageSize } : {}),
+    readable: options.managementGroupsReadable !== false,
+    onRequest: () => void (counters.managementGroupDescendantsRequests += 1),
+    throttle: (token: string) => {
+      const read = armReads.take("tenant", identityOf(token));
+      if (!("retryAfterSeconds" in read)) return undefined;
+      counters.armThrottled += 1;
+      return read.retryAfterSeconds;
+    },
+  };
   /** In volatile mode the estate may have changed since the last request. */
   const tablesNow = (): GraphTables => (options.volatile ? graphTables(estate) : network.graphView());
   const pagings = new Map<string, Paging>();
@@ -255,9 +280,15 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       allowed = new Set(request.subscriptions.map((s) => s.toLowerCase()));
     } else {
       const groups = new Set((request.managementGroups ?? []).map((g) => g.toLowerCase()));
+      // The tenant root group, named by the tenant id, holds every subscription of the home tenant
+      // (learn.microsoft.com/azure/governance/management-groups/overview, "Root management group").
+      const home = estate.homeTenantId.toLowerCase();
+      const underGroups = (s: EstateSubscription) =>
+        (groups.has(home) && s.tenantId.toLowerCase() === home) ||
+        s.managementGroups.some((g) => groups.has(g.toLowerCase()));
       const inScope = estate.subscriptions
         .filter((s) => isVisible(estate, s))
-        .filter((s) => groups.size === 0 || s.managementGroups.some((g) => groups.has(g.toLowerCase())))
+        .filter((s) => groups.size === 0 || underGroups(s))
         .map((s) => s.subscriptionId.toLowerCase())
         .sort();
       const refusedPast = options.maxSubscriptionsUnderScope ?? MAX_SUBSCRIPTIONS_UNDER_SCOPE;
@@ -580,6 +611,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (await graph.handle(req, res, path, url)) return;
     if (servePolicies(estate, req, res, path)) return;
     if (await serveLogAnalytics(estate, req, res, path, () => readBody(req), options.logAnalytics)) return;
+    if (serveManagementGroups(estate, req, res, path, url, managementGroupOptions)) return;
     if (req.method === "POST" && path.toLowerCase() === "/providers/microsoft.resourcegraph/resources") {
       return resourceGraph(req, res);
     }

@@ -298,7 +298,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       allowed = new Set(inScope.slice(0, tenantLimit));
     }
     const inScope = (row: Row) => allowed.has(String(row.subscriptionId).toLowerCase());
-    const groupAncestors = managementGroupAncestors(estate);
+    // Built only when a management-group row asks: the tree costs a pass over the estate.
+    let ancestors: ((group: string) => string[]) | undefined;
+    const groupAncestors = (group: string) => (ancestors ??= managementGroupAncestors(estate))(group);
     const scopeSubscriptions = estate.subscriptions.filter((s) =>
       allowed.has(s.subscriptionId.toLowerCase()),
     );

@@ -9,7 +9,7 @@ import { authorizationRowInScope, AUTHORIZATION_SCOPE_FILTERS } from "./resource
 import { servePolicies } from "./graph/policies";
 import { serveLogAnalytics, type LogAnalyticsOptions } from "./log-analytics/query";
 import { ArmReadLimits } from "./arm/read-limits";
-import { serveManagementGroups } from "./arm/management-groups";
+import { managementGroupAncestors, serveManagementGroups } from "./arm/management-groups";
 import { isVisible, type Estate, type EstateSubscription } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -298,6 +298,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       allowed = new Set(inScope.slice(0, tenantLimit));
     }
     const inScope = (row: Row) => allowed.has(String(row.subscriptionId).toLowerCase());
+    // Built only when a management-group row asks: the tree costs a pass over the estate.
+    let ancestors: ((group: string) => string[]) | undefined;
+    const groupAncestors = (group: string) => (ancestors ??= managementGroupAncestors(estate))(group);
     const scopeSubscriptions = estate.subscriptions.filter((s) =>
       allowed.has(s.subscriptionId.toLowerCase()),
     );
@@ -308,6 +311,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         managementGroups: request.managementGroups ?? [],
         filter: request.options?.authorizationScopeFilter ?? "AtScopeAndBelow",
         inScope,
+        groupAncestors,
+        rootGroup: estate.homeTenantId,
       });
     return {
       tables: {

@@ -91,3 +91,41 @@ describe("the sandbox's authorizationresources by scope and authorizationScopeFi
     ]);
   });
 });
+
+describe("management-group rows with the management-group tree (the root group named by the tenant id)", () => {
+  const TENANT = subscription.tenantId;
+  // subscription (chain ["landing-zones"]) <- landing-zones <- corp <- root; sandbox <- root.
+  const tree: Record<string, string[]> = {
+    "landing-zones": ["corp", TENANT],
+    corp: [TENANT],
+    sandbox: [TENANT],
+  };
+  const groupAssignment = (group: string) => ({
+    id: `/providers/Microsoft.Management/managementGroups/${group}/providers/Microsoft.Authorization/roleAssignments/${group}-a`,
+    type: "microsoft.authorization/roleassignments",
+  });
+  const groups = ["landing-zones", "corp", "sandbox", TENANT];
+  const groupsSeen = (requested: string[], filter: AuthorizationScopeFilter) =>
+    groups.filter((group) =>
+      authorizationRowInScope(groupAssignment(group), {
+        subscriptionScoped: requested.length === 0,
+        subscriptions: [subscription],
+        managementGroups: requested,
+        filter,
+        inScope: (r) => String(r.subscriptionId).toLowerCase() === SUB,
+        groupAncestors: (g) => tree[g.toLowerCase()] ?? [],
+        rootGroup: TENANT,
+      }),
+    );
+
+  it("a group scope sees the assignments of the groups below it; the root group's sees every group's", () => {
+    expect(groupsSeen(["corp"], "AtScopeAndBelow")).toEqual(["landing-zones", "corp"]);
+    expect(groupsSeen([TENANT], "AtScopeAndBelow")).toEqual(groups);
+    expect(groupsSeen(["corp"], "AtScopeExact")).toEqual(["corp"]);
+  });
+
+  it("above a group or a subscription lie its ancestors up to the root group, not other branches", () => {
+    expect(groupsSeen(["corp"], "AtScopeAndAbove")).toEqual(["corp", TENANT]);
+    expect(groupsSeen([], "AtScopeAndAbove")).toEqual(["landing-zones", TENANT]);
+  });
+});

@@ -34,34 +34,64 @@ export interface Descendant {
 
 const groupId = (name: string) => `${GROUP_PREFIX}${name}`;
 
+const key = (name: string) => name.toLowerCase();
+
+interface Tree {
+  /** The root group's key: the home tenant id, lower case. */
+  root: string;
+  /** Each group's first-seen spelling and parent (by key), in the order they were placed. */
+  groups: Map<string, { name: string; parent: string }>;
+  /** The visible home subscriptions, each with its parent group (by key). */
+  subscriptions: { subscriptionId: string; displayName: string; parent: string }[];
+}
+
 /**
- * The descendants of management group `group` (ASCII case-insensitive; the home tenant id names
- * the root group), parents before their children; undefined when the tree has no such group.
- *
- * When two subscriptions' chains disagree on a management group's parent, the first subscription
- * (in estate order) to name the group decides; a name repeated within one chain keeps its place
- * nearest the root. Either way the tree stays a tree.
+ * The home tenant's management-group tree from the subscriptions' chains. When two chains
+ * disagree on a group's parent, the first subscription (in estate order) to name the group
+ * decides; a name repeated within one chain keeps its place nearest the root. Either way the tree
+ * stays a tree.
  */
-export function managementGroupDescendants(estate: Estate, group: string): Descendant[] | undefined {
-  const root = estate.homeTenantId;
-  const key = (name: string) => name.toLowerCase();
-  /** Each group's first-seen spelling and parent (lower-cased key), in the order they were placed. */
-  const groups = new Map<string, { name: string; parent: string }>();
-  const subscriptions: { subscriptionId: string; displayName: string; parent: string }[] = [];
+function treeOf(estate: Estate): Tree {
+  const root = key(estate.homeTenantId);
+  const groups: Tree["groups"] = new Map();
+  const subscriptions: Tree["subscriptions"] = [];
   for (const s of estate.subscriptions) {
-    if (s.tenantId.toLowerCase() !== root.toLowerCase() || !isVisible(estate, s)) continue;
+    if (key(s.tenantId) !== root || !isVisible(estate, s)) continue;
     // A chain that names the root itself (which it should not) ends there.
-    const rootAt = s.managementGroups.findIndex((g) => key(g) === key(root));
+    const rootAt = s.managementGroups.findIndex((g) => key(g) === root);
     const chain = rootAt === -1 ? s.managementGroups : s.managementGroups.slice(0, rootAt);
     // From the root down: each group's parent is placed before it, so no cycle can form.
-    let parent = key(root);
+    let parent = root;
     for (const name of [...chain].reverse()) {
       if (!groups.has(key(name))) groups.set(key(name), { name, parent });
       parent = key(name);
     }
     subscriptions.push({ subscriptionId: s.subscriptionId, displayName: s.displayName, parent });
   }
+  return { root, groups, subscriptions };
+}
 
+/**
+ * The groups above each management group, nearest first and ending with the root group, lower
+ * case (the same tree as the descendants list); none for the root or a group not in the tree.
+ */
+export function managementGroupAncestors(estate: Estate): (group: string) => string[] {
+  const { root, groups } = treeOf(estate);
+  return (group) => {
+    const above: string[] = [];
+    for (let at = groups.get(key(group)); at; at = groups.get(at.parent)) above.push(at.parent);
+    return above.length > 0 && above.at(-1) === root ? above : [];
+  };
+}
+
+/**
+ * The descendants of management group `group` (ASCII case-insensitive; the home tenant id names
+ * the root group), parents before their children; undefined when the tree has no such group.
+ * Azure documents no order; clients should not rely on this one.
+ */
+export function managementGroupDescendants(estate: Estate, group: string): Descendant[] | undefined {
+  const { groups, subscriptions } = treeOf(estate);
+  const root = estate.homeTenantId;
   const wanted = key(group);
   if (wanted !== key(root) && !groups.has(wanted)) return undefined;
   const nameOf = (k: string) => (k === key(root) ? root : groups.get(k)!.name);

@@ -23,6 +23,14 @@ export interface AuthorizationScope {
   filter: AuthorizationScopeFilter;
   /** Whether a row of a subscription lies in the request's scope. */
   inScope: (row: Row) => boolean;
+  /**
+   * The home tenant's management-group tree: the groups above a group, nearest first, ending with
+   * the root group (named by the home tenant id), lower case. Without it, a group's rows are seen
+   * only from the group itself and from the subscriptions that name it in their chains.
+   */
+  groupAncestors?: (group: string) => string[];
+  /** The home tenant id: the name of the root group, above every home subscription. */
+  rootGroup?: string;
 }
 
 type Level = { kind: "subscription" } | { kind: "management-group"; group: string } | { kind: "tenant" };
@@ -47,7 +55,9 @@ const includesBelow = (filter: AuthorizationScopeFilter) =>
  *   microsoft/mcp#3579; FACTS.md). Assignments above the scope come back only when
  *   `authorizationScopeFilter` includes "above".
  * - A tenant scope sees everything; a management-group scope sees its own rows and the tenant's
- *   role definitions, and its ancestors' and the root's assignments only with "above".
+ *   role definitions, those of the groups below it (with "below", the default; the root group,
+ *   named by the tenant id, holds every group), and its ancestors' and the root's assignments only
+ *   with "above".
  */
 export function authorizationRowInScope(row: Row, scope: AuthorizationScope): boolean {
   const level = levelOf(row);
@@ -68,7 +78,24 @@ export function authorizationRowInScope(row: Row, scope: AuthorizationScope): bo
     return includesAbove(scope.filter);
   }
   if (!scope.subscriptionScoped && requestedGroups.includes(level.group)) return true;
+  const ancestors = scope.groupAncestors ?? (() => []);
+  // A management group below the scope's group (the root group holds them all).
+  if (
+    !scope.subscriptionScoped &&
+    includesBelow(scope.filter) &&
+    ancestors(level.group).some((g) => requestedGroups.includes(g))
+  )
+    return true;
   if (!includesAbove(scope.filter) || isDefinition) return false;
-  // A management group above the scope: one of the scope's subscriptions sits under it.
-  return scope.subscriptions.some((s) => s.managementGroups.some((g) => g.toLowerCase() === level.group));
+  // A group above a management-group scope: an ancestor of a requested group, where the tree is known.
+  if (!scope.subscriptionScoped && scope.groupAncestors)
+    return requestedGroups.some((g) => ancestors(g).includes(level.group));
+  // A management group above the scope: one of the scope's subscriptions sits under it (the root
+  // group is above every home subscription).
+  const root = scope.rootGroup?.toLowerCase();
+  return scope.subscriptions.some(
+    (s) =>
+      s.managementGroups.some((g) => g.toLowerCase() === level.group) ||
+      (level.group === root && s.tenantId.toLowerCase() === root),
+  );
 }

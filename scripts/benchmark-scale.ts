@@ -184,6 +184,9 @@ async function benchmark(): Promise<void> {
           after.subscriptionLookups -
           before.subscriptionLookups +
           (after.subscriptionListRequests - before.subscriptionListRequests),
+        // Pages of the management group tree, read past the cut-off to plan scopes by group.
+        armManagementGroupPages:
+          after.managementGroupDescendantsRequests - before.managementGroupDescendantsRequests,
         // Each new violation is read from ARM before it is alerted (confirmation): not in armLookups.
         armPeeringReads: after.peeringReads - before.peeringReads,
         graphLookups: after.tenantLookups - before.tenantLookups,
@@ -197,7 +200,7 @@ async function benchmark(): Promise<void> {
       scans.push(scan);
       out(
         `${label}: complete=${scan.complete}, ${scan.wallSeconds} s (scan ${scan.scanSeconds} s, the rest storing it), ${scan.resourceGraphRequests} Resource Graph requests, ` +
-          `${scan.resourceGraphRows} rows, ${scan.armLookups} ARM requests (tenant lookups, subscription list) and ${scan.armPeeringReads} ARM peering reads (confirming new violations), ${scan.graphLookups} Graph lookups, ` +
+          `${scan.resourceGraphRows} rows, ${scan.armLookups} ARM requests (tenant lookups, subscription list) and ${scan.armPeeringReads} ARM peering reads (confirming new violations), ${scan.armManagementGroupPages} pages of the management group tree, ${scan.graphLookups} Graph lookups, ` +
           `${found} of ${ready.estate.crossTenant} cross-tenant peerings found, table requests: ${scan.tableWrites} writes, ${scan.tableReads} reads`,
       );
       if (!report.complete) for (const e of report.errors) out(`  error: ${e.message}`);

@@ -271,6 +271,8 @@ export function resourceGraphQuery(
   // The quota is per identity, so a spent quota holds back the next request of any query.
   let quotaResetsAt = 0;
   let throttleBudget = options.throttleWaitBudgetMs ?? DEFAULT_THROTTLE_WAIT_BUDGET_MS;
+  // The management group tree, once asked for (see readTree).
+  let tree: Promise<{ descendants: Descendant[] } | { error: unknown }> | undefined;
   // Set when Resource Graph refused the whole scope rather than cutting it off: said so in messages.
   let refusedAsTooMany = false;
 
@@ -430,26 +432,20 @@ export function resourceGraphQuery(
    * cannot be read (said through onScope) or saves no request over the subscription groups.
    */
   async function wideScopes(groups: string[][]): Promise<WideScope[] | null> {
-    const limit = options.managementGroupScopeLimit ?? 0;
-    const roots = configured.managementGroups.length
-      ? configured.managementGroups
-      : options.tenantRootGroup
-        ? [options.tenantRootGroup]
-        : [];
-    if (limit <= 0 || !options.listManagementGroups || roots.length === 0) return null;
+    const read = readTree();
+    if (!read) return null;
+    const { roots, limit, answer } = read;
     const listed = groups.flat();
-    const descendants: Descendant[] = [];
-    try {
-      for (const root of roots) for (const d of await options.listManagementGroups(root)) descendants.push(d);
-    } catch (error) {
+    const tree = await answer;
+    if ("error" in tree) {
       options.onScope?.({
-        reason: `management groups not read (${errorMessage(error)}); every subscription group is its own request`,
+        reason: `management groups not read (${errorMessage(tree.error)}); every subscription group is its own request`,
         groups: groups.length,
         subscriptions: listed.length,
       });
       return null;
     }
-    const plan = planScopes(roots, descendants, listed, limit);
+    const plan = planScopes(roots, tree.descendants, listed, limit);
     const wide: WideScope[] = [
       ...plan.scopes.map((scope) => ({ managementGroups: scope })),
       ...groupsOf(plan.leftover, options.subscriptionGroupSize).map((subscriptions) => ({ subscriptions })),
@@ -461,6 +457,27 @@ export function resourceGraphQuery(
       subscriptions: listed.length,
     });
     return wide;
+  }
+
+  /**
+   * The management group tree under the scope's roots, read once (ARM, not Resource Graph's
+   * quota); null when the scan does not plan by management group.
+   */
+  function readTree() {
+    const limit = options.managementGroupScopeLimit ?? 0;
+    const list = options.listManagementGroups;
+    const roots = configured.managementGroups.length
+      ? configured.managementGroups
+      : options.tenantRootGroup
+        ? [options.tenantRootGroup]
+        : [];
+    if (limit <= 0 || !list || roots.length === 0) return null;
+    tree ??= (async () => {
+      const descendants: Descendant[] = [];
+      for (const root of roots) for (const d of await list(root)) descendants.push(d);
+      return { descendants };
+    })().catch((error: unknown) => ({ error }));
+    return { roots, limit, answer: tree };
   }
 
   /** After a cut-off: the subscriptions to scan, listed through ARM, in groups. */
@@ -505,6 +522,9 @@ export function resourceGraphQuery(
       groups: groups.length,
       subscriptions: groups.reduce((n, g) => n + g.length, 0),
     });
+    // Read the tree now, beside the queries that come first: ready when a query over every
+    // subscription plans its scopes.
+    readTree();
     return groups;
   }
 

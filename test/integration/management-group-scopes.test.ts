@@ -63,7 +63,11 @@ const principalFindings = (report: ScanReport) =>
     .map((f) => `${f.principalId} ${f.scope} ${f.status}`)
     .sort();
 
-async function scanWith(estate: Estate, env: Record<string, string>, options: Omit<SandboxOptions, "estate"> = {}) {
+async function scanWith(
+  estate: Estate,
+  env: Record<string, string>,
+  options: Omit<SandboxOptions, "estate"> = {},
+) {
   const scan = await sandboxScan(estate, { ...CUT_OFF, ...options });
   try {
     const report = await scan.scan({ env: { ...GROUPS, ...env } });
@@ -100,7 +104,9 @@ describe("past the cut-off, the queries over every subscription go by management
     expect(bySubscription.rolesInUse).toBeGreaterThanOrEqual(11);
     expect(principalFindings(byGroup.report)).toEqual(principalFindings(bySubscription.report));
     // The guest is found on the business unit's subscription, read through its management group.
-    expect(principalFindings(byGroup.report).some((f) => f.includes(`/subscriptions/${fixture.inUnit}`))).toBe(true);
+    expect(
+      principalFindings(byGroup.report).some((f) => f.includes(`/subscriptions/${fixture.inUnit}`)),
+    ).toBe(true);
   });
 
   it("a tree the identity may not read: subscription groups as before, still complete", async () => {

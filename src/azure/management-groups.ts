@@ -20,6 +20,8 @@ const descendantsSchema = z.object({
 
 /** A management group's name as ARM allows it (up to 90 letters, digits, `-_.()`); anything else is not used. */
 const GROUP_NAME = /^[A-Za-z0-9_.()-]{1,90}$/;
+/** Far past any tenant: 10,000 pages of the service's page size. */
+const MAX_PAGES = 10_000;
 const GROUP_ID = /^\/providers\/microsoft\.management\/managementgroups\/([^/]+)$/i;
 
 /** The group a parent id names, or null when it names none we can use. */
@@ -62,7 +64,14 @@ export async function listDescendants(
   const found: Descendant[] = [];
   let url: string | null | undefined =
     `${connection.armEndpoint}/providers/Microsoft.Management/managementGroups/${encodeURIComponent(group)}/descendants?api-version=2020-05-01`;
+  const followed = new Set<string>();
   for (let page = 1; url; page++) {
+    // A next page that was already read (or no end in sight) would never finish.
+    if (followed.has(url) || page > MAX_PAGES)
+      throw new Error(
+        `Azure Resource Manager's descendants of management group ${group} do not end (page ${page}).`,
+      );
+    followed.add(url);
     const response = await get(url, scope);
     if (response.status !== 200) {
       throw new Error(

@@ -1,7 +1,7 @@
 import { idKey } from "./resource-id";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { isRestError } from "@azure/core-rest-pipeline";
-import type { z } from "zod";
+import { z } from "zod";
 import { timeoutPolicy, type AzureConnection } from "./connection";
 import { errorMessage } from "../errors";
 import { jsonPath } from "../validation";
@@ -207,7 +207,7 @@ export const subscriptionsUnderQuery = (managementGroups: string[]) => `resource
 | where type =~ 'microsoft.resources/subscriptions'
 | mv-expand ancestor = properties.managementGroupAncestorsChain
 | where tostring(ancestor.name) in~ (${managementGroups.map((g) => `'${g.replace(/'/g, "")}'`).join(", ")})
-| project id = tolower(subscriptionId)`;
+| project id = strcat(tolower(subscriptionId), '/', tolower(tostring(ancestor.name))), subscriptionId = tolower(subscriptionId)`;
 
 /** The query for one group (exported so the query syntax test checks it). */
 export const MANAGEMENT_GROUP_MEMBERS_QUERY = subscriptionsUnderQuery(["landing-zones"]);
@@ -222,7 +222,24 @@ type Scope = { kind: "whole"; params: { managementGroups?: string[] } } | GroupS
  */
 type GroupScope = { kind: "groups"; groups: string[][]; wide?: WideScope[] | null };
 
-type WideScope = { managementGroups: ManagementGroupScope } | { subscriptions: string[] };
+/**
+ * A request's scope: whole management groups (`verified` once Resource Graph's own view of their
+ * members was checked against the plan), or subscriptions.
+ */
+type WideScope = { managementGroups: ManagementGroupScope; verified?: true } | { subscriptions: string[] };
+
+/**
+ * Which subscriptions Resource Graph itself places under a management-group scope. Its view of
+ * the hierarchy can lag ARM's, from which the plan was made (freshness "typically under 1
+ * minute"): a planned member it does not show would be read by no request, so it is read by
+ * subscription groups. The set is bounded at the cut-off; a set that does not hold every member
+ * counted is not trusted.
+ */
+export const SCOPE_MEMBERS_QUERY = `resourcecontainers
+| where type =~ 'microsoft.resources/subscriptions'
+| summarize members = count(), subscriptions = make_set(tolower(subscriptionId), 10000)`;
+
+const scopeMembersSchema = z.object({ members: z.number().int(), subscriptions: z.array(z.string()) });
 
 type Item = Record<string, unknown>;
 
@@ -348,7 +365,8 @@ export function resourceGraphQuery(
       } catch (error) {
         // A scope too large to query at once is handled as the cut-off is: in subscription groups.
         if (!params.subscriptions?.length && isTooManySubscriptions(error)) {
-          refusedAsTooMany = true;
+          // Said in the cut-off's messages; a planned management-group scope is read again by its subscriptions.
+          if (scope.kind === "whole") refusedAsTooMany = true;
           return { limitHit: true };
         }
         throw error;
@@ -503,17 +521,19 @@ export function resourceGraphQuery(
     let groups = groupsOf(listed, options.subscriptionGroupSize);
     if (configured.managementGroups.length > 0) {
       // ARM lists every readable subscription; keep those under the configured management groups.
-      const under: string[] = [];
+      const under = new Set<string>();
       for (const group of groups) {
+        // A row per subscription and configured group above it (nested groups give two): each id
+        // is kept once.
         const { entries } = await consistent(
           "management group membership",
           subscriptionsUnderQuery(configured.managementGroups),
           { subscriptions: group },
-          (item) => idOf(item),
+          (item) => (item as Item | null)?.subscriptionId,
         );
-        for (const id of entries) if (id) under.push(id);
+        for (const id of entries) if (typeof id === "string" && id) under.add(id);
       }
-      groups = groupsOf(under, options.subscriptionGroupSize);
+      groups = groupsOf([...under], options.subscriptionGroupSize);
     }
     options.onScope?.({
       reason: options.pastCutOff
@@ -571,8 +591,11 @@ export function resourceGraphQuery(
     if (!narrowed && scope.kind === "groups") {
       if (scope.wide === undefined) scope.wide = await wideScopes(scope.groups);
       const seen = new Set<string>();
-      for (const wide of scope.wide ?? scope.groups.map((subscriptions) => ({ subscriptions }))) {
-        const entries = await readWide(name, query, wide, read);
+      const planned = scope.wide;
+      const next: WideScope[] = [];
+      for (const wide of planned ?? scope.groups.map((subscriptions) => ({ subscriptions }))) {
+        const { entries, became } = await readWide(name, query, wide, read);
+        next.push(...became);
         for (const entry of entries) {
           const id = entry.id ? idKey(entry.id) : undefined;
           if (id !== undefined) {
@@ -582,35 +605,81 @@ export function resourceGraphQuery(
           collected.push(entry);
         }
       }
+      // What later queries send: a scope checked or found cut off is not asked the same again.
+      if (planned && scope.kind === "groups") scope.wide = next;
     }
 
     return splitEntries(collected);
   };
 
   /**
-   * One wide scope's rows. A management-group scope that Resource Graph cuts off or refuses after
-   * all (it grew since the tree was read) is read again by its subscriptions, in groups.
+   * One wide scope's rows, and what the scope is for the queries after this one. A management-group
+   * scope is first checked against Resource Graph's own view of its members: members it does not
+   * place there are read by subscription groups beside it. A scope whose check or request fails, is
+   * cut off or refused (it grew since the tree was read), or cannot be paged (a `summarize` past
+   * its first page), is read by its subscriptions instead, as it would have been without a plan.
    */
   async function readWide<E>(
     name: string,
     query: string,
     wide: WideScope,
     read: (item: unknown, where: string) => E,
-  ): Promise<E[]> {
-    if ("subscriptions" in wide)
-      return (await consistent(name, query, { subscriptions: wide.subscriptions }, read)).entries;
-    const { managementGroups, subscriptions } = wide.managementGroups;
-    const whole = await consistent(name, query, { managementGroups }, read);
-    if (!whole.limitHit) return whole.entries;
-    options.onScope?.({
-      reason: `management group(s) ${managementGroups.join(", ")} cut off in the ${name} query; read by subscription groups`,
-      groups: Math.ceil(subscriptions.length / options.subscriptionGroupSize),
-      subscriptions: subscriptions.length,
-    });
-    const entries: E[] = [];
-    for (const group of groupsOf(subscriptions, options.subscriptionGroupSize))
-      entries.push(...(await consistent(name, query, { subscriptions: group }, read)).entries);
-    return entries;
+  ): Promise<{ entries: E[]; became: WideScope[] }> {
+    const bySubscriptions = async (subscriptions: string[]) => {
+      const entries: E[] = [];
+      const groups = groupsOf(subscriptions, options.subscriptionGroupSize);
+      for (const group of groups)
+        for (const entry of (await consistent(name, query, { subscriptions: group }, read)).entries)
+          entries.push(entry);
+      return { entries, became: groups.map((group) => ({ subscriptions: group })) };
+    };
+    if ("subscriptions" in wide) return bySubscriptions(wide.subscriptions);
+    const scope = wide.managementGroups;
+    const instead = async (why: string) => {
+      options.onScope?.({
+        reason: `management group(s) ${scope.managementGroups.join(", ")} ${why} in the ${name} query; read by subscription groups`,
+        groups: Math.ceil(scope.subscriptions.length / options.subscriptionGroupSize),
+        subscriptions: scope.subscriptions.length,
+      });
+      return bySubscriptions(scope.subscriptions);
+    };
+    let missing: string[] = [];
+    if (!wide.verified) {
+      const found = await scopeMembers(scope.managementGroups);
+      if (found === null) return instead("could not be checked against Resource Graph's members");
+      missing = scope.subscriptions.filter((s) => !found.has(s));
+    }
+    let whole;
+    try {
+      whole = await consistent(name, query, { managementGroups: scope.managementGroups }, read);
+    } catch (error) {
+      return instead(`failed (${errorMessage(error)})`);
+    }
+    if (whole.limitHit) return instead("were cut off");
+    const rest = await bySubscriptions(missing);
+    return {
+      entries: [...whole.entries, ...rest.entries],
+      became: [{ managementGroups: scope, verified: true }, ...rest.became],
+    };
+  }
+
+  /** The subscriptions Resource Graph places under these management groups; null when it does not say in full. */
+  async function scopeMembers(managementGroups: string[]): Promise<Set<string> | null> {
+    try {
+      const { entries, limitHit } = await consistent(
+        "management group members",
+        SCOPE_MEMBERS_QUERY,
+        { managementGroups },
+        (item) => scopeMembersSchema.safeParse(item),
+      );
+      const only = entries.length === 1 ? entries[0]! : null;
+      if (limitHit || !only?.success) return null;
+      const { members, subscriptions } = only.data;
+      if (subscriptions.length !== members) return null;
+      return new Set(subscriptions.map((id) => idKey(id)));
+    } catch {
+      return null;
+    }
   }
 
   async function wholeOrGroups<T>(

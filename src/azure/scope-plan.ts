@@ -42,8 +42,12 @@ export function planScopes(
 ): ScopePlan {
   const groupsUnder = new Map<string, string[]>();
   const subscriptionsUnder = new Map<string, string[]>();
+  // Nested roots list a subtree twice: each entry counts once (the first answer's parent).
+  const placed = new Set<string>();
   for (const d of descendants) {
-    if (d.parent === null) continue;
+    const key = `${d.kind}:${d.name}`;
+    if (d.parent === null || placed.has(key)) continue;
+    placed.add(key);
     const into = d.kind === "group" ? groupsUnder : subscriptionsUnder;
     const siblings = into.get(d.parent);
     if (siblings) siblings.push(d.name);

@@ -6,6 +6,13 @@ import type { ScanReport } from "../../src/findings/report";
 import { ofKind } from "../../src/scanners/findings";
 import { ROLE_GUIDS_IN_USE_QUERY } from "../../src/scanners/foreign-principal-network-access/query";
 import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principal-network-access/lighthouse-query";
+import { loadConfig } from "../../src/config";
+import { azureGetter } from "../../src/azure/http";
+import { listDescendants } from "../../src/azure/management-groups";
+import { createResourceGraphClient, resourceGraphQuery } from "../../src/azure/resource-graph";
+import { listSubscriptions } from "../../src/azure/subscription-inventory";
+import { sandboxConnection } from "../../src/sandbox/connection";
+import { z } from "zod";
 import { guid } from "../helpers/estate-builder";
 import { NO_QUOTA_WAITS, sandboxScan } from "../helpers/sandbox";
 
@@ -28,7 +35,7 @@ const GUEST_ASSIGNMENT = "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
  * (3 each) are asked whole, the sandbox (2) and platform (1) with them, and demo-test, directly
  * under the landing zones, by itself.
  */
-async function estate(): Promise<{ estate: Estate; inUnit: string }> {
+async function estate_(): Promise<{ estate: Estate; inUnit: string }> {
   const estate = await readEstateFile(join(ROOT, "examples/estates/two-tenants.json"));
   const home = estate.homeTenantId;
   const chains = [
@@ -87,7 +94,7 @@ describe("past the cut-off, the queries over every subscription go by management
   let fixture: { estate: Estate; inUnit: string };
   let bySubscription: Awaited<ReturnType<typeof scanWith>>;
   beforeAll(async () => {
-    fixture = await estate();
+    fixture = await estate_();
     bySubscription = await scanWith(fixture.estate, { MANAGEMENT_GROUP_SCOPE_LIMIT: "0" });
   });
   afterAll(() => {});
@@ -117,11 +124,64 @@ describe("past the cut-off, the queries over every subscription go by management
     expect(principalFindings(denied.report)).toEqual(principalFindings(bySubscription.report));
   });
 
-  it("a management-group scope Resource Graph cuts off after all is read again by its subscriptions", async () => {
-    // Planned for 6 a request (bu-a and bu-b together), but Resource Graph covers 5.
+  it("a management-group scope Resource Graph cuts off after all is read by its subscriptions instead", async () => {
+    // Planned for 6 a request (bu-a and bu-b together), but Resource Graph covers 5: the check of
+    // its members meets the cut-off, so every query reads its 6 subscriptions one by one.
     const cut = await scanWith(fixture.estate, { MANAGEMENT_GROUP_SCOPE_LIMIT: "6" });
     expect(cut.report.complete).toBe(true);
     expect(principalFindings(cut.report)).toEqual(principalFindings(bySubscription.report));
-    expect(cut.rolesInUse).toBeGreaterThan(4);
+    // [bu-a, bu-b] by its 6, [sandbox, platform] (1), demo-test and the delegated one (2).
+    expect(cut.rolesInUse).toBe(9);
+    expect(cut.lighthouse).toBe(9);
+  });
+
+  it("an explicit subscription list never goes by management group: nothing past the list is asked", async () => {
+    const listed = [...fixture.estate.subscriptions]
+      .filter((s) => s.tenantId === fixture.estate.homeTenantId && s.visibleToScanner !== false)
+      .map((s) => s.subscriptionId);
+    const explicit = await scanWith(fixture.estate, { SCAN_SUBSCRIPTIONS: listed.join(",") });
+    expect(explicit.descendants).toBe(0);
+    expect(explicit.rolesInUse).toBe(listed.length);
+    expect(explicit.report.complete).toBe(true);
+  });
+});
+
+describe("a plan made from ARM's tree is checked against Resource Graph's own view of it", () => {
+  it("a subscription ARM places in a planned group but Resource Graph does not is still read, by itself", async () => {
+    const { estate, inUnit } = await estate_();
+    const scan = await sandboxScan(estate, CUT_OFF);
+    try {
+      const connection = sandboxConnection(scan.sandbox, estate, loadConfig({}));
+      const get = azureGetter(connection);
+      // ARM's tree (stale, say) puts the guest's subscription under the sandbox group; Resource
+      // Graph still has it under bu-a, which the plan reads as part of the landing zones' units.
+      const tree = async (group: string) =>
+        (await listDescendants(connection, get, group)).map((d) =>
+          d.name === inUnit ? { ...d, parent: "contoso-sandbox" } : d,
+        );
+      const runner = resourceGraphQuery(
+        createResourceGraphClient(connection),
+        { managementGroups: [], subscriptions: [] },
+        {
+          pageSize: 1000,
+          subscriptionGroupSize: 1,
+          listSubscriptions: async () =>
+            (await listSubscriptions(connection, get)).map((s) => s.subscriptionId),
+          listManagementGroups: tree,
+          tenantRootGroup: estate.homeTenantId,
+          // bu-a (now 2) packs with the sandbox (now 3): Resource Graph has the guest's elsewhere.
+          managementGroupScopeLimit: 5,
+        },
+      );
+      const { rows } = await runner.queryAll(
+        "assignments",
+        `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project id, subscriptionId`,
+        z.object({ id: z.string(), subscriptionId: z.string() }),
+      );
+      expect(rows.filter((r) => r.subscriptionId.toLowerCase() === inUnit)).toHaveLength(1);
+      expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+    } finally {
+      await scan.close();
+    }
   });
 });

@@ -156,6 +156,27 @@ describe("scope limits: 1000 subscriptions per request and the 10,000-subscripti
     }
   });
 
+  it("nested management groups past the cut-off: a subscription under both is scanned once", async () => {
+    const { estate, foreign } = manySubscriptions(150);
+    // The first 130 under "lz", 60 of them in its business unit "bu" (an ancestor chain of two).
+    estate.subscriptions.forEach((s) => {
+      const n = parseInt(s.subscriptionId.slice(-12), 16);
+      if (s.subscriptionId.startsWith("000000a1") && n >= 1 && n <= 130)
+        s.managementGroups = n <= 60 ? ["bu", "lz"] : ["lz"];
+    });
+    const env = await sandboxScan(estate, { ...NO_QUOTA_WAITS, tenantSubscriptionLimit: 100 });
+    try {
+      const report = await env.scan({
+        env: { SCAN_MANAGEMENT_GROUPS: "lz,bu", SUBSCRIPTION_GROUP_SIZE: "50" },
+      });
+      expect(report.errors).toEqual([]);
+      expect(report.stats.subscriptions).toBe(130);
+      expect(peeringNames(report)).toEqual(foreign.filter((n) => Number(n.split("-").at(-1)) <= 130));
+    } finally {
+      await env.close();
+    }
+  });
+
   it("SCAN_SUBSCRIPTIONS with 1,500 ids goes out in groups (the sandbox refuses more than 1000)", async () => {
     const { estate, foreign, ids } = manySubscriptions(1_500);
     const env = await sandboxScan(estate, NO_QUOTA_WAITS);

@@ -88,6 +88,13 @@ describe("ARM's management group descendants", () => {
         "root",
       ),
     ).rejects.toThrow(/answered 403 when asked for the descendants of management group root/);
+    const self = `${ARM}/providers/Microsoft.Management/managementGroups/root/descendants?api-version=2020-05-01&$skiptoken=1`;
+    const loop = armAnswering([
+      [200, { value: [], nextLink: self }],
+      [200, { value: [], nextLink: self }],
+    ]);
+    await expect(listDescendants(connection, loop.get, "root")).rejects.toThrow(/do not end/);
+    expect(loop.asked).toHaveLength(2);
     const offHost = armAnswering([[200, { value: [], nextLink: "https://evil.example/next" }]]);
     await expect(listDescendants(connection, offHost.get, "root")).rejects.toThrow(/next page off/);
     expect(offHost.asked).toHaveLength(1);

@@ -59,6 +59,17 @@ describe("planning request scopes by management group past the cut-off", () => {
     expect(plan.leftover).toHaveLength(30);
   });
 
+  it("nested roots (a configured group inside another) count each subscription once", () => {
+    // Each root's descendants are listed: bu0's subtree comes twice.
+    const under = (root: string) =>
+      TREE.filter((d) => d.parent === root || (root === "landingzones" && d.parent?.startsWith("bu")));
+    const answer = [...under("landingzones"), ...under("bu0")];
+    const plan = planScopes(["landingzones", "bu0"], answer, names(answer), 15);
+    expect(plan.scopes.map((s) => [s.managementGroups, s.size, s.subscriptions.length])).toEqual([
+      [["landingzones"], 15, 15],
+    ]);
+  });
+
   it("overlapping roots and a cycle in the answer read no subscription twice and end", () => {
     const cyclic = [...TREE, group("landingzones", "bu0"), group("bu0", "landingzones")];
     const plan = planScopes([ROOT, "landingzones", "bu0"], cyclic, names(TREE), 10);

@@ -312,10 +312,14 @@ async function benchmark(): Promise<void> {
         peeringCheckVsFullInventory: baseline
           ? Math.round((baseline.wallSeconds / first.peeringCheckSeconds) * 10) / 10
           : null,
-        /** The peer's wall time and ARM requests against our scan proper and its Resource Graph requests. */
+        /** The peer's wall time and ARM requests against our scan proper and its Resource Graph and ARM requests. */
         wallTimeVsPeer: peer ? Math.round((peer.wallSeconds / first.scanSeconds) * 10) / 10 : null,
         requestsVsPeer: peer
-          ? Math.round((peer.armRequests / (first.resourceGraphRequests + first.armLookups)) * 10) / 10
+          ? Math.round(
+              (peer.armRequests /
+                (first.resourceGraphRequests + first.armLookups + first.armManagementGroupPages)) *
+                10,
+            ) / 10
           : null,
         rowsVsFullInventory: baseline
           ? Math.round((baseline.resourceGraphRows / first.resourceGraphRows) * 10) / 10

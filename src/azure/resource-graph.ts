@@ -457,13 +457,15 @@ export function resourceGraphQuery(
     const tree = await answer;
     if ("error" in tree) {
       options.onScope?.({
-        reason: `management groups not read (${errorMessage(tree.error)}); every subscription group is its own request`,
+        reason: `management groups not read (${errorMessage(tree.error)}; Reader on the tenant root group reads them, MANAGEMENT_GROUP_SCOPE_LIMIT=0 stops asking); every subscription group is its own request`,
         groups: groups.length,
         subscriptions: listed.length,
       });
       return null;
     }
     const plan = planScopes(roots, tree.descendants, listed, limit);
+    // Planned once per scope: the tree (a row per subscription) is not kept for the rest of the scan.
+    tree.descendants = [];
     const wide: WideScope[] = [
       ...plan.scopes.map((scope) => ({ managementGroups: scope })),
       ...groupsOf(plan.leftover, options.subscriptionGroupSize).map((subscriptions) => ({ subscriptions })),

@@ -5,6 +5,7 @@ import { azureGetter } from "../azure/http";
 import { isKeyVaultReference, loadConfig, type Config } from "../config";
 import { keyVaultReferencesCheck } from "./key-vault-references";
 import { lighthouseTableCheck } from "./lighthouse-table";
+import { managementGroupTreeCheck } from "./management-group-tree";
 import { InputError } from "../errors";
 import { scopeOf } from "../scan/run-scan";
 import type { DoctorCheck } from "./check";
@@ -88,6 +89,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   checks.push(await crossTenantInformationCheck(context));
   checks.push(await builtInRolesCheck(context));
   checks.push(await lighthouseTableCheck(context));
+  checks.push(await managementGroupTreeCheck(context));
   checks.push(await eventGridCheck(context));
   checks.push(await probePolicyRead(connection, context.get));
   if (config.LOG_ANALYTICS_WORKSPACE_ID)

@@ -58,6 +58,7 @@ describe("cross-tenant-scanner doctor (issue 16)", () => {
       "graph-cross-tenant-information",
       "built-in-role-definitions",
       "lighthouse-delegations",
+      "management-group-tree",
       "peering-event-grid",
       "graph-policy-read",
       "webhook-generic",

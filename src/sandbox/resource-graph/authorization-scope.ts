@@ -55,9 +55,10 @@ const includesBelow = (filter: AuthorizationScopeFilter) =>
  *   microsoft/mcp#3579; FACTS.md). Assignments above the scope come back only when
  *   `authorizationScopeFilter` includes "above".
  * - A tenant scope sees everything; a management-group scope sees its own rows and the tenant's
- *   role definitions, those of the groups below it (with "below", the default; the root group,
- *   named by the tenant id, holds every group), and its ancestors' and the root's assignments only
- *   with "above".
+ *   role definitions, those of the groups below it (with "below": `AtScopeAndBelow` is the
+ *   default of QueryRequestOptions.authorizationScopeFilter, Resource Graph REST 2024-04-01; the
+ *   root group, named by the tenant id, holds every group: management-groups overview, "Root
+ *   management group"), and its ancestors' and the root's assignments only with "above".
  */
 export function authorizationRowInScope(row: Row, scope: AuthorizationScope): boolean {
   const level = levelOf(row);

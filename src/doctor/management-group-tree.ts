@@ -1,0 +1,51 @@
+import type { DoctorCheck } from "./check";
+import type { ProbeContext } from "./probes";
+
+/**
+ * Whether the identity can read the management group tree (ARM's Get Descendants, api-version
+ * 2020-05-01), which a scan past Resource Graph's 10,000-subscription cut-off uses to send its
+ * queries over every subscription by whole management groups. Without it those queries go by
+ * subscription groups: complete, at more requests. Reads the first page only.
+ */
+export async function managementGroupTreeCheck(context: ProbeContext): Promise<DoctorCheck> {
+  const id = "management-group-tree";
+  const roots = context.scope.subscriptions.length
+    ? []
+    : context.scope.managementGroups.length
+      ? context.scope.managementGroups
+      : [context.identity.tenantId];
+  if (context.config.MANAGEMENT_GROUP_SCOPE_LIMIT === 0 || roots.length === 0) {
+    return {
+      id,
+      status: "ok",
+      detail: context.scope.subscriptions.length
+        ? "SCAN_SUBSCRIPTIONS names the subscriptions: the management group tree is not used."
+        : "MANAGEMENT_GROUP_SCOPE_LIMIT is 0: past the cut-off every query goes by subscription groups.",
+      fix: "",
+    };
+  }
+  const denied: string[] = [];
+  for (const root of roots) {
+    const url = `${context.connection.armEndpoint}/providers/Microsoft.Management/managementGroups/${encodeURIComponent(root)}/descendants?api-version=2020-05-01`;
+    const response = await context
+      .get(url, { scope: `${context.connection.armEndpoint}/.default` })
+      .catch((error: unknown) => ({ status: 0, error }));
+    if (response.status !== 200) denied.push(`${root} (${response.status || "no answer"})`);
+  }
+  if (denied.length === 0) {
+    return {
+      id,
+      status: "ok",
+      detail: `Azure Resource Manager answers the management group tree under ${roots.join(", ")}: past the 10,000-subscription cut-off, queries over every subscription go by whole management groups.`,
+      fix: "",
+    };
+  }
+  return {
+    id,
+    status: "warn",
+    detail:
+      `Azure Resource Manager did not answer the management group tree under ${denied.join(", ")}. ` +
+      "Scans stay complete, but past the 10,000-subscription cut-off the queries over every subscription go by subscription groups: one request per group each.",
+    fix: `az role assignment create --assignee ${context.identity.objectId ?? "<scanner-object-id>"} --role Reader --scope /providers/Microsoft.Management/managementGroups/${roots[0]}`,
+  };
+}

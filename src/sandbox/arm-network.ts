@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { ArmReadLimits } from "./arm/read-limits";
+import { ArmReadLimits, readThrottled } from "./arm/read-limits";
 import { isVisible, type Estate } from "./estate";
 import type { Row } from "./kql";
 import { graphTables, type GraphTables } from "./tables";
@@ -322,15 +322,8 @@ export class NetworkProvider {
     const read = this.readLimits.take(subscriptionId, principal ?? "caller");
     if ("retryAfterSeconds" in read) {
       this.counters.armThrottled += 1;
-      send(
-        res,
-        429,
-        armError(
-          "TooManyRequests",
-          "The request is being throttled as the limit has been reached for operation type - Read.",
-        ),
-        { "retry-after": String(read.retryAfterSeconds) },
-      );
+      const refused = readThrottled(read.retryAfterSeconds);
+      send(res, refused.status, refused.body, refused.headers);
       return;
     }
     const subscription = this.estate.subscriptions.find(

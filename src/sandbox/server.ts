@@ -8,7 +8,7 @@ import { GraphDirectory, type GraphDirectoryCounters } from "./graph/directory";
 import { authorizationRowInScope, AUTHORIZATION_SCOPE_FILTERS } from "./resource-graph/authorization-scope";
 import { servePolicies } from "./graph/policies";
 import { serveLogAnalytics, type LogAnalyticsOptions } from "./log-analytics/query";
-import { ArmReadLimits } from "./arm/read-limits";
+import { ArmReadLimits, readThrottled } from "./arm/read-limits";
 import { managementGroupAncestors, serveManagementGroups } from "./arm/management-groups";
 import { isVisible, type Estate, type EstateSubscription } from "./estate";
 import { KqlError, runQuery, type Row } from "./kql";
@@ -520,15 +520,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const read = armReads.take("tenant", identityOf(token));
     if ("retryAfterSeconds" in read) {
       counters.armThrottled += 1;
-      return send(
-        res,
-        429,
-        armError(
-          "TooManyRequests",
-          "The request is being throttled as the limit has been reached for operation type - Read.",
-        ),
-        { "retry-after": String(read.retryAfterSeconds) },
-      );
+      const refused = readThrottled(read.retryAfterSeconds);
+      return send(res, refused.status, refused.body, refused.headers);
     }
     const pageSize = options.subscriptionListPageSize ?? ARM_SUBSCRIPTION_PAGE;
     const start = Number(url.searchParams.get("$skiptoken") ?? "0") || 0;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isVisible, type Estate } from "../estate";
+import { readThrottled } from "./read-limits";
 
 /**
  * ARM's "Management Groups - Get Descendants" (api-version 2020-05-01,
@@ -180,15 +181,8 @@ export function serveManagementGroups(
   // Management-group reads are tenant-level reads under ARM's read limits (sandbox/arm/read-limits.ts).
   const retryAfter = options.throttle?.(token);
   if (retryAfter !== undefined) {
-    send(
-      res,
-      429,
-      armError(
-        "TooManyRequests",
-        "The request is being throttled as the limit has been reached for operation type - Read.",
-      ),
-      { "retry-after": String(retryAfter) },
-    );
+    const refused = readThrottled(retryAfter);
+    send(res, refused.status, refused.body, refused.headers);
     return true;
   }
   if (options.readable === false) {

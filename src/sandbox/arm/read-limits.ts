@@ -7,6 +7,16 @@
  * `x-ms-ratelimit-remaining-subscription-reads` (or `-tenant-reads`).
  */
 export const ARM_READ_BUCKET = 250;
+
+/** ARM's answer to a read refused under these limits: 429, its error, and when to try again. */
+export function readThrottled(retryAfterSeconds: number) {
+  const message = "The request is being throttled as the limit has been reached for operation type - Read.";
+  return {
+    status: 429,
+    body: { error: { code: "TooManyRequests", message } },
+    headers: { "retry-after": String(retryAfterSeconds) },
+  };
+}
 export const ARM_READ_REFILL_PER_SECOND = 25;
 
 export class ArmReadLimits {

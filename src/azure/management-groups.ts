@@ -42,7 +42,11 @@ function descendantOf(item: z.infer<typeof descendantsSchema>["value"][number]):
     const name = item.name ?? "";
     return GUID_PATTERN.test(name) ? { kind: "subscription", name: idKey(name), parent } : null;
   }
-  if (type === "microsoft.management/managementgroups") {
+  // The API's own spelling, and the one with its provider path some tools show.
+  if (
+    type === "microsoft.management/managementgroups" ||
+    type === "/providers/microsoft.management/managementgroups"
+  ) {
     const name = groupOf(item.id);
     return name ? { kind: "group", name, parent } : null;
   }

@@ -223,10 +223,17 @@ type Scope = { kind: "whole"; params: { managementGroups?: string[] } } | GroupS
 type GroupScope = { kind: "groups"; groups: string[][]; wide?: WideScope[] | null };
 
 /**
- * A request's scope: whole management groups (`verified` once Resource Graph's own view of their
- * members was checked against the plan), or subscriptions.
+ * A request's scope: whole management groups (`checkedAt` when Resource Graph's own view of their
+ * members was last checked against the plan), or subscriptions.
  */
-type WideScope = { managementGroups: ManagementGroupScope; verified?: true } | { subscriptions: string[] };
+type WideScope = { managementGroups: ManagementGroupScope; checkedAt?: number } | { subscriptions: string[] };
+
+/**
+ * How long a check of a management group's members holds: a subscription moved out of it later
+ * would be read by no request of that scope, so a query after this long checks again (Resource
+ * Graph's own freshness is "typically under 1 minute").
+ */
+const MEMBERS_CHECK_MS = 60_000;
 
 /**
  * Which subscriptions Resource Graph itself places under a management-group scope. Its view of
@@ -374,6 +381,11 @@ export function resourceGraphQuery(
       page += 1;
       if (!Array.isArray(response.data))
         throw new Error(`Resource Graph answered the ${name} query without a row array.`);
+      // A scope cut off answers nothing worth reading, cut or not: it is asked again in groups.
+      if (limitHit && !allowPartialScopes) {
+        stats.rows += response.data.length;
+        return { limitHit };
+      }
       if (response.resultTruncated === "true" && !response.skipToken) {
         stats.rows += response.data.length;
         options.onPage?.({
@@ -389,8 +401,6 @@ export function resourceGraphQuery(
         );
       }
       stats.rows += response.data.length;
-      // Asked for a partial scope, the first 10,000 subscriptions' rows are what was wanted.
-      if (limitHit && !allowPartialScopes) return { limitHit };
       // Pages are separate runs of the query: a total that moves means rows moved between pages.
       if (totalRecords !== undefined && response.totalRecords !== totalRecords) throw new InconsistentPages();
       totalRecords = response.totalRecords;
@@ -454,23 +464,30 @@ export function resourceGraphQuery(
     if (!read) return null;
     const { roots, limit, answer } = read;
     const listed = groups.flat();
-    const tree = await answer;
-    if ("error" in tree) {
+    const answered = await answer;
+    if ("error" in answered) {
       options.onScope?.({
-        reason: `management groups not read (${errorMessage(tree.error)}; Reader on the tenant root group reads them, MANAGEMENT_GROUP_SCOPE_LIMIT=0 stops asking); every subscription group is its own request`,
+        reason: `management groups not read (${errorMessage(answered.error)}; Reader on ${roots.join(", ")} reads them, MANAGEMENT_GROUP_SCOPE_LIMIT=0 stops asking); every subscription group is its own request`,
         groups: groups.length,
         subscriptions: listed.length,
       });
       return null;
     }
-    const plan = planScopes(roots, tree.descendants, listed, limit);
+    const plan = planScopes(roots, answered.descendants, listed, limit);
     // Planned once per scope: the tree (a row per subscription) is not kept for the rest of the scan.
-    tree.descendants = [];
+    answered.descendants = [];
     const wide: WideScope[] = [
       ...plan.scopes.map((scope) => ({ managementGroups: scope })),
       ...groupsOf(plan.leftover, options.subscriptionGroupSize).map((subscriptions) => ({ subscriptions })),
     ];
-    if (wide.length >= groups.length) return null;
+    if (wide.length >= groups.length) {
+      options.onScope?.({
+        reason: `management groups save no request (${plan.scopes.length} within the cut-off); every subscription group is its own request`,
+        groups: groups.length,
+        subscriptions: listed.length,
+      });
+      return null;
+    }
     options.onScope?.({
       reason: `${plan.scopes.length} request(s) by management group, ${plan.leftover.length} subscription(s) by groups`,
       groups: wide.length,
@@ -645,28 +662,39 @@ export function resourceGraphQuery(
       });
       return bySubscriptions(scope.subscriptions);
     };
+    let checkedAt = wide.checkedAt;
     let missing: string[] = [];
-    if (!wide.verified) {
+    if (checkedAt === undefined || Date.now() - checkedAt > MEMBERS_CHECK_MS) {
       const found = await scopeMembers(scope.managementGroups);
-      if (found === null) return instead("could not be checked against Resource Graph's members");
-      missing = scope.subscriptions.filter((s) => !found.has(s));
+      if ("problem" in found) return instead(found.problem);
+      checkedAt = Date.now();
+      missing = scope.subscriptions.filter((s) => !found.members.has(s));
+      if (missing.length > 0)
+        options.onScope?.({
+          reason: `${missing.length} subscription(s) that ARM places under management group(s) ${scope.managementGroups.join(", ")} are not under them in Resource Graph; read by subscription groups`,
+          groups: Math.ceil(missing.length / options.subscriptionGroupSize),
+          subscriptions: missing.length,
+        });
     }
+    const checked: WideScope = { managementGroups: scope, checkedAt };
     let whole;
     try {
       whole = await consistent(name, query, { managementGroups: scope.managementGroups }, read);
     } catch (error) {
-      return instead(`failed (${errorMessage(error)})`);
+      // This query by the scope's subscriptions; the scope stays for the queries after it.
+      const byGroups = await instead(`failed (${errorMessage(error)})`);
+      return { entries: byGroups.entries, became: [checked] };
     }
-    if (whole.limitHit) return instead("were cut off");
+    // Cut off or refused: the scope grew past what one request covers, for every query after too.
+    if (whole.limitHit) return instead("were cut off or refused");
     const rest = await bySubscriptions(missing);
-    return {
-      entries: [...whole.entries, ...rest.entries],
-      became: [{ managementGroups: scope, verified: true }, ...rest.became],
-    };
+    return { entries: [...whole.entries, ...rest.entries], became: [checked, ...rest.became] };
   }
 
-  /** The subscriptions Resource Graph places under these management groups; null when it does not say in full. */
-  async function scopeMembers(managementGroups: string[]): Promise<Set<string> | null> {
+  /** The subscriptions Resource Graph places under these management groups, or why it did not say in full. */
+  async function scopeMembers(
+    managementGroups: string[],
+  ): Promise<{ members: Set<string> } | { problem: string }> {
     try {
       const { entries, limitHit } = await consistent(
         "management group members",
@@ -674,13 +702,15 @@ export function resourceGraphQuery(
         { managementGroups },
         (item) => scopeMembersSchema.safeParse(item),
       );
+      if (limitHit) return { problem: "were cut off or refused when their members were checked" };
       const only = entries.length === 1 ? entries[0]! : null;
-      if (limitHit || !only?.success) return null;
+      if (!only?.success) return { problem: "did not say their members in one readable row" };
       const { members, subscriptions } = only.data;
-      if (subscriptions.length !== members) return null;
-      return new Set(subscriptions.map((id) => idKey(id)));
-    } catch {
-      return null;
+      if (subscriptions.length !== members)
+        return { problem: `listed ${subscriptions.length} of their ${members} members` };
+      return { members: new Set(subscriptions.map((id) => idKey(id))) };
+    } catch (error) {
+      return { problem: `could not have their members checked (${errorMessage(error)})` };
     }
   }
 

@@ -9,28 +9,30 @@ import type { ProbeContext } from "./probes";
  */
 export async function managementGroupTreeCheck(context: ProbeContext): Promise<DoctorCheck> {
   const id = "management-group-tree";
-  const roots = context.scope.subscriptions.length
-    ? []
-    : context.scope.managementGroups.length
-      ? context.scope.managementGroups
+  // As the scan reads them: SCAN_MANAGEMENT_GROUPS first, an explicit subscription list never.
+  const roots = context.scope.managementGroups.length
+    ? context.scope.managementGroups
+    : context.scope.subscriptions.length
+      ? []
       : [context.identity.tenantId];
   if (context.config.MANAGEMENT_GROUP_SCOPE_LIMIT === 0 || roots.length === 0) {
     return {
       id,
       status: "ok",
-      detail: context.scope.subscriptions.length
-        ? "SCAN_SUBSCRIPTIONS names the subscriptions: the management group tree is not used."
-        : "MANAGEMENT_GROUP_SCOPE_LIMIT is 0: past the cut-off every query goes by subscription groups.",
+      detail:
+        roots.length === 0
+          ? "SCAN_SUBSCRIPTIONS names the subscriptions: the management group tree is not used."
+          : "MANAGEMENT_GROUP_SCOPE_LIMIT is 0: past the cut-off every query goes by subscription groups.",
       fix: "",
     };
   }
-  const denied: string[] = [];
+  const denied: { root: string; status: number }[] = [];
   for (const root of roots) {
     const url = `${context.connection.armEndpoint}/providers/Microsoft.Management/managementGroups/${encodeURIComponent(root)}/descendants?api-version=2020-05-01`;
     const response = await context
       .get(url, { scope: `${context.connection.armEndpoint}/.default` })
       .catch((error: unknown) => ({ status: 0, error }));
-    if (response.status !== 200) denied.push(`${root} (${response.status || "no answer"})`);
+    if (response.status !== 200) denied.push({ root, status: response.status });
   }
   if (denied.length === 0) {
     return {
@@ -44,8 +46,8 @@ export async function managementGroupTreeCheck(context: ProbeContext): Promise<D
     id,
     status: "warn",
     detail:
-      `Azure Resource Manager did not answer the management group tree under ${denied.join(", ")}. ` +
-      "Scans stay complete, but past the 10,000-subscription cut-off the queries over every subscription go by subscription groups: one request per group each.",
-    fix: `az role assignment create --assignee ${context.identity.objectId ?? "<scanner-object-id>"} --role Reader --scope /providers/Microsoft.Management/managementGroups/${roots[0]}`,
+      `Azure Resource Manager did not answer the management group tree under ${denied.map((d) => `${d.root} (${d.status || "no answer"})`).join(", ")}. ` +
+      "This matters only past Resource Graph's 10,000-subscription cut-off: scans stay complete, but there each query over every subscription takes one request per subscription group instead of one per management group.",
+    fix: `az role assignment create --assignee ${context.identity.objectId ?? "<scanner-object-id>"} --role Reader --scope /providers/Microsoft.Management/managementGroups/${denied[0]!.root}`,
   };
 }

@@ -77,7 +77,7 @@ describe("doctor: the management group tree a scan past the cut-off asks by", ()
   it("warns, with the Reader assignment that fixes it, when the identity may not read it", async () => {
     const check = await treeProbe({ managementGroupsReadable: false });
     expect(check.status).toBe("warn");
-    expect(check.detail).toMatch(/403.*Scans stay complete/);
+    expect(check.detail).toMatch(/403.*only past .*cut-off: scans stay complete/);
     expect(check.fix).toMatch(
       /--role Reader --scope \/providers\/Microsoft.Management\/managementGroups\/5f1e4c2a/,
     );

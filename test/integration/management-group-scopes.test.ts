@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { beforeAll, describe, expect, it } from "@jest/globals";
 import { join } from "node:path";
 import { readEstateFile, type Estate } from "../../src/sandbox/estate";
 import type { SandboxOptions } from "../../src/sandbox/server";
@@ -9,12 +9,17 @@ import { LIGHTHOUSE_CANDIDATES_QUERY } from "../../src/scanners/foreign-principa
 import { loadConfig } from "../../src/config";
 import { azureGetter } from "../../src/azure/http";
 import { listDescendants } from "../../src/azure/management-groups";
-import { createResourceGraphClient, resourceGraphQuery } from "../../src/azure/resource-graph";
+import {
+  createResourceGraphClient,
+  resourceGraphQuery,
+  SCOPE_MEMBERS_QUERY,
+} from "../../src/azure/resource-graph";
 import { listSubscriptions } from "../../src/azure/subscription-inventory";
 import { sandboxConnection } from "../../src/sandbox/connection";
 import { z } from "zod";
+import type { Descendant } from "../../src/azure/scope-plan";
 import { guid } from "../helpers/estate-builder";
-import { NO_QUOTA_WAITS, sandboxScan } from "../helpers/sandbox";
+import { NO_QUOTA_WAITS, sandboxScan, type SandboxScan } from "../helpers/sandbox";
 
 /**
  * Past Resource Graph's cut-off, the queries that read every subscription (the roles in use, the
@@ -83,6 +88,7 @@ async function scanWith(
       report,
       rolesInUse: asked(ROLE_GUIDS_IN_USE_QUERY),
       lighthouse: asked(LIGHTHOUSE_CANDIDATES_QUERY),
+      memberChecks: asked(SCOPE_MEMBERS_QUERY),
       descendants: scan.sandbox.counters.managementGroupDescendantsRequests,
     };
   } finally {
@@ -97,7 +103,6 @@ describe("past the cut-off, the queries over every subscription go by management
     fixture = await estate_();
     bySubscription = await scanWith(fixture.estate, { MANAGEMENT_GROUP_SCOPE_LIMIT: "0" });
   });
-  afterAll(() => {});
 
   it("one request per packed group of units and per leftover subscription, and the same findings as by subscription", async () => {
     expect(bySubscription.report.complete).toBe(true);
@@ -108,6 +113,8 @@ describe("past the cut-off, the queries over every subscription go by management
     // bu-a with the sandbox, bu-b with the platform; demo-test and the delegated subscription alone.
     expect(byGroup.rolesInUse).toBe(4);
     expect(byGroup.lighthouse).toBe(4);
+    // Each management-group scope's members are checked once, not once per query.
+    expect(byGroup.memberChecks).toBe(2);
     expect(bySubscription.rolesInUse).toBeGreaterThanOrEqual(11);
     expect(principalFindings(byGroup.report)).toEqual(principalFindings(bySubscription.report));
     // The guest is found on the business unit's subscription, read through its management group.
@@ -133,6 +140,8 @@ describe("past the cut-off, the queries over every subscription go by management
     // [bu-a, bu-b] by its 6, [sandbox, platform] (1), demo-test and the delegated one (2).
     expect(cut.rolesInUse).toBe(9);
     expect(cut.lighthouse).toBe(9);
+    // The cut-off scope is checked once and then left to its subscriptions; the other once.
+    expect(cut.memberChecks).toBe(2);
   });
 
   it("an explicit subscription list never goes by management group: nothing past the list is asked", async () => {
@@ -146,6 +155,61 @@ describe("past the cut-off, the queries over every subscription go by management
   });
 });
 
+/** A runner of its own over the sandbox: groups of one, scopes of at most 5, pages of `pageSize`. */
+function runnerOver(
+  scan: SandboxScan,
+  estate: Estate,
+  pageSize: number,
+  tree?: (group: string) => Promise<Descendant[]>,
+) {
+  const connection = sandboxConnection(scan.sandbox, estate, loadConfig({}));
+  const get = azureGetter(connection);
+  return resourceGraphQuery(
+    createResourceGraphClient(connection),
+    { managementGroups: [], subscriptions: [] },
+    {
+      pageSize,
+      subscriptionGroupSize: 1,
+      listSubscriptions: async () => (await listSubscriptions(connection, get)).map((s) => s.subscriptionId),
+      listManagementGroups: tree ?? ((group) => listDescendants(connection, get, group)),
+      tenantRootGroup: estate.homeTenantId,
+      managementGroupScopeLimit: 5,
+    },
+  );
+}
+
+describe("a query a management-group scope cannot answer", () => {
+  it("is read by the scope's subscriptions; the next query still goes by the scope", async () => {
+    const { estate } = await estate_();
+    const scan = await sandboxScan(estate, CUT_OFF);
+    try {
+      const runner = runnerOver(scan, estate, 2);
+      // A summarize past its first page (2 rows) at a scope of 3 or 5: Resource Graph cannot page it.
+      const perSubscription = await runner.queryAll(
+        "per subscription",
+        `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | summarize n = count() by subscriptionId`,
+        z.object({ subscriptionId: z.string(), n: z.number() }),
+      );
+      const home = estate.subscriptions.filter(
+        (s) => s.tenantId === estate.homeTenantId && s.visibleToScanner !== false,
+      );
+      expect(perSubscription.rows.map((r) => r.subscriptionId.toLowerCase()).sort()).toEqual(
+        expect.arrayContaining(home.map((s) => s.subscriptionId.toLowerCase()).sort()),
+      );
+      const assignments = `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project id, subscriptionId`;
+      await runner.queryAll(
+        "assignments",
+        assignments,
+        z.object({ id: z.string(), subscriptionId: z.string() }),
+      );
+      // Two management-group requests and the two left over, not one per subscription.
+      expect(scan.sandbox.counters.resourceGraphQueries.get(assignments)).toBe(4);
+    } finally {
+      await scan.close();
+    }
+  });
+});
+
 describe("a plan made from ARM's tree is checked against Resource Graph's own view of it", () => {
   it("a subscription ARM places in a planned group but Resource Graph does not is still read, by itself", async () => {
     const { estate, inUnit } = await estate_();
@@ -154,24 +218,14 @@ describe("a plan made from ARM's tree is checked against Resource Graph's own vi
       const connection = sandboxConnection(scan.sandbox, estate, loadConfig({}));
       const get = azureGetter(connection);
       // ARM's tree (stale, say) puts the guest's subscription under the sandbox group; Resource
-      // Graph still has it under bu-a, which the plan reads as part of the landing zones' units.
-      const tree = async (group: string) =>
+      // Graph still has it under bu-a. bu-a (now 2) packs with bu-b (3), where Resource Graph sees
+      // 6, past its cut-off of 5: that request goes by the 5 subscriptions ARM placed there, not the
+      // guest's. The sandbox group (now 3) is checked: Resource Graph does not place the guest's
+      // there, so it is read by itself.
+      const runner = runnerOver(scan, estate, 1000, async (group) =>
         (await listDescendants(connection, get, group)).map((d) =>
           d.name === inUnit ? { ...d, parent: "contoso-sandbox" } : d,
-        );
-      const runner = resourceGraphQuery(
-        createResourceGraphClient(connection),
-        { managementGroups: [], subscriptions: [] },
-        {
-          pageSize: 1000,
-          subscriptionGroupSize: 1,
-          listSubscriptions: async () =>
-            (await listSubscriptions(connection, get)).map((s) => s.subscriptionId),
-          listManagementGroups: tree,
-          tenantRootGroup: estate.homeTenantId,
-          // bu-a (now 2) packs with the sandbox (now 3): Resource Graph has the guest's elsewhere.
-          managementGroupScopeLimit: 5,
-        },
+        ),
       );
       const { rows } = await runner.queryAll(
         "assignments",

@@ -153,6 +153,12 @@ function principalOf(token: string): string {
   }
 }
 
+/**
+ * The list a paging began with, per estate and group: the first page (no `$skiptoken`) builds it,
+ * the pages after it slice the same list, so a long list is not built again for every page.
+ */
+const pagings = new WeakMap<Estate, Map<string, Descendant[]>>();
+
 const DESCENDANTS_PATH = /^\/providers\/Microsoft\.Management\/managementGroups\/([^/]+)\/descendants\/?$/i;
 
 /** Serves `GET …/managementGroups/{groupId}/descendants`; false when the request is for another route. */
@@ -198,7 +204,11 @@ export function serveManagementGroups(
     );
     return true;
   }
-  const all = managementGroupDescendants(estate, group);
+  const byGroup = pagings.get(estate) ?? new Map<string, Descendant[]>();
+  pagings.set(estate, byGroup);
+  const first = !url.searchParams.has("$skiptoken");
+  const all = (!first && byGroup.get(key(group))) || managementGroupDescendants(estate, group);
+  if (all) byGroup.set(key(group), all);
   if (!all) {
     send(res, 404, armError("NotFound", `The management group '${group}' was not found.`));
     return true;

@@ -53,6 +53,10 @@ function descendantOf(item: z.infer<typeof descendantsSchema>["value"][number]):
   return null;
 }
 
+/** The first page of the descendants of management group `group`. */
+export const descendantsUrl = (connection: AzureConnection, group: string) =>
+  `${connection.armEndpoint}/providers/Microsoft.Management/managementGroups/${encodeURIComponent(group)}/descendants?api-version=2020-05-01`;
+
 /**
  * Every management group and subscription below `group`, through ARM's "Management Groups - Get
  * Descendants" (api-version 2020-05-01) and its `nextLink` pages. Needs
@@ -66,8 +70,7 @@ export async function listDescendants(
 ): Promise<Descendant[]> {
   const scope = { scope: `${connection.armEndpoint}/.default` };
   const found: Descendant[] = [];
-  let url: string | null | undefined =
-    `${connection.armEndpoint}/providers/Microsoft.Management/managementGroups/${encodeURIComponent(group)}/descendants?api-version=2020-05-01`;
+  let url: string | null | undefined = descendantsUrl(connection, group);
   const followed = new Set<string>();
   for (let page = 1; url; page++) {
     // A next page that was already read (or no end in sight) would never finish.

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { timeoutPolicy, type AzureConnection } from "./connection";
 import { errorMessage } from "../errors";
 import { jsonPath } from "../validation";
-import { planScopes, type Descendant, type ManagementGroupScope } from "./scope-plan";
+import { planScopes, treeRoots, type Descendant, type ManagementGroupScope } from "./scope-plan";
 
 /** Resource Graph takes at most 1000 subscriptions in one request's `subscriptions` (FACTS.md, query limits). */
 export const MAX_SUBSCRIPTIONS_PER_REQUEST = 1000;
@@ -503,11 +503,7 @@ export function resourceGraphQuery(
   function readTree() {
     const limit = options.managementGroupScopeLimit ?? 0;
     const list = options.listManagementGroups;
-    const roots = configured.managementGroups.length
-      ? configured.managementGroups
-      : options.tenantRootGroup
-        ? [options.tenantRootGroup]
-        : [];
+    const roots = treeRoots(configured, options.tenantRootGroup);
     if (limit <= 0 || !list || roots.length === 0) return null;
     tree ??= (async () => {
       const descendants: Descendant[] = [];

@@ -9,6 +9,19 @@ export interface Descendant {
   parent: string | null;
 }
 
+/**
+ * The groups whose tree a scan plans by: the configured management groups, else the tenant root
+ * group (named after the tenant); none for an explicit subscription list, which a group would
+ * reach past.
+ */
+export function treeRoots(
+  scope: { managementGroups: string[]; subscriptions: string[] },
+  tenantRootGroup: string | undefined,
+): string[] {
+  if (scope.managementGroups.length > 0) return scope.managementGroups;
+  return scope.subscriptions.length > 0 || !tenantRootGroup ? [] : [tenantRootGroup];
+}
+
 /** One Resource Graph request scope made of whole management groups. */
 export interface ManagementGroupScope {
   managementGroups: string[];

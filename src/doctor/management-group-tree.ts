@@ -1,3 +1,5 @@
+import { descendantsUrl } from "../azure/management-groups";
+import { treeRoots } from "../azure/scope-plan";
 import type { DoctorCheck } from "./check";
 import type { ProbeContext } from "./probes";
 
@@ -9,12 +11,7 @@ import type { ProbeContext } from "./probes";
  */
 export async function managementGroupTreeCheck(context: ProbeContext): Promise<DoctorCheck> {
   const id = "management-group-tree";
-  // As the scan reads them: SCAN_MANAGEMENT_GROUPS first, an explicit subscription list never.
-  const roots = context.scope.managementGroups.length
-    ? context.scope.managementGroups
-    : context.scope.subscriptions.length
-      ? []
-      : [context.identity.tenantId];
+  const roots = treeRoots(context.scope, context.identity.tenantId);
   if (context.config.MANAGEMENT_GROUP_SCOPE_LIMIT === 0 || roots.length === 0) {
     return {
       id,
@@ -28,10 +25,9 @@ export async function managementGroupTreeCheck(context: ProbeContext): Promise<D
   }
   const denied: { root: string; status: number }[] = [];
   for (const root of roots) {
-    const url = `${context.connection.armEndpoint}/providers/Microsoft.Management/managementGroups/${encodeURIComponent(root)}/descendants?api-version=2020-05-01`;
     const response = await context
-      .get(url, { scope: `${context.connection.armEndpoint}/.default` })
-      .catch((error: unknown) => ({ status: 0, error }));
+      .get(descendantsUrl(context.connection, root), { scope: `${context.connection.armEndpoint}/.default` })
+      .catch(() => ({ status: 0 }));
     if (response.status !== 200) denied.push({ root, status: response.status });
   }
   if (denied.length === 0) {

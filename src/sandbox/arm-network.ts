@@ -1,3 +1,4 @@
+import { objectIdOf } from "./credential";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
@@ -74,14 +75,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 function principalOf(req: IncomingMessage): string | undefined {
   const token = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : "";
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
-    if (typeof claims === "object" && claims !== null && "oid" in claims && typeof claims.oid === "string")
-      return claims.oid;
-  } catch {
-    // Not a JWT: no principal to name.
-  }
-  return undefined;
+  return objectIdOf(token);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

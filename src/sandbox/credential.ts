@@ -5,6 +5,18 @@ import type { AccessToken, TokenCredential } from "@azure/core-auth";
  * `tid` names the estate's home tenant. The sandbox checks that a bearer token is present, as
  * Azure does, but not its signature.
  */
+/** The object id a bearer token names (`oid`); undefined for a token that is not such a JWT. */
+export function objectIdOf(token: string): string | undefined {
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+    if (typeof claims === "object" && claims !== null && "oid" in claims && typeof claims.oid === "string")
+      return claims.oid;
+  } catch {
+    // Not a JWT: no object id.
+  }
+  return undefined;
+}
+
 export class SandboxCredential implements TokenCredential {
   constructor(
     private readonly tenantId: string,

@@ -1,3 +1,4 @@
+import { objectIdOf } from "./credential";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -201,17 +202,8 @@ const bearer = (req: IncomingMessage) => {
 };
 
 /** The quota is per identity (guidance-for-throttled-requests.md), not per token: a fresh token shares it. */
-function identityOf(token: string): string {
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
-    if (typeof claims === "object" && claims !== null && "oid" in claims && typeof claims.oid === "string") {
-      return claims.oid;
-    }
-  } catch {
-    // Not a JWT: the token itself stands for the caller.
-  }
-  return token;
-}
+/** The caller: the token's object id, or the token itself when it names none. */
+const identityOf = (token: string): string => objectIdOf(token) ?? token;
 
 const resetsAfter = (ms: number) => {
   const s = Math.ceil(ms / 1000);

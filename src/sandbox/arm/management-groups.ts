@@ -1,3 +1,4 @@
+import { objectIdOf } from "../credential";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isVisible, type Estate } from "../estate";
 import { readThrottled } from "./read-limits";
@@ -141,18 +142,6 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 const armError = (code: string, message: string) => ({ error: { code, message } });
 
-/** The signed-in principal's object id, for AuthorizationFailed's message (the token is unsigned in the sandbox). */
-function principalOf(token: string): string {
-  try {
-    const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as {
-      oid?: unknown;
-    };
-    return typeof claims.oid === "string" ? claims.oid : "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
 /**
  * The list a paging began with, per estate and group: the first page (no `$skiptoken`) builds it,
  * the pages after it slice the same list, so a long list is not built again for every page.
@@ -193,7 +182,7 @@ export function serveManagementGroups(
   }
   if (options.readable === false) {
     // ARM's refusal when the principal holds no role granting the action at the scope.
-    const principal = principalOf(token);
+    const principal = objectIdOf(token) ?? "unknown";
     send(
       res,
       403,
